@@ -1,0 +1,280 @@
+"""Ordered, plan-specific setup steps, each with console instructions and CLI commands.
+
+Pure. Step ids are stable strings: ticks are stored by id, so renaming an id
+loses ticks (the golden tests make such a change visible).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from app.domain.iam import HOME_REGION
+from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
+from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    id: str
+    title: str
+    why: str
+    console: tuple[str, ...]
+    cli: tuple[str, ...]
+    warning: str | None = None
+
+
+INLINE_POLICY_FILE = "inline-policy.json"
+
+
+def _q(value: str) -> str:
+    return shlex.quote(value)
+
+
+def checklist(plan: Plan) -> list[Step]:
+    """The steps for `plan`, in the order an admin should do them."""
+    steps: list[Step] = []
+    if plan.is_organization:
+        steps.append(_enable_trusted_access())
+    steps.append(_create_user(plan))
+    if plan.style is PolicyStyle.DOCUMENTED:
+        steps.extend(_attach_managed(plan))
+    else:
+        steps.extend(_custom_policy_steps(plan))
+    if plan.is_organization:
+        steps.append(_put_inline_policy(plan))
+        steps.append(_member_role(plan))
+    steps.append(_create_access_key(plan))
+    steps.append(_configure_connector(plan))
+    return steps
+
+
+def step_ids(plan: Plan) -> list[str]:
+    return [step.id for step in checklist(plan)]
+
+
+def _enable_trusted_access() -> Step:
+    return Step(
+        id="enable-trusted-access",
+        title="Enable trusted access for AWS Account Management",
+        why=(
+            "The source document: “Make sure the AWS Account Management service is enabled for "
+            "the AWS organization.” Trusted access needs an organization with all features "
+            "enabled, and is turned on from the management account."
+        ),
+        console=(
+            "Sign in to the management account and open the AWS Organizations console.",
+            "Choose Services, then AWS Account Management.",
+            "Choose Enable trusted access and confirm.",
+        ),
+        cli=(
+            "aws organizations enable-aws-service-access --service-principal account.amazonaws.com",
+            "aws organizations list-aws-service-access-for-organization",
+        ),
+    )
+
+
+def _create_user(plan: Plan) -> Step:
+    where = "the management account of the organization" if plan.is_organization else "the AWS account"
+    return Step(
+        id="create-user",
+        title=f"Create the IAM user {plan.user_name}",
+        why=f"The connector signs in as an IAM user in {where}.",
+        console=(
+            f"Sign in to {where} and open the IAM console.",
+            "Choose Users, then Create user.",
+            f"User name: {plan.user_name}. Do not give it console access.",
+        ),
+        cli=(f"aws iam create-user --user-name {_q(plan.user_name)}",),
+    )
+
+
+def _attach_managed(plan: Plan) -> list[Step]:
+    steps = []
+    for policy in attached_managed_policies(plan):
+        steps.append(
+            Step(
+                id=f"attach-{policy.name}",
+                title=f"Attach the AWS managed policy {policy.name}",
+                why=policy.purpose + (" (optional)" if policy.optional else ""),
+                console=(
+                    f"In the IAM console open the user {plan.user_name}.",
+                    "Choose Add permissions, then Attach policies directly.",
+                    f"Search for {policy.name}, select it and choose Add permissions.",
+                ),
+                cli=(
+                    f"aws iam attach-user-policy --user-name {_q(plan.user_name)} "
+                    f"--policy-arn {_q(policy.arn)}",
+                ),
+                warning=(
+                    "SecretsManagerReadWrite is unscoped: it can read every secret in the account. "
+                    "The least-privilege style scopes it to a name prefix."
+                    if policy.name == "SecretsManagerReadWrite"
+                    else None
+                ),
+            )
+        )
+    return steps
+
+
+def _custom_policy_steps(plan: Plan) -> list[Step]:
+    """Least-privilege style: custom managed policies created and attached (see artifacts)."""
+    from app.domain.least_privilege import custom_user_policies
+
+    steps = []
+    for policy in custom_user_policies(plan):
+        steps.append(
+            Step(
+                id=f"custom-policy-{policy.name}",
+                title=f"Create and attach the policy {policy.name}",
+                why=policy.purpose,
+                console=(
+                    "In the IAM console choose Policies, then Create policy, and switch to JSON.",
+                    f"Paste the document {policy.file_name} and name the policy {policy.name}.",
+                    f"Open the user {plan.user_name}, choose Add permissions, Attach policies directly, "
+                    f"and select {policy.name}.",
+                ),
+                cli=(
+                    f"aws iam create-policy --policy-name {_q(policy.name)} "
+                    f"--policy-document file://{_q(policy.file_name)}",
+                    f"aws iam attach-user-policy --user-name {_q(plan.user_name)} --policy-arn "
+                    f"\"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account "
+                    f"--output text):policy/{policy.name}\"",
+                ),
+            )
+        )
+    return steps
+
+
+def _put_inline_policy(plan: Plan) -> Step:
+    corrected = plan.style is PolicyStyle.LEAST_PRIVILEGE
+    return Step(
+        id="put-inline-policy",
+        title=f"Add the inline policy {INLINE_POLICY_NAME}",
+        why=(
+            "Lets the user reach member accounts from the management account through the common "
+            f"role {plan.role_name}. "
+            + (
+                "This is the corrected policy: sts:GetSessionToken and sts:GetAccessKeyInfo on \"*\"."
+                if corrected
+                else "Use the corrected version shown on the Policies page: as documented, "
+                "sts:GetSessionToken and sts:GetAccessKeyInfo are scoped to a role ARN and grant nothing."
+            )
+        ),
+        console=(
+            f"In the IAM console open the user {plan.user_name}.",
+            "Choose Add permissions, then Create inline policy, and switch to JSON.",
+            f"Paste the inline policy from the Policies page and name it {INLINE_POLICY_NAME}.",
+        ),
+        cli=(
+            f"aws iam put-user-policy --user-name {_q(plan.user_name)} --policy-name "
+            f"{INLINE_POLICY_NAME} --policy-document file://{INLINE_POLICY_FILE}",
+        ),
+    )
+
+
+def _member_role(plan: Plan) -> Step:
+    if plan.dedicated_member_role:
+        return Step(
+            id="member-role",
+            title=f"Deploy the member role {plan.role_name} to every member account",
+            why=(
+                "A dedicated role that only the connector user can assume, with ACM permissions only. "
+                "Deploy it with a service-managed StackSet (new accounts get it automatically). "
+                "StackSets do not deploy to the management account: if the connector should manage "
+                "certificates there too, create the single management-account stack as well."
+            ),
+            console=(
+                "Download the CloudFormation bundle from the Policies page.",
+                "In the management account open CloudFormation, then StackSets, Create StackSet, "
+                "and upload member-role-stackset.yaml with service-managed permissions and automatic deployment.",
+                "Deploy to the organization root (all member accounts) in one region.",
+            ),
+            cli=(
+                "aws cloudformation create-stack-set --stack-set-name digicert-tlm-member-role "
+                "--template-body file://cloudformation/member-role-stackset.yaml "
+                "--permission-model SERVICE_MANAGED "
+                "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false "
+                "--capabilities CAPABILITY_NAMED_IAM",
+                "aws cloudformation create-stack-instances --stack-set-name digicert-tlm-member-role "
+                "--deployment-targets OrganizationalUnitIds=\"$(aws organizations list-roots "
+                "--query 'Roots[0].Id' --output text)\" "
+                f"--regions {HOME_REGION[plan.partition]}",
+            ),
+        )
+    if plan.role_name == DEFAULT_ROLE_NAME:
+        return Step(
+            id="member-role",
+            title=f"Make sure {DEFAULT_ROLE_NAME} exists in every member account",
+            why=(
+                "The source document: “By default, all member accounts in an AWS organization have a "
+                f"common IAM role named {DEFAULT_ROLE_NAME}.” That is only true for accounts that "
+                "AWS Organizations created: accounts that were invited into the organization do not "
+                "have it until someone creates it."
+            ),
+            console=(
+                "For each invited member account: sign in to it, open IAM, Roles, Create role.",
+                "Trusted entity: AWS account, the management account's id; attach AdministratorAccess "
+                f"(as Organizations does) and name it {DEFAULT_ROLE_NAME}.",
+                "Or choose a dedicated member role in Options: it needs far fewer rights.",
+            ),
+            cli=(
+                "aws organizations list-accounts --query 'Accounts[?Status==`ACTIVE`].[Id,Name]' --output text",
+            ),
+            warning=(
+                f"{DEFAULT_ROLE_NAME} carries administrator rights in every member account: the "
+                "connector's key can then do anything there. A dedicated least-privilege member role "
+                "is safer."
+            ),
+        )
+    return Step(
+        id="member-role",
+        title=f"Create the role {plan.role_name} in every member account",
+        why=(
+            "The source document: “you can create a custom IAM role and apply it to all the member "
+            "accounts.” It must trust the management account and allow ACM."
+        ),
+        console=(
+            "Create the role in every member account, trusting the management account, with ACM access; "
+            "a service-managed CloudFormation StackSet does this for all accounts at once.",
+        ),
+        cli=(
+            "aws organizations list-accounts --query 'Accounts[?Status==`ACTIVE`].[Id,Name]' --output text",
+        ),
+    )
+
+
+def _create_access_key(plan: Plan) -> Step:
+    return Step(
+        id="create-access-key",
+        title=f"Create an access key for {plan.user_name}",
+        why=(
+            "The connector authenticates with this key. Keep the secret only until it is typed into "
+            "the connector (or your PAM vault)."
+        ),
+        console=(
+            f"In the IAM console open the user {plan.user_name}, tab Security credentials.",
+            "Choose Create access key, use case Third-party service, and copy both values.",
+        ),
+        cli=(f"aws iam create-access-key --user-name {_q(plan.user_name)}",),
+        warning="The secret access key is shown once. Never paste it into a ticket or chat.",
+    )
+
+
+def _configure_connector(plan: Plan) -> Step:
+    console = [
+        "In DigiCert Trust Lifecycle Manager open Integrations, Connectors, and add an AWS unified connector.",
+        f"Scope: {plan.scope.value}.",
+        "Credentials: the access key id and secret (direct input, a PAM vault, the sensor's "
+        "default credential chain, or a named profile).",
+    ]
+    if plan.is_organization:
+        console.append(f"Common IAM role name: {plan.role_name} (exactly as in the inline policy).")
+    console.append("Regions to manage: " + ", ".join(plan.regions) + ".")
+    return Step(
+        id="configure-connector",
+        title="Enter the key and settings in the connector",
+        why="Use the same role name as in the inline policy, or the connector cannot reach member accounts.",
+        console=tuple(console),
+        cli=(),
+    )

@@ -1,0 +1,137 @@
+"""IAM and AWS naming rules, partitions and regions.
+
+Pure: stdlib only. Everything a user types that ends up in an ARN, a policy, a
+template or a shell command is checked here first, with AWS's real rules, so
+that no later layer has to escape its way out of bad input.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Partition(StrEnum):
+    """AWS partitions: ARNs and endpoints differ between them (PRODUCT.md fact 7)."""
+
+    AWS = "aws"
+    AWS_US_GOV = "aws-us-gov"
+    AWS_CN = "aws-cn"
+
+
+PARTITION_LABELS: dict[Partition, str] = {
+    Partition.AWS: "AWS (commercial)",
+    Partition.AWS_US_GOV: "AWS GovCloud (US)",
+    Partition.AWS_CN: "AWS China",
+}
+
+# Regions per partition, from https://docs.aws.amazon.com/general/latest/gr/rande.html
+# and botocore's endpoints.json (a test in tests/aws cross-checks this table
+# against botocore so it cannot silently go stale).
+REGIONS: dict[Partition, tuple[str, ...]] = {
+    Partition.AWS: (
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+    ),
+    Partition.AWS_US_GOV: ("us-gov-east-1", "us-gov-west-1"),
+    Partition.AWS_CN: ("cn-north-1", "cn-northwest-1"),
+}
+
+# The region each partition's global services (IAM, Organizations) live in.
+HOME_REGION: dict[Partition, str] = {
+    Partition.AWS: "us-east-1",
+    Partition.AWS_US_GOV: "us-gov-west-1",
+    Partition.AWS_CN: "cn-northwest-1",
+}
+
+# IAM user and role names: "Names can contain alphanumeric characters and the
+# following: + = , . @ _ -", 1-64 characters.
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+# (the API pattern [\w+=,.@-]+ is ASCII: \w there means [A-Za-z0-9_]).
+_IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+IAM_NAME_RULE = "1–64 characters: letters A–Z and a–z, digits, and + = , . @ _ -"
+
+# sts:AssumeRole ExternalId: 2-1224 characters matching [\w+=,.@:\/-]*.
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
+EXTERNAL_ID_RULE = "2–1224 characters: letters, digits, and + = , . @ : / _ -"
+
+# Secrets Manager secret names: "The secret name can contain ASCII letters,
+# numbers, and the following characters: /_+=.@-", up to 512 characters.
+# https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html
+# A prefix is used inside an ARN pattern followed by "*", so it also must not
+# contain IAM wildcards; we cap it well below the limit.
+_SECRET_PREFIX = re.compile(r"[A-Za-z0-9/_+=.@-]{1,128}")
+SECRET_PREFIX_RULE = "1–128 characters: letters, digits, and / _ + = . @ -"
+
+
+def iam_name_error(value: str) -> str | None:
+    """Return why `value` is not a valid IAM user or role name, or None."""
+    if not value:
+        return "Enter a name: " + IAM_NAME_RULE + "."
+    if len(value) > 64:
+        return f"Too long ({len(value)} characters): IAM allows at most 64."
+    if not _IAM_NAME.fullmatch(value):
+        bad = sorted({c for c in value if not _IAM_NAME.fullmatch(c)})
+        shown = " ".join(repr(c) for c in bad[:5])
+        return f"Not allowed in an IAM name: {shown}. Use " + IAM_NAME_RULE + "."
+    return None
+
+
+def external_id_error(value: str) -> str | None:
+    if not _EXTERNAL_ID.fullmatch(value):
+        return "An external ID must be " + EXTERNAL_ID_RULE + "."
+    return None
+
+
+def secret_prefix_error(value: str) -> str | None:
+    if not _SECRET_PREFIX.fullmatch(value):
+        return "A secret name prefix must be " + SECRET_PREFIX_RULE + "."
+    return None
+
+
+def region_error(partition: Partition, region: str) -> str | None:
+    if region not in REGIONS[partition]:
+        return f"{region!r} is not a region of the {PARTITION_LABELS[partition]} partition."
+    return None
+
+
+def managed_policy_arn(partition: Partition, name: str) -> str:
+    """ARN of an AWS managed policy: arn:<partition>:iam::aws:policy/<name>."""
+    return f"arn:{partition.value}:iam::aws:policy/{name}"
+
+
+def role_arn_in_any_account(partition: Partition, role_name: str) -> str:
+    return f"arn:{partition.value}:iam::*:role/{role_name}"

@@ -1,0 +1,153 @@
+"""The plan: every choice an admin makes in the wizard, validated with AWS's rules.
+
+Pure (stdlib + pydantic). A `Plan` is immutable; every artifact, checklist
+step and verification check is a function of it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.domain.iam import (
+    Partition,
+    external_id_error,
+    iam_name_error,
+    region_error,
+    secret_prefix_error,
+)
+
+
+class Scope(StrEnum):
+    ORGANIZATION = "organization"
+    ACCOUNT = "account"
+
+
+class PolicyStyle(StrEnum):
+    # "as documented": the AWS managed policies and the seed's inline policy.
+    DOCUMENTED = "documented"
+    # custom, scoped policies in place of the managed ones (issue 3).
+    LEAST_PRIVILEGE = "least-privilege"
+
+
+DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
+DEFAULT_USER_NAME = "digicert-tlm-connector"
+DEFAULT_SECRET_PREFIX = "digicert-tlm/"
+MAX_REGIONS = 40
+
+
+class PlanError(ValueError):
+    """A plan that breaks a rule; `errors` maps form field -> message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class Plan(BaseModel):
+    """What to set up. Field names are also the form and API field names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scope: Scope = Scope.ORGANIZATION
+    user_name: str = DEFAULT_USER_NAME
+    # The common IAM role name entered in the connector (organization scope).
+    role_name: str = DEFAULT_ROLE_NAME
+    # Deploy a dedicated least-privilege member role named `role_name` instead
+    # of relying on OrganizationAccountAccessRole (PRODUCT.md fact 2).
+    dedicated_member_role: bool = False
+    external_id: str | None = None
+    secrets_manager: bool = True
+    secret_prefix: str = DEFAULT_SECRET_PREFIX
+    partition: Partition = Partition.AWS
+    regions: Annotated[tuple[str, ...], Field(min_length=1, max_length=MAX_REGIONS)] = ("us-east-1",)
+    style: PolicyStyle = PolicyStyle.DOCUMENTED
+
+    @field_validator("user_name", "role_name")
+    @classmethod
+    def _iam_name(cls, value: str) -> str:
+        error = iam_name_error(value)
+        if error:
+            raise ValueError(error)
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        error = external_id_error(value)
+        if error:
+            raise ValueError(error)
+        return value
+
+    @field_validator("secret_prefix")
+    @classmethod
+    def _secret_prefix(cls, value: str) -> str:
+        error = secret_prefix_error(value)
+        if error:
+            raise ValueError(error)
+        return value
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.replace("\n", ",").split(",")]
+        if isinstance(value, list | tuple):
+            seen: list[Any] = []
+            for item in value:
+                if item == "" or item in seen:
+                    continue
+                seen.append(item)
+            return tuple(seen)
+        return value
+
+    @model_validator(mode="after")
+    def _regions_in_partition(self) -> Plan:
+        for region in self.regions:
+            error = region_error(self.partition, region)
+            if error:
+                raise ValueError(error)
+        return self
+
+    @property
+    def is_organization(self) -> bool:
+        return self.scope is Scope.ORGANIZATION
+
+    @property
+    def uses_default_role(self) -> bool:
+        return self.is_organization and not self.dedicated_member_role and self.role_name == DEFAULT_ROLE_NAME
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def parse_plan(data: dict[str, Any]) -> Plan:
+    """Build a Plan from loosely typed input; raise PlanError with per-field messages."""
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise PlanError(validation_messages(exc)) from None
+
+
+def validation_messages(exc: ValidationError) -> dict[str, str]:
+    """Map a pydantic error to {field: message}, never echoing the input value."""
+    errors: dict[str, str] = {}
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = err.get("loc") or ()
+        field = str(loc[0]) if loc else "regions"
+        message = str(err.get("msg", "Invalid value."))
+        message = message.removeprefix("Value error, ")
+        if err.get("type") == "enum":
+            message = "Choose one of the listed options."
+        elif err.get("type") == "extra_forbidden":
+            message = "Unknown field."
+        elif err.get("type") in {"too_short"} and field == "regions":
+            message = "Choose at least one region."
+        elif err.get("type") in {"too_long"} and field == "regions":
+            message = f"Choose at most {MAX_REGIONS} regions."
+        errors.setdefault(field, message)
+    return errors

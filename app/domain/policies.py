@@ -1,0 +1,191 @@
+"""IAM policy documents for the connector user, as small pure functions.
+
+Pattern from simonw/s3-credentials `policies.py`: `*_statements()` build
+statements, `wrap_policy()` makes a document. Every action list says which AWS
+page justifies it.
+
+Source document: DigiCert, "Minimum required permissions for AWS unified
+connectors" (tests/fixtures/seed_minimum_permissions.txt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.iam import managed_policy_arn, role_arn_in_any_account
+from app.domain.plan import Plan
+
+PolicyDocument = dict[str, Any]
+
+# Placeholder the source document prints in its inline policy.
+DOCUMENTED_ROLE_PLACEHOLDER = "<Common IAM role name>"
+INLINE_POLICY_NAME = "DigiCertTLMCommonRoleAccess"
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPolicy:
+    """A row of the source document's permissions table."""
+
+    name: str
+    arn: str
+    purpose: str
+    optional: bool
+    notes: tuple[str, ...] = ()
+
+
+# Purpose texts copied verbatim from the source document.
+_ORGANIZATIONS_PURPOSE = "List all member accounts in the organization."
+_ACM_PURPOSE = "Access and manage certificates in AWS Certificate Manager (ACM)."
+_SECRETS_PURPOSE = (
+    "Temporarily store private keys in AWS Secrets Manager before delivering issued "
+    "certificates and their private keys to ACM."
+)
+_SECRETS_NOTES = (
+    "This permission is optional. If omitted, the managing DigiCert sensor is used for "
+    "temporary key storage instead of AWS Secrets Manager.",
+    "Temporary keys get automatically deleted once certificates are issued and delivered "
+    "to ACM along with their private keys.",
+)
+
+
+def documented_permissions(plan: Plan, *, include_optional: bool = True) -> list[ManagedPolicy]:
+    """The source document's permissions table for the plan's scope, in its order.
+
+    `include_optional=False` drops SecretsManagerReadWrite; the table shown to
+    users always lists it (marked optional), the policies attached follow the plan.
+    """
+    rows: list[ManagedPolicy] = []
+    if plan.is_organization:
+        rows.append(
+            ManagedPolicy(
+                "AWSOrganizationsReadOnlyAccess",
+                managed_policy_arn(plan.partition, "AWSOrganizationsReadOnlyAccess"),
+                _ORGANIZATIONS_PURPOSE,
+                optional=False,
+            )
+        )
+    rows.append(
+        ManagedPolicy(
+            "AWSCertificateManagerFullAccess",
+            managed_policy_arn(plan.partition, "AWSCertificateManagerFullAccess"),
+            _ACM_PURPOSE,
+            optional=False,
+        )
+    )
+    if include_optional:
+        rows.append(
+            ManagedPolicy(
+                "SecretsManagerReadWrite",
+                managed_policy_arn(plan.partition, "SecretsManagerReadWrite"),
+                _SECRETS_PURPOSE,
+                optional=True,
+                notes=_SECRETS_NOTES,
+            )
+        )
+    return rows
+
+
+def attached_managed_policies(plan: Plan) -> list[ManagedPolicy]:
+    """The managed policies the *as documented* plan attaches to the user."""
+    return documented_permissions(plan, include_optional=plan.secrets_manager)
+
+
+def wrap_policy(statements: list[dict[str, Any]]) -> PolicyDocument:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def documented_inline_policy(plan: Plan) -> PolicyDocument:
+    """The source document's inline policy, verbatim, with the role name substituted.
+
+    Only the role name and the partition (PRODUCT.md fact 7) change; the Sid,
+    action order and the list-valued Resource are the document's.
+    """
+    return wrap_policy(
+        [
+            {
+                "Sid": "VisualEditor0",
+                "Effect": "Allow",
+                "Action": ["sts:GetSessionToken", "sts:AssumeRole", "sts:GetAccessKeyInfo"],
+                "Resource": [role_arn_in_any_account(plan.partition, plan.role_name)],
+            }
+        ]
+    )
+
+
+def assume_common_role_statement(plan: Plan) -> dict[str, Any]:
+    # sts:AssumeRole supports the "role" resource type.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
+    return {
+        "Sid": "AssumeCommonRoleInMemberAccounts",
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Resource": role_arn_in_any_account(plan.partition, plan.role_name),
+    }
+
+
+def session_statements() -> list[dict[str, Any]]:
+    # sts:GetSessionToken and sts:GetAccessKeyInfo have no resource types in the
+    # Service Authorization Reference, so they must use "Resource": "*".
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
+    return [
+        {
+            "Sid": "SessionTokenAndAccessKeyInfo",
+            "Effect": "Allow",
+            "Action": ["sts:GetSessionToken", "sts:GetAccessKeyInfo"],
+            "Resource": "*",
+        }
+    ]
+
+
+def corrected_inline_policy(plan: Plan) -> PolicyDocument:
+    """The documented policy fixed: it grants what the document intends."""
+    return wrap_policy([assume_common_role_statement(plan), *session_statements()])
+
+
+# Actions that support no resource-level permissions, so a statement that
+# scopes them to an ARN grants nothing (IAM linters report RESOURCE_MISMATCH).
+# Source: Service Authorization Reference, "Actions defined by AWS Security
+# Token Service" (resource types column empty for these actions).
+ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(
+    {"sts:getsessiontoken", "sts:getaccesskeyinfo", "sts:getcalleridentity"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LintFinding:
+    code: str
+    action: str
+    resource: str
+    explanation: str
+
+
+def lint_policy(document: PolicyDocument) -> list[LintFinding]:
+    """Find actions scoped to resources they do not support (the seed's mistake)."""
+    findings: list[LintFinding] = []
+    for statement in _as_list(document.get("Statement")):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        resources = [str(r) for r in _as_list(statement.get("Resource"))]
+        if resources == ["*"] or not resources:
+            continue
+        for action in _as_list(statement.get("Action")):
+            if str(action).lower() in ACTIONS_WITHOUT_RESOURCE_TYPES:
+                findings.append(
+                    LintFinding(
+                        code="RESOURCE_MISMATCH",
+                        action=str(action),
+                        resource=", ".join(resources),
+                        explanation=(
+                            f"{action} does not support resource-level permissions: scoped to "
+                            f"{', '.join(resources)} it grants nothing. It needs \"Resource\": \"*\"."
+                        ),
+                    )
+                )
+    return findings
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

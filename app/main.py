@@ -1,0 +1,74 @@
+"""The application factory. Nothing happens at import time.
+
+Run with `uvicorn --factory app.main:create_app` or `connector-wizard serve`.
+The lifespan owns the database engine: it applies migrations on start (and
+fails closed if they fail) and disposes the engine on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.resources import resource_path
+from app.settings import Settings
+from app.store import db, repo
+from app.web import api, errors, pages, security
+from app.web.render import make_templates
+
+log = logging.getLogger("connector_wizard")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.make_engine(settings.database_url)
+        db.upgrade(engine)
+        app.state.engine = engine
+        purge = asyncio.create_task(_purge_forever(app)) if settings.purge_interval_minutes else None
+        try:
+            yield
+        finally:
+            if purge is not None:
+                purge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purge
+            engine.dispose()
+
+    app = FastAPI(
+        title="aws-connector-wizard",
+        version=__version__,
+        description="Plans, artifacts and checks for an AWS certificate-lifecycle connector.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    errors.install(app)
+    security.install(app, settings)
+    return app
+
+
+async def _purge_forever(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.purge_interval_minutes * 60)
+        try:
+            counts = repo.purge_expired(app.state.engine, now=repo.utcnow())
+            log.info("purged expired links and wizards: %s", counts)
+        except Exception:  # a failed purge must not stop the server; it runs again later
+            log.exception("purge failed")

@@ -1,0 +1,78 @@
+"""Server settings: one class, read from CONNECTOR_WIZARD_* environment variables.
+
+Every field must appear in the README's settings table (tests/test_settings.py
+checks). Invalid values fail at start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CONNECTOR_WIZARD_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///connector-wizard.sqlite3",
+        description="SQLAlchemy URL of the database; SQLite file by default, postgresql+psycopg://… for several replicas.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `connector-wizard serve` binds.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `connector-wizard serve` binds.")
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes for `serve`.")
+    log_format: Literal["text", "json"] = Field(default="text", description="Log line format.")
+    access_log: bool = Field(default=True, description="Log one line per request (share tokens masked).")
+
+    operator_secret: SecretStr | None = Field(
+        default=None,
+        description="If set, required to create wizards and to use the server's own AWS identity.",
+    )
+    allow_server_credentials: bool = Field(
+        default=False,
+        description="Let verification use the server's own AWS credential chain (never through a share link).",
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        description="Send every AWS call to this endpoint (a local emulator); operators only, never from a user.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="Start a local AWS emulator seeded with a simulated organization and verify against it.",
+    )
+    verify_concurrency: int = Field(
+        default=16, ge=1, le=128, description="Member-account checks run at once in one verification."
+    )
+    max_concurrent_verifications: int = Field(
+        default=4, ge=1, le=64, description="Verification runs the server runs at once."
+    )
+    aws_connect_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to connect to AWS.")
+    aws_read_timeout: float = Field(default=15.0, gt=0, le=300, description="Seconds to wait for an AWS answer.")
+
+    link_days: int = Field(default=30, ge=1, description="Default lifetime of a share link, in days.")
+    max_link_days: int = Field(default=365, ge=1, description="Longest lifetime a share link may be given.")
+    max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body accepted (413 beyond).")
+    hsts: bool = Field(default=False, description="Send Strict-Transport-Security (set it when served over HTTPS).")
+    purge_interval_minutes: int = Field(
+        default=60, ge=0, description="How often the server purges expired links and wizards (0: never)."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _link_days_within_max(self) -> Settings:
+        if self.link_days > self.max_link_days:
+            raise ValueError("link_days must not exceed max_link_days")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,70 @@
+"""SQLModel tables. Alembic migrations under migrations/versions mirror them.
+
+tests/test_migrations.py fails when the two drift apart. Only app/store
+imports this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import MetaData
+from sqlmodel import Field, SQLModel
+
+# Deterministic constraint names, so Alembic batch migrations on SQLite can
+# find and alter them (https://alembic.sqlalchemy.org/en/latest/naming.html).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+class Wizard(SQLModel, table=True):
+    # Random, never sequential (secrets.token_hex(16), 128 bits); not a
+    # credential by itself: access goes through share_link tokens.
+    id: str = Field(primary_key=True, max_length=32)
+    plan_json: str
+    version: int = Field(default=1)
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None = Field(default=None, index=True)
+
+
+class ShareLink(SQLModel, table=True):
+    __tablename__ = "share_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
+    # SHA-256 of the token; the token itself is never stored.
+    token_sha256: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=8)  # "edit" | "view"
+    label: str = Field(default="", max_length=100)
+    created_at: datetime
+    created_by: str = Field(default="", max_length=80)
+    expires_at: datetime | None = Field(default=None, index=True)
+    revoked_at: datetime | None = None
+
+
+class StepState(SQLModel, table=True):
+    __tablename__ = "step_state"
+
+    wizard_id: str = Field(foreign_key="wizard.id", primary_key=True, ondelete="CASCADE")
+    step_id: str = Field(primary_key=True, max_length=100)
+    done: bool = False
+    done_by: str = Field(default="", max_length=80)
+    done_at: datetime | None = None
+    note: str = Field(default="", max_length=2000)
+    version: int = Field(default=0)
+
+
+class Event(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
+    at: datetime
+    actor: str = Field(default="", max_length=80)
+    kind: str = Field(max_length=40)
+    detail: str = Field(default="", max_length=4000)

@@ -1,0 +1,79 @@
+"""Dependency aliases for routes (pattern: full-stack-fastapi-template deps.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request
+from sqlalchemy import Engine
+
+from app.domain.tokens import looks_like_token
+from app.settings import Settings
+from app.store import repo
+from app.web.security import csrf_token_for
+
+ACTOR_COOKIE = "cw_name"
+ANONYMOUS = "anonymous"
+MAX_ACTOR_LENGTH = 60
+
+# One message for unknown, expired and revoked links, so a response never tells
+# which (issue 5: byte-identical).
+LINK_NOT_FOUND = "This wizard link does not exist, has expired or was revoked."
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def clean_actor(value: str | None) -> str:
+    """A display name: printable, trimmed, at most 60 characters; else 'anonymous'."""
+    if not value:
+        return ANONYMOUS
+    cleaned = "".join(ch for ch in value if ch.isprintable()).strip()[:MAX_ACTOR_LENGTH]
+    return cleaned or ANONYMOUS
+
+
+def get_actor(request: Request) -> str:
+    return clean_actor(request.cookies.get(ACTOR_COOKIE))
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ActorDep = Annotated[str, Depends(get_actor)]
+TokenPath = Annotated[str, Path(min_length=1, max_length=100, description="A share link token.")]
+
+
+def get_access(request: Request, engine: EngineDep, token: TokenPath) -> repo.Access:
+    access = repo.resolve(engine, token=token, now=repo.utcnow()) if looks_like_token(token) else None
+    if access is None:
+        raise HTTPException(404, LINK_NOT_FOUND)
+    request.state.access = access
+    return access
+
+
+AccessDep = Annotated[repo.Access, Depends(get_access)]
+
+
+def get_edit_access(access: AccessDep) -> repo.Access:
+    if not access.can_edit:
+        raise HTTPException(403, "This is a view-only link: it cannot change anything.")
+    return access
+
+
+EditDep = Annotated[repo.Access, Depends(get_edit_access)]
+
+
+def page_globals(request: Request) -> None:
+    """Values every page template needs: the CSRF token, who is acting, demo mode."""
+    settings = get_settings(request)
+    request.state.template_globals = {
+        "csrf_token": csrf_token_for(request),
+        "actor": get_actor(request),
+        "demo": settings.demo,
+    }

@@ -1,0 +1,352 @@
+"""HTML pages of the wizard: scope → options → policies → checklist → (verify) → report.
+
+Thin routes: parse the form, call the domain, call the store, render. Every
+htmx interaction is also a plain form post (303 redirect back) so the wizard
+works without JavaScript. Routes are `async def` and call the store directly:
+SQLite reads and short writes take microseconds, and serialising them on the
+event loop measured faster than a thread pool contending for the write lock
+(ENGINEERING.md, performance facts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.domain import policies
+from app.domain.checklist import Step, checklist
+from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
+from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
+from app.store import repo
+from app.web.deps import (
+    ACTOR_COOKIE,
+    AccessDep,
+    ActorDep,
+    EditDep,
+    EngineDep,
+    SettingsDep,
+    clean_actor,
+    page_globals,
+)
+from app.web.forms import options_input
+from app.web.render import render
+from app.web.security import verify_csrf
+
+router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
+
+# The wizard's pages in order: (slug, title). Verify is optional.
+WIZARD_PAGES: tuple[tuple[str, str], ...] = (
+    ("scope", "Scope"),
+    ("options", "Options"),
+    ("policies", "Policies"),
+    ("checklist", "Checklist"),
+    ("report", "Report"),
+)
+
+
+@dataclass(frozen=True)
+class WizardNav:
+    """What every wizard page shows around its content: the link, the progress bar."""
+
+    token: str
+    current: str
+    can_edit: bool
+    plan: Plan
+    version: int
+    pages: tuple[tuple[str, str], ...] = WIZARD_PAGES
+
+    def url(self, slug: str = "") -> str:
+        return f"/w/{self.token}/{slug}" if slug else f"/w/{self.token}"
+
+
+def _nav(request: Request, access: repo.Access, current: str) -> WizardNav:
+    token = request.path_params["token"]
+    return WizardNav(token, current, access.can_edit, access.wizard.plan, access.wizard.version)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- start --------------------------------------------------------------------
+
+
+@router.get("/")
+async def home(request: Request, settings: SettingsDep) -> Response:
+    return render(request, "home.html", {"needs_operator_secret": settings.operator_secret is not None})
+
+
+@router.post("/wizards")
+async def create_wizard(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    operator_secret: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    if not _operator_ok(settings, operator_secret):
+        return render(
+            request, "home.html",
+            {"needs_operator_secret": True, "error": "That operator secret is not right."},
+            status_code=403,
+        )
+    _, token = repo.create_wizard(
+        engine, plan=Plan(), actor=actor, now=repo.utcnow(), link_days=settings.link_days
+    )
+    return _see_other(f"/w/{token}/scope?new=1")
+
+
+def _operator_ok(settings: Any, given: str) -> bool:
+    import hmac
+
+    secret = settings.operator_secret
+    if secret is None:
+        return True
+    return hmac.compare_digest(secret.get_secret_value().encode(), given.encode())
+
+
+@router.post("/me")
+async def set_actor(
+    request: Request,
+    name: Annotated[str, Form(max_length=200)] = "",
+    back: Annotated[str, Form(max_length=300)] = "/",
+) -> Response:
+    """Remember the display name used in the audit trail (a cookie, not an account)."""
+    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    response = _see_other(target)
+    response.set_cookie(ACTOR_COOKIE, clean_actor(name), max_age=365 * 86400, httponly=True, samesite="strict")
+    return response
+
+
+# --- wizard pages -------------------------------------------------------------
+
+
+@router.get("/w/{token}")
+async def wizard_root(request: Request, access: AccessDep) -> Response:
+    return _see_other(f"/w/{request.path_params['token']}/scope")
+
+
+@router.get("/w/{token}/scope")
+async def scope_page(request: Request, access: AccessDep, new: bool = False) -> Response:
+    return render(request, "scope.html", {"nav": _nav(request, access, "scope"), "is_new": new})
+
+
+@router.post("/w/{token}/scope")
+async def save_scope(
+    request: Request,
+    access: EditDep,
+    engine: EngineDep,
+    actor: ActorDep,
+    scope: Annotated[str, Form(max_length=20)] = "",
+    version: Annotated[int, Form(ge=0)] = 0,
+) -> Response:
+    token = request.path_params["token"]
+    try:
+        plan = parse_plan({**access.wizard.plan.to_json_dict(), "scope": scope})
+    except PlanError:
+        return render(
+            request, "scope.html",
+            {"nav": _nav(request, access, "scope"), "is_new": False, "error": "Choose organization or account."},
+            status_code=422,
+        )
+    saved = _save_plan(request, engine, access, plan, version, actor, "scope.html", "scope")
+    if isinstance(saved, Response):
+        return saved
+    return _see_other(f"/w/{token}/options")
+
+
+def _save_plan(
+    request: Request, engine: Any, access: repo.Access, plan: Plan, version: int, actor: str,
+    template: str, page: str,
+) -> repo.WizardRecord | Response:
+    """Save with the version the form was loaded at; a stale form gets 409 and the current state."""
+    if plan == access.wizard.plan and version == access.wizard.version:
+        return access.wizard
+    try:
+        return repo.update_plan(
+            engine, wizard_id=access.wizard.id, plan=plan, expected_version=version, actor=actor,
+            now=repo.utcnow(),
+        )
+    except repo.Conflict as conflict:
+        current = repo.Access(link=access.link, wizard=conflict.current)
+        context = {"nav": _nav(request, current, page), "is_new": False, **_options_context(current.wizard.plan)}
+        context["conflict"] = True
+        return render(request, template, context, status_code=409)
+
+
+@dataclass(frozen=True)
+class OptionsView:
+    plan_input: dict[str, Any]
+    errors: dict[str, str]
+    regions_by_partition: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {p.value: r for p, r in REGIONS.items()}
+    )
+    partitions: tuple[tuple[str, str], ...] = tuple((p.value, PARTITION_LABELS[p]) for p in Partition)
+    styles: tuple[tuple[str, str], ...] = (
+        (PolicyStyle.DOCUMENTED.value, "As documented (AWS managed policies)"),
+        (PolicyStyle.LEAST_PRIVILEGE.value, "Least privilege (custom, scoped policies)"),
+    )
+
+    def value(self, name: str) -> Any:
+        return self.plan_input.get(name)
+
+    def regions_shown(self) -> tuple[str, ...]:
+        partition = self.plan_input.get("partition")
+        return self.regions_by_partition.get(str(partition), REGIONS[Partition.AWS])
+
+
+def _options_context(plan: Plan, data: dict[str, Any] | None = None,
+                     errors: dict[str, str] | None = None) -> dict[str, Any]:
+    view = OptionsView(plan_input=data or plan.to_json_dict(), errors=errors or {})
+    return {"options": view, "preview": _preview(plan)}
+
+
+@router.get("/w/{token}/options")
+async def options_page(request: Request, access: AccessDep) -> Response:
+    context = {"nav": _nav(request, access, "options"), **_options_context(access.wizard.plan)}
+    return render(request, "options.html", context)
+
+
+@router.get("/w/{token}/options/preview")
+async def options_preview(request: Request, access: AccessDep) -> Response:
+    """Live policy preview for the options form (htmx); saves nothing."""
+    data = options_input(access.wizard.plan, request.query_params)
+    try:
+        plan = parse_plan(data)
+        errors: dict[str, str] = {}
+    except PlanError as error:
+        plan, errors = access.wizard.plan, error.errors
+    context = {
+        "nav": _nav(request, access, "options"),
+        "options": OptionsView(plan_input=data, errors=errors),
+        "preview": _preview(plan),
+    }
+    return render(request, "options.html", context, block="preview")
+
+
+@router.post("/w/{token}/options")
+async def save_options(
+    request: Request, access: EditDep, engine: EngineDep, actor: ActorDep
+) -> Response:
+    form = await request.form()
+    version = _int(form.get("version"))
+    data = options_input(access.wizard.plan, form)
+    try:
+        plan = parse_plan(data)
+    except PlanError as error:
+        context = {
+            "nav": _nav(request, access, "options"),
+            "options": OptionsView(plan_input=data, errors=error.errors),
+            "preview": _preview(access.wizard.plan),
+        }
+        return render(request, "options.html", context, block="form", status_code=422)
+    saved = _save_plan(request, engine, access, plan, version, actor, "options.html", "options")
+    if isinstance(saved, Response):
+        return saved
+    return _see_other(f"/w/{request.path_params['token']}/policies")
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1
+
+
+@dataclass(frozen=True)
+class PolicyPreview:
+    plan: Plan
+    permissions: list[policies.ManagedPolicy]
+    documented: policies.PolicyDocument
+    corrected: policies.PolicyDocument
+    findings: list[policies.LintFinding]
+
+
+def _preview(plan: Plan) -> PolicyPreview:
+    documented = policies.documented_inline_policy(plan)
+    return PolicyPreview(
+        plan=plan,
+        permissions=policies.documented_permissions(plan),
+        documented=documented,
+        corrected=policies.corrected_inline_policy(plan),
+        findings=policies.lint_policy(documented),
+    )
+
+
+@router.get("/w/{token}/policies")
+async def policies_page(request: Request, access: AccessDep) -> Response:
+    plan = access.wizard.plan
+    return render(request, "policies.html", {"nav": _nav(request, access, "policies"), "preview": _preview(plan)})
+
+
+# --- checklist ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    number: int
+    step: Step
+    state: repo.StepRecord | None
+
+    @property
+    def done(self) -> bool:
+        return self.state is not None and self.state.done
+
+
+def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem]:
+    return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
+
+
+@router.get("/w/{token}/checklist")
+async def checklist_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    items = _items(access.wizard.plan, states)
+    return render(request, "checklist.html", {"nav": _nav(request, access, "checklist"), "items": items})
+
+
+@router.post("/w/{token}/steps/{step_id}")
+async def tick_step(
+    request: Request,
+    access: EditDep,
+    engine: EngineDep,
+    actor: ActorDep,
+    step_id: str,
+    done: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    plan = access.wizard.plan
+    steps = {step.id: step for step in checklist(plan)}
+    if step_id not in steps:
+        raise HTTPException(404, "This plan has no such step.")
+    state = repo.set_step_done(
+        engine, wizard_id=access.wizard.id, step_id=step_id, done=done in {"true", "on", "1"}, actor=actor,
+        now=repo.utcnow(),
+    )
+    token = request.path_params["token"]
+    number = list(steps).index(step_id) + 1
+    item = ChecklistItem(number, steps[step_id], state)
+    if request.headers.get("hx-request") == "true":
+        return render(request, "checklist.html", {"nav": _nav(request, access, "checklist"), "item": item},
+                      block="step")
+    return _see_other(f"/w/{token}/checklist#step-{step_id}")
+
+
+# --- report -------------------------------------------------------------------
+
+
+@router.get("/w/{token}/report")
+async def report_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+    plan = access.wizard.plan
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    items = _items(plan, states)
+    context = {
+        "nav": _nav(request, access, "report"),
+        "preview": _preview(plan),
+        "items": items,
+        "done_count": sum(1 for item in items if item.done),
+        "events": repo.events(engine, wizard_id=access.wizard.id, limit=50),
+        "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
+    }
+    return render(request, "report.html", context)
