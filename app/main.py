@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(api.health)
     errors.install(app)
     security.install(app, settings)
     return app

@@ -42,6 +42,10 @@ def make_templates() -> jinja2.Environment:
         auto_reload=False,
     )
     env.globals["static_url"] = static_url
+    # The macros are a global module rather than an {% import %} in each page:
+    # a block rendered on its own (an htmx fragment) skips the page's top-level
+    # code, imports included. Macros get everything they need as arguments.
+    env.globals["m"] = env.get_template("_macros.html").make_module()
     env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
     return env
 

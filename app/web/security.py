@@ -171,4 +171,11 @@ async def verify_csrf(request: Request) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    # Outermost, around Starlette's ServerErrorMiddleware, so that 500 pages
+    # get the headers too (user middleware sits inside ServerErrorMiddleware).
+    build_inner = app.build_middleware_stack
+
+    def build_middleware_stack() -> ASGIApp:
+        return SecurityHeaders(build_inner(), hsts=settings.hsts)
+
+    app.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]

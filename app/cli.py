@@ -1,0 +1,200 @@
+"""`connector-wizard`: serve the app, print policies and artifacts, verify, operate the database.
+
+Each subcommand is one `_cmd_*` function registered in `_parser()`. Invalid
+input exits with status 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, PlanError, parse_plan
+
+
+class CliError(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scope", choices=["organization", "account"], default="organization")
+    parser.add_argument("--user-name", default=DEFAULT_USER_NAME, help="IAM user for the connector")
+    parser.add_argument("--role-name", default=DEFAULT_ROLE_NAME, help="common IAM role name (organization scope)")
+    parser.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
+    parser.add_argument("--regions", default=None, help="comma-separated ACM regions (default: the partition's home)")
+    parser.add_argument("--no-secrets-manager", action="store_true", help="leave out Secrets Manager")
+    parser.add_argument("--style", choices=["documented", "least-privilege"], default="documented")
+    parser.add_argument("--member-role", default=None, metavar="NAME", help="deploy a dedicated member role NAME")
+    parser.add_argument("--external-id", default=None, help="external ID the member role requires")
+    parser.add_argument("--secret-prefix", default=None, help="Secrets Manager name prefix (least privilege)")
+
+
+def plan_from_args(args: argparse.Namespace) -> Any:
+    from app.domain.iam import HOME_REGION, Partition
+
+    data: dict[str, Any] = {
+        "scope": args.scope,
+        "user_name": args.user_name,
+        "role_name": args.member_role or args.role_name,
+        "dedicated_member_role": args.member_role is not None,
+        "external_id": args.external_id,
+        "secrets_manager": not args.no_secrets_manager,
+        "partition": args.partition,
+        "regions": args.regions or HOME_REGION[Partition(args.partition)],
+        "style": args.style,
+    }
+    if args.secret_prefix is not None:
+        data["secret_prefix"] = args.secret_prefix
+    try:
+        return parse_plan(data)
+    except PlanError as error:
+        field, message = next(iter(error.errors.items()))
+        raise CliError(f"--{field.replace('_', '-')}: {message}") from None
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from app.domain import policies
+
+    plan = plan_from_args(args)
+    if args.format != "text" or args.json:
+        from app.domain.artifacts import render_format
+
+        fmt = "json" if args.json else args.format
+        sys.stdout.write(render_format(plan, fmt))
+        return 0
+    print(f"Permissions for {plan.scope.value} scope ({plan.partition.value}):")
+    for row in policies.documented_permissions(plan):
+        flag = " (optional)" if row.optional else ""
+        used = "" if (not row.optional or plan.secrets_manager) else " — left out"
+        print(f"  {row.name}{flag}{used}\n    {row.arn}\n    {row.purpose}")
+    if plan.is_organization:
+        documented = policies.documented_inline_policy(plan)
+        print("\nInline policy, as documented:")
+        print(json.dumps(documented, indent=4))
+        for finding in policies.lint_policy(documented):
+            print(f"  ! {finding.code}: {finding.explanation}")
+        print("\nInline policy, corrected:")
+        print(json.dumps(policies.corrected_inline_policy(plan), indent=4))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.domain.artifacts import bundle
+
+    plan = plan_from_args(args)
+    out = Path(args.output)
+    files = bundle(plan)
+    for relative, content in files.items():
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    print(f"wrote {len(files)} files to {out}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    from app.settings import ENV_PREFIX, Settings
+
+    overrides = {"host": args.host, "port": args.port, "database_url": args.database_url, "workers": args.workers}
+    for key, value in overrides.items():
+        if value is not None:
+            # uvicorn workers re-create the app from the environment.
+            os.environ[ENV_PREFIX + key.upper()] = str(value)
+    if args.demo:
+        os.environ[ENV_PREFIX + "DEMO"] = "true"
+    settings = Settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,
+        access_log=False,
+    )
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+    from app.store import db
+
+    settings = Settings(**({"database_url": args.database_url} if args.database_url else {}))
+    engine = db.make_engine(settings.database_url)
+    try:
+        if args.db_command == "upgrade":
+            db.upgrade(engine)
+            print(f"database at {db.current_revision(engine)} (head {db.head_revision()})")
+        elif args.db_command == "current":
+            print(f"current {db.current_revision(engine)}, head {db.head_revision()}")
+        elif args.db_command == "purge":
+            from app.store import repo
+
+            counts = repo.purge_expired(engine, now=repo.utcnow())
+            print(f"purged {counts['links']} links and {counts['wizards']} wizards")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connector-wizard",
+        description="Prepare AWS for a certificate-lifecycle connector, with exactly the permissions it needs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--database-url", default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument("--demo", action="store_true", help="verify against a simulated organization")
+    serve.set_defaults(func=_cmd_serve)
+
+    policy = sub.add_parser("policy", help="print the permissions and policies for a plan")
+    _plan_arguments(policy)
+    policy.add_argument("--json", action="store_true", help="print the policy documents as JSON")
+    policy.add_argument(
+        "--format", choices=["text", "json", "cli", "cloudformation", "terraform", "markdown"], default="text"
+    )
+    policy.set_defaults(func=_cmd_policy)
+
+    export = sub.add_parser("export", help="write every artifact of a plan to a folder")
+    _plan_arguments(export)
+    export.add_argument("--output", required=True, metavar="DIR")
+    export.set_defaults(func=_cmd_export)
+
+    dbp = sub.add_parser("db", help="database operations")
+    dbp.add_argument("db_command", choices=["upgrade", "current", "purge"])
+    dbp.add_argument("--database-url", default=None)
+    dbp.set_defaults(func=_cmd_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CliError as error:
+        print(f"connector-wizard: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

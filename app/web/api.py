@@ -1,0 +1,257 @@
+"""JSON API under /api/v1: the same plan → permissions, policies, checklist; wizards.
+
+Plans are passed as query parameters to the read-only endpoints (they change
+nothing, so GET), and as JSON bodies to the ones that store something.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app import __version__
+from app.domain import policies
+from app.domain.checklist import checklist
+from app.domain.plan import Plan, PlanError, parse_plan
+from app.store import db, repo
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep
+from app.web.security import verify_csrf
+
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(verify_csrf)])
+health = APIRouter(tags=["health"])
+
+
+class PlanQuery(BaseModel):
+    """A plan as query parameters; `regions` may repeat or be comma-separated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["organization", "account"] = "organization"
+    user_name: str = Field(default="digicert-tlm-connector", max_length=200)
+    role_name: str = Field(default="OrganizationAccountAccessRole", max_length=200)
+    dedicated_member_role: bool = False
+    external_id: str | None = Field(default=None, max_length=2000)
+    secrets_manager: bool = True
+    secret_prefix: str = Field(default="digicert-tlm/", max_length=200)
+    partition: Literal["aws", "aws-us-gov", "aws-cn"] = "aws"
+    regions: list[str] = Field(default=["us-east-1"], max_length=100)
+    style: Literal["documented", "least-privilege"] = "documented"
+
+
+class PlanBody(PlanQuery):
+    pass
+
+
+def plan_or_422(data: dict[str, Any]) -> Plan:
+    try:
+        return parse_plan(data)
+    except PlanError as error:
+        raise HTTPException(
+            422, [{"loc": ["plan", field], "msg": message, "type": "plan"} for field, message in error.errors.items()]
+        ) from None
+
+
+def query_plan(query: Annotated[PlanQuery, Query()]) -> Plan:
+    return plan_or_422(query.model_dump())
+
+
+PlanDep = Annotated[Plan, Depends(query_plan)]
+
+
+class PermissionOut(BaseModel):
+    name: str
+    arn: str
+    purpose: str
+    optional: bool
+    attached: bool
+    notes: list[str]
+
+
+class FindingOut(BaseModel):
+    code: str
+    action: str
+    resource: str
+    explanation: str
+
+
+class PoliciesOut(BaseModel):
+    plan: dict[str, Any]
+    permissions: list[PermissionOut]
+    inline_policy_name: str | None
+    inline_policy_documented: dict[str, Any] | None
+    inline_policy_findings: list[FindingOut]
+    inline_policy_corrected: dict[str, Any] | None
+
+
+class StepOut(BaseModel):
+    id: str
+    title: str
+    why: str
+    console: list[str]
+    cli: list[str]
+    warning: str | None
+    done: bool | None = None
+    done_by: str | None = None
+    done_at: str | None = None
+    note: str | None = None
+
+
+def policies_out(plan: Plan) -> PoliciesOut:
+    org = plan.is_organization
+    documented = policies.documented_inline_policy(plan) if org else None
+    return PoliciesOut(
+        plan=plan.to_json_dict(),
+        permissions=[
+            PermissionOut(
+                name=row.name, arn=row.arn, purpose=row.purpose, optional=row.optional,
+                attached=not row.optional or plan.secrets_manager, notes=list(row.notes),
+            )
+            for row in policies.documented_permissions(plan)
+        ],
+        inline_policy_name=policies.INLINE_POLICY_NAME if org else None,
+        inline_policy_documented=documented,
+        inline_policy_findings=[
+            FindingOut(code=f.code, action=f.action, resource=f.resource, explanation=f.explanation)
+            for f in (policies.lint_policy(documented) if documented else [])
+        ],
+        inline_policy_corrected=policies.corrected_inline_policy(plan) if org else None,
+    )
+
+
+def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> list[StepOut]:
+    out = []
+    for step in checklist(plan):
+        state = (states or {}).get(step.id)
+        item = StepOut(
+            id=step.id, title=step.title, why=step.why, console=list(step.console), cli=list(step.cli),
+            warning=step.warning,
+        )
+        if states is not None:
+            item.done = bool(state and state.done)
+            item.done_by = state.done_by if state and state.done else None
+            item.done_at = state.done_at.isoformat() if state and state.done_at else None
+            item.note = state.note if state else ""
+        out.append(item)
+    return out
+
+
+@router.get("/plan/policies", response_model=PoliciesOut, summary="Permissions and inline policy for a plan")
+async def plan_policies(plan: PlanDep) -> PoliciesOut:
+    return policies_out(plan)
+
+
+@router.get("/plan/checklist", response_model=list[StepOut], summary="Ordered setup steps for a plan")
+async def plan_checklist(plan: PlanDep) -> list[StepOut]:
+    return steps_out(plan)
+
+
+class WizardOut(BaseModel):
+    plan: dict[str, Any]
+    version: int
+    can_edit: bool
+    created_at: str
+    updated_at: str
+    steps: list[StepOut]
+
+
+class CreatedWizardOut(BaseModel):
+    edit_url: str
+    token: str
+    wizard: WizardOut
+
+
+def wizard_out(access: repo.Access, states: dict[str, repo.StepRecord]) -> WizardOut:
+    wizard = access.wizard
+    return WizardOut(
+        plan=wizard.plan.to_json_dict(), version=wizard.version, can_edit=access.can_edit,
+        created_at=wizard.created_at.isoformat(), updated_at=wizard.updated_at.isoformat(),
+        steps=steps_out(wizard.plan, states),
+    )
+
+
+@router.post("/wizards", status_code=201, response_model=CreatedWizardOut, summary="Create a wizard")
+async def create_wizard(
+    request: Request, engine: EngineDep, settings: SettingsDep, actor: ActorDep,
+    body: Annotated[PlanBody | None, Body()] = None,
+) -> CreatedWizardOut:
+    if settings.operator_secret is not None:
+        import hmac
+
+        given = request.headers.get("x-operator-secret", "")
+        if not hmac.compare_digest(settings.operator_secret.get_secret_value().encode(), given.encode()):
+            raise HTTPException(403, "This server requires the operator secret (X-Operator-Secret) to create wizards.")
+    plan = plan_or_422(body.model_dump()) if body else Plan()
+    record, token = repo.create_wizard(engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days)
+    access = repo.resolve(engine, token=token, now=repo.utcnow())
+    assert access is not None  # noqa: S101 - just created
+    return CreatedWizardOut(edit_url=f"/w/{token}", token=token, wizard=wizard_out(access, {}))
+
+
+@router.get("/wizards/{token}", response_model=WizardOut, summary="A wizard's plan and checklist state")
+async def get_wizard(access: AccessDep, engine: EngineDep) -> WizardOut:
+    return wizard_out(access, repo.step_states(engine, wizard_id=access.wizard.id))
+
+
+class PlanUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=0, le=2**31)
+    plan: PlanBody
+
+
+@router.put("/wizards/{token}/plan", response_model=WizardOut, summary="Replace the plan (409 if stale)",
+            responses={409: {"description": "The wizard changed since `version`"}})
+async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: PlanUpdate) -> Any:
+    plan = plan_or_422(update.plan.model_dump())
+    try:
+        repo.update_plan(engine, wizard_id=access.wizard.id, plan=plan, expected_version=update.version,
+                         actor=actor, now=repo.utcnow())
+    except repo.Conflict as conflict:
+        current: repo.WizardRecord = conflict.current
+        return JSONResponse(
+            {"detail": "The wizard changed since that version.", "version": current.version,
+             "plan": current.plan.to_json_dict()},
+            status_code=409,
+        )
+    fresh = repo.Access(link=access.link, wizard=repo.WizardRecord(
+        id=access.wizard.id, plan=plan, version=update.version + 1, created_at=access.wizard.created_at,
+        updated_at=repo.utcnow()))
+    return wizard_out(fresh, repo.step_states(engine, wizard_id=access.wizard.id))
+
+
+class StepUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    done: bool
+
+
+@router.put("/wizards/{token}/steps/{step_id}", response_model=StepOut, summary="Tick or untick a step")
+async def put_step(
+    access: EditDep, engine: EngineDep, actor: ActorDep, step_id: Annotated[str, Path(max_length=100)],
+    update: StepUpdate,
+) -> StepOut:
+    steps = {step.id for step in checklist(access.wizard.plan)}
+    if step_id not in steps:
+        raise HTTPException(404, "This plan has no such step.")
+    state = repo.set_step_done(engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done,
+                               actor=actor, now=repo.utcnow())
+    return next(s for s in steps_out(access.wizard.plan, {step_id: state}) if s.id == step_id)
+
+
+@health.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@health.get("/readyz", summary="Readiness: database reachable, migrations at head",
+            responses={503: {"description": "Not ready"}})
+async def readyz(engine: EngineDep) -> Any:
+    try:
+        current = db.current_revision(engine)
+    except Exception:  # any database failure means not ready
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    head = db.head_revision()
+    if current != head:
+        return JSONResponse({"status": "unavailable", "migration": current, "head": head}, status_code=503)
+    return {"status": "ok", "migration": current}
