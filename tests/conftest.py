@@ -1,0 +1,52 @@
+"""Shared fixtures: a temporary SQLite file per test, the app, a client that speaks CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": f"sqlite:///{tmp_path / 'wizard.sqlite3'}", "purge_interval_minutes": 0}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+class WizardClient(TestClient):
+    """A TestClient that fetches a CSRF cookie first and sends the token like a browser form would."""
+
+    def csrf(self) -> str:
+        if not self.cookies.get("cw_csrf"):
+            self.get("/")
+        token = self.cookies.get("cw_csrf")
+        assert token
+        return token
+
+    def form_post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return self.post(url, data={"csrf_token": self.csrf(), **(data or {})}, **kwargs)
+
+    def new_wizard(self) -> str:
+        """Create a wizard through the home page form; return its edit token."""
+        response = self.form_post("/wizards", follow_redirects=False)
+        assert response.status_code == 303, response.text
+        return str(response.headers["location"]).split("/")[2]
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[WizardClient]:
+    with WizardClient(create_app(settings), base_url="http://testserver") as test_client:
+        yield test_client
