@@ -138,8 +138,8 @@ def _custom_policy_steps(plan: Plan) -> list[Step]:
                     f"aws iam create-policy --policy-name {_q(policy.name)} "
                     f"--policy-document file://{_q(policy.file_name)}",
                     f"aws iam attach-user-policy --user-name {_q(plan.user_name)} --policy-arn "
-                    f"\"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account "
-                    f"--output text):policy/{policy.name}\"",
+                    f'"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account '
+                    f'--output text):policy/{policy.name}"',
                 ),
             )
         )
@@ -155,7 +155,7 @@ def _put_inline_policy(plan: Plan) -> Step:
             "Lets the user reach member accounts from the management account through the common "
             f"role {plan.role_name}. "
             + (
-                "This is the corrected policy: sts:GetSessionToken and sts:GetAccessKeyInfo on \"*\"."
+                'This is the corrected policy: sts:GetSessionToken and sts:GetAccessKeyInfo on "*".'
                 if corrected
                 else "Use the corrected version shown on the Policies page: as documented, "
                 "sts:GetSessionToken and sts:GetAccessKeyInfo are scoped to a role ARN and grant nothing."
@@ -197,7 +197,7 @@ def _member_role(plan: Plan) -> Step:
                 "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false "
                 "--capabilities CAPABILITY_NAMED_IAM",
                 "aws cloudformation create-stack-instances --stack-set-name digicert-tlm-member-role "
-                "--deployment-targets OrganizationalUnitIds=\"$(aws organizations list-roots "
+                '--deployment-targets OrganizationalUnitIds="$(aws organizations list-roots '
                 "--query 'Roots[0].Id' --output text)\" "
                 f"--regions {HOME_REGION[plan.partition]}",
             ),

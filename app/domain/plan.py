@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.domain.iam import (
+    HOME_REGION,
     Partition,
     external_id_error,
     iam_name_error,
@@ -34,7 +35,7 @@ class PolicyStyle(StrEnum):
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 DEFAULT_USER_NAME = "digicert-tlm-connector"
-DEFAULT_SECRET_PREFIX = "digicert-tlm/"
+DEFAULT_SECRET_PREFIX = "digicert-tlm/"  # noqa: S105 - a name prefix, not a secret
 MAX_REGIONS = 40
 
 
@@ -64,6 +65,20 @@ class Plan(BaseModel):
     partition: Partition = Partition.AWS
     regions: Annotated[tuple[str, ...], Field(min_length=1, max_length=MAX_REGIONS)] = ("us-east-1",)
     style: PolicyStyle = PolicyStyle.DOCUMENTED
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regions_follow_partition(cls, data: Any) -> Any:
+        # Without regions given, default to the partition's home region (us-east-1
+        # in aws: where CloudFront certificates must live) rather than a region
+        # of another partition.
+        if isinstance(data, dict) and data.get("regions") is None:
+            try:
+                partition = Partition(data.get("partition", Partition.AWS))
+            except ValueError:
+                return data
+            return {**data, "regions": (HOME_REGION[partition],)}
+        return data
 
     @field_validator("user_name", "role_name")
     @classmethod
