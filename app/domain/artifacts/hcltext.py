@@ -99,16 +99,19 @@ def value(
     if isinstance(item, Mapping):
         if not item:
             return "{}"
-        width = max(len(_key(k)) for k in item)
-        lines = ["{"]
-        for key, sub in item.items():
-            lines.append(f"{pad}  {_key(key).ljust(width)} = {value(sub, indent + 2, comments, key)}")
-        lines.append(f"{pad}}}")
+        rendered = [(_key(key), value(sub, indent + 2, comments, key)) for key, sub in item.items()]
+        lines = ["{", *_aligned(rendered, f"{pad}  "), f"{pad}}}"]
         return "\n".join(lines)
     if isinstance(item, list | tuple):
         if not item:
             return "[]"
         commenter = comments.get(parent)
+        notes = [commenter(s) if commenter is not None and isinstance(s, str) else None for s in item]
+        scalars = all(isinstance(s, str | bool | int) for s in item)
+        if scalars and not any(notes):
+            inline = "[" + ", ".join(value(s) for s in item) + "]"
+            if len(inline) <= 80:
+                return inline
         lines = ["["]
         for sub in item:
             note = commenter(sub) if commenter is not None and isinstance(sub, str) else None
@@ -120,30 +123,59 @@ def value(
     raise TypeError(f"cannot write {type(item).__name__} as HCL")
 
 
+def _aligned(items: Sequence[tuple[str, str]], pad: str) -> list[str]:
+    """`key = value` lines aligned as `terraform fmt` does.
+
+    Consecutive single-line attributes share one column for "="; an attribute
+    whose value spans lines stands alone and ends the run.
+    """
+    lines: list[str] = []
+    run: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        width = max((len(k) for k, _ in run), default=0)
+        lines.extend(f"{pad}{k.ljust(width)} = {v}" for k, v in run)
+        run.clear()
+
+    for key, text in items:
+        if "\n" in text:
+            flush()
+            lines.append(f"{pad}{key} = {text}")
+        else:
+            run.append((key, text))
+    flush()
+    return lines
+
+
 def render_block(block: Block, indent: int = 0, comments: Mapping[str, Commenter] | None = None) -> str:
     pad = " " * indent
     head = " ".join([block.type, *(quote(label) for label in block.labels)])
     if not block.body:
         return f"{pad}{head} {{}}"
-    attrs = [item for item in block.body if isinstance(item, tuple)]
-    width = max((len(_key(name)) for name, _ in attrs), default=0)
     lines = [f"{pad}{head} {{"]
+    attrs: list[tuple[str, str]] = []
     previous_was_block = False
     for item in block.body:
+        if isinstance(item, tuple):
+            if previous_was_block:
+                lines.append("")
+                previous_was_block = False
+            name, sub = item
+            attrs.append((_key(name), value(sub, indent + 2, comments, name)))
+            continue
+        lines += _aligned(attrs, f"{pad}  ")
+        attrs = []
         if isinstance(item, Comment):
+            if previous_was_block:
+                lines.append("")
             lines.append(f"{pad}  # {comment(item.text)}")
-        elif isinstance(item, Block):
-            if len(lines) > 1:
+            previous_was_block = False
+        else:
+            if len(lines) > 1 and not lines[-1].lstrip().startswith("#"):
                 lines.append("")
             lines.append(render_block(item, indent + 2, comments))
             previous_was_block = True
-            continue
-        else:
-            name, sub = item
-            if previous_was_block:
-                lines.append("")
-            lines.append(f"{pad}  {_key(name).ljust(width)} = {value(sub, indent + 2, comments, name)}")
-        previous_was_block = False
+    lines += _aligned(attrs, f"{pad}  ")
     lines.append(f"{pad}}}")
     return "\n".join(lines)
 

@@ -18,29 +18,26 @@ provider "aws" {
 
 locals {
   certificate_manager_policy = {
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [
       {
-        Sid       = "AcmListInChosenRegions"
-        Effect    = "Allow"
-        Action    = [
+        Sid    = "AcmListInChosenRegions"
+        Effect = "Allow"
+        Action = [
           # Inventory: list the certificates in each chosen region. The action has no resource type, so the statement needs "Resource": "*"; the aws:RequestedRegion condition keeps it to the chosen regions. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
           "acm:ListCertificates",
         ]
-        Resource  = "*"
+        Resource = "*"
         Condition = {
           StringEquals = {
-            "aws:RequestedRegion" = [
-              "cn-north-1",
-              "cn-northwest-1",
-            ]
+            "aws:RequestedRegion" = ["cn-north-1", "cn-northwest-1"]
           }
         }
       },
       {
-        Sid      = "AcmCertificatesInChosenRegions"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "AcmCertificatesInChosenRegions"
+        Effect = "Allow"
+        Action = [
           # Inventory: read a certificate's domains, expiry, status and where it is in use. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
           "acm:DescribeCertificate",
           # Inventory: read the certificate and its chain to match it with Trust Lifecycle Manager's records. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html

@@ -17,30 +17,27 @@ provider "aws" {
 }
 
 locals {
-  certificate_manager_policy    = {
-    Version   = "2012-10-17"
+  certificate_manager_policy = {
+    Version = "2012-10-17"
     Statement = [
       {
-        Sid       = "AcmListInChosenRegions"
-        Effect    = "Allow"
-        Action    = [
+        Sid    = "AcmListInChosenRegions"
+        Effect = "Allow"
+        Action = [
           # Inventory: list the certificates in each chosen region. The action has no resource type, so the statement needs "Resource": "*"; the aws:RequestedRegion condition keeps it to the chosen regions. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
           "acm:ListCertificates",
         ]
-        Resource  = "*"
+        Resource = "*"
         Condition = {
           StringEquals = {
-            "aws:RequestedRegion" = [
-              "us-east-1",
-              "eu-central-1",
-            ]
+            "aws:RequestedRegion" = ["us-east-1", "eu-central-1"]
           }
         }
       },
       {
-        Sid      = "AcmCertificatesInChosenRegions"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "AcmCertificatesInChosenRegions"
+        Effect = "Allow"
+        Action = [
           # Inventory: read a certificate's domains, expiry, status and where it is in use. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
           "acm:DescribeCertificate",
           # Inventory: read the certificate and its chain to match it with Trust Lifecycle Manager's records. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
@@ -62,12 +59,12 @@ locals {
     ]
   }
   secrets_manager_prefix_policy = {
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "SecretsUnderPrefix"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "SecretsUnderPrefix"
+        Effect = "Allow"
+        Action = [
           # Store a private key temporarily, before its certificate is delivered to ACM. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
           "secretsmanager:CreateSecret",
           # Write a new value into a temporary secret (a retried or renewed delivery). https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html

@@ -16,7 +16,7 @@ locals {
   member_role_template = {
     AWSTemplateFormatVersion = "2010-09-09"
     Description              = "Dedicated member role DigiCertTLMMemberRole for the DigiCert Trust Lifecycle Manager AWS connector, in every member account (service-managed StackSet with automatic deployment). Only the connector's user can assume it; it can only manage ACM certificates and its temporary secrets."
-    Parameters               = {
+    Parameters = {
       ManagementAccountId = {
         Type                  = "String"
         Description           = "Id of the organization's management account, where the connector's user is."
@@ -24,54 +24,51 @@ locals {
         ConstraintDescription = "a 12-digit AWS account id"
       }
     }
-    Resources                = {
+    Resources = {
       MemberRole = {
-        Type       = "AWS::IAM::Role"
+        Type = "AWS::IAM::Role"
         Properties = {
-          RoleName                 = "DigiCertTLMMemberRole"
-          Description              = "Lets the DigiCert TLM connector user digicert-tlm-connector manage ACM certificates in this account."
+          RoleName    = "DigiCertTLMMemberRole"
+          Description = "Lets the DigiCert TLM connector user digicert-tlm-connector manage ACM certificates in this account."
           AssumeRolePolicyDocument = {
-            Version   = "2012-10-17"
+            Version = "2012-10-17"
             Statement = [
               {
-                Sid       = "ConnectorUserOnly"
-                Effect    = "Allow"
+                Sid    = "ConnectorUserOnly"
+                Effect = "Allow"
                 Principal = {
                   AWS = {
                     "Fn::Sub" = "arn:$${AWS::Partition}:iam::$${ManagementAccountId}:user/digicert-tlm-connector"
                   }
                 }
-                Action    = "sts:AssumeRole"
+                Action = "sts:AssumeRole"
               },
             ]
           }
-          Policies                 = [
+          Policies = [
             {
-              PolicyName     = "CertificateManager"
+              PolicyName = "CertificateManager"
               PolicyDocument = {
-                Version   = "2012-10-17"
+                Version = "2012-10-17"
                 Statement = [
                   {
-                    Sid       = "AcmListInChosenRegions"
-                    Effect    = "Allow"
-                    Action    = [
+                    Sid    = "AcmListInChosenRegions"
+                    Effect = "Allow"
+                    Action = [
                       # Inventory: list the certificates in each chosen region. The action has no resource type, so the statement needs "Resource": "*"; the aws:RequestedRegion condition keeps it to the chosen regions. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
                       "acm:ListCertificates",
                     ]
-                    Resource  = "*"
+                    Resource = "*"
                     Condition = {
                       StringEquals = {
-                        "aws:RequestedRegion" = [
-                          "cn-north-1",
-                          "cn-northwest-1",
-                        ]
+                        "aws:RequestedRegion" = ["cn-north-1", "cn-northwest-1"]
                       }
                     }
                   },
                   {
-                    Sid      = "AcmCertificatesInChosenRegions"
-                    Effect   = "Allow"
-                    Action   = [
+                    Sid    = "AcmCertificatesInChosenRegions"
+                    Effect = "Allow"
+                    Action = [
                       # Inventory: read a certificate's domains, expiry, status and where it is in use. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
                       "acm:DescribeCertificate",
                       # Inventory: read the certificate and its chain to match it with Trust Lifecycle Manager's records. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
@@ -94,14 +91,14 @@ locals {
               }
             },
             {
-              PolicyName     = "SecretsManagerPrefix"
+              PolicyName = "SecretsManagerPrefix"
               PolicyDocument = {
-                Version   = "2012-10-17"
+                Version = "2012-10-17"
                 Statement = [
                   {
-                    Sid      = "SecretsUnderPrefix"
-                    Effect   = "Allow"
-                    Action   = [
+                    Sid    = "SecretsUnderPrefix"
+                    Effect = "Allow"
+                    Action = [
                       # Store a private key temporarily, before its certificate is delivered to ACM. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
                       "secretsmanager:CreateSecret",
                       # Write a new value into a temporary secret (a retried or renewed delivery). https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
@@ -122,14 +119,11 @@ locals {
         }
       }
     }
-    Outputs                  = {
+    Outputs = {
       RoleArn = {
         Description = "The role the connector assumes."
-        Value       = {
-          "Fn::GetAtt" = [
-            "MemberRole",
-            "Arn",
-          ]
+        Value = {
+          "Fn::GetAtt" = ["MemberRole", "Arn"]
         }
       }
     }
@@ -140,29 +134,23 @@ resource "aws_cloudformation_stack_set" "member_role" {
   name             = "digicert-tlm-member-role"
   description      = "Dedicated member role DigiCertTLMMemberRole for the DigiCert TLM connector."
   permission_model = "SERVICE_MANAGED"
-  capabilities     = [
-    "CAPABILITY_NAMED_IAM",
-  ]
-  parameters       = {
+  capabilities     = ["CAPABILITY_NAMED_IAM"]
+  parameters = {
     ManagementAccountId = data.aws_caller_identity.current.account_id
   }
-  template_body    = jsonencode(local.member_role_template)
+  template_body = jsonencode(local.member_role_template)
 
   auto_deployment {
     enabled                          = true
     retain_stacks_on_account_removal = false
   }
-  # AWS sets the administration role of a service-managed StackSet itself.
 
+  # AWS sets the administration role of a service-managed StackSet itself.
   lifecycle {
-    ignore_changes = [
-      administration_role_arn,
-    ]
+    ignore_changes = [administration_role_arn]
   }
 
-  depends_on       = [
-    aws_iam_user.connector,
-  ]
+  depends_on = [aws_iam_user.connector]
 }
 
 # IAM is global: one region only, or the second stack collides on the role name.
@@ -171,9 +159,7 @@ resource "aws_cloudformation_stack_set_instance" "member_role" {
   stack_set_instance_region = "cn-northwest-1"
 
   deployment_targets {
-    organizational_unit_ids = [
-      data.aws_organizations_organization.current.roots[0].id,
-    ]
+    organizational_unit_ids = [data.aws_organizations_organization.current.roots[0].id]
   }
 
   operation_preferences {
@@ -184,18 +170,14 @@ resource "aws_cloudformation_stack_set_instance" "member_role" {
 
 # The management account: a single stack of the same template, if wanted.
 resource "aws_cloudformation_stack" "member_role_management_account" {
-  count         = var.create_management_account_role ? 1 : 0
-  name          = "digicert-tlm-member-role-management-account"
-  capabilities  = [
-    "CAPABILITY_NAMED_IAM",
-  ]
-  parameters    = {
+  count        = var.create_management_account_role ? 1 : 0
+  name         = "digicert-tlm-member-role-management-account"
+  capabilities = ["CAPABILITY_NAMED_IAM"]
+  parameters = {
     ManagementAccountId = data.aws_caller_identity.current.account_id
   }
   template_body = jsonencode(local.member_role_template)
-  depends_on    = [
-    aws_iam_user.connector,
-  ]
+  depends_on    = [aws_iam_user.connector]
 }
 
 output "member_role_name" {

@@ -18,7 +18,7 @@ provider "aws" {
 
 locals {
   inline_policy = {
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [
       {
         Sid      = "AssumeCommonRoleInMemberAccounts"
@@ -27,9 +27,9 @@ locals {
         Resource = "arn:aws:iam::*:role/TLM.Connector@Role_1"
       },
       {
-        Sid      = "SessionTokenAndAccessKeyInfo"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "SessionTokenAndAccessKeyInfo"
+        Effect = "Allow"
+        Action = [
           # Get temporary credentials for the user itself. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
           "sts:GetSessionToken",
           # Find the account an access key belongs to. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html

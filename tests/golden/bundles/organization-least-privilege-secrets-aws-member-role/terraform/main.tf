@@ -17,13 +17,13 @@ provider "aws" {
 }
 
 locals {
-  organizations_read_policy     = {
-    Version   = "2012-10-17"
+  organizations_read_policy = {
+    Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "OrganizationsListAccountsAndUnits"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "OrganizationsListAccountsAndUnits"
+        Effect = "Allow"
+        Action = [
           # List every account in the organization (works only from the management account or a delegated administrator). https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
           "organizations:ListAccounts",
           # Find the organization's root, the top of the account tree. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
@@ -42,27 +42,27 @@ locals {
         Resource = "*"
       },
       {
-        Sid      = "OrganizationsDescribeAccounts"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "OrganizationsDescribeAccounts"
+        Effect = "Allow"
+        Action = [
           # Read a member account's name and status to show it in Trust Lifecycle Manager. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
           "organizations:DescribeAccount",
         ]
         Resource = "arn:aws:organizations::*:account/o-*/*"
       },
       {
-        Sid      = "OrganizationsDescribeUnits"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "OrganizationsDescribeUnits"
+        Effect = "Allow"
+        Action = [
           # Read an organizational unit's name. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
           "organizations:DescribeOrganizationalUnit",
         ]
         Resource = "arn:aws:organizations::*:ou/o-*/ou-*"
       },
       {
-        Sid      = "AccountManagementListRegions"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "AccountManagementListRegions"
+        Effect = "Allow"
+        Action = [
           # List the regions enabled in each account (AWS Account Management; needs trusted access for account.amazonaws.com, the first step of the checklist). https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsaccountmanagement.html
           "account:ListRegions",
         ]
@@ -70,30 +70,27 @@ locals {
       },
     ]
   }
-  certificate_manager_policy    = {
-    Version   = "2012-10-17"
+  certificate_manager_policy = {
+    Version = "2012-10-17"
     Statement = [
       {
-        Sid       = "AcmListInChosenRegions"
-        Effect    = "Allow"
-        Action    = [
+        Sid    = "AcmListInChosenRegions"
+        Effect = "Allow"
+        Action = [
           # Inventory: list the certificates in each chosen region. The action has no resource type, so the statement needs "Resource": "*"; the aws:RequestedRegion condition keeps it to the chosen regions. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
           "acm:ListCertificates",
         ]
-        Resource  = "*"
+        Resource = "*"
         Condition = {
           StringEquals = {
-            "aws:RequestedRegion" = [
-              "us-east-1",
-              "eu-central-1",
-            ]
+            "aws:RequestedRegion" = ["us-east-1", "eu-central-1"]
           }
         }
       },
       {
-        Sid      = "AcmCertificatesInChosenRegions"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "AcmCertificatesInChosenRegions"
+        Effect = "Allow"
+        Action = [
           # Inventory: read a certificate's domains, expiry, status and where it is in use. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
           "acm:DescribeCertificate",
           # Inventory: read the certificate and its chain to match it with Trust Lifecycle Manager's records. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html
@@ -115,12 +112,12 @@ locals {
     ]
   }
   secrets_manager_prefix_policy = {
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [
       {
-        Sid      = "SecretsUnderPrefix"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "SecretsUnderPrefix"
+        Effect = "Allow"
+        Action = [
           # Store a private key temporarily, before its certificate is delivered to ACM. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
           "secretsmanager:CreateSecret",
           # Write a new value into a temporary secret (a retried or renewed delivery). https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
@@ -136,8 +133,8 @@ locals {
       },
     ]
   }
-  inline_policy                 = {
-    Version   = "2012-10-17"
+  inline_policy = {
+    Version = "2012-10-17"
     Statement = [
       {
         Sid      = "AssumeCommonRoleInMemberAccounts"
@@ -146,9 +143,9 @@ locals {
         Resource = "arn:aws:iam::*:role/DigiCertTLMMemberRole"
       },
       {
-        Sid      = "SessionTokenAndAccessKeyInfo"
-        Effect   = "Allow"
-        Action   = [
+        Sid    = "SessionTokenAndAccessKeyInfo"
+        Effect = "Allow"
+        Action = [
           # Get temporary credentials for the user itself. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
           "sts:GetSessionToken",
           # Find the account an access key belongs to. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
