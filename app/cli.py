@@ -58,7 +58,11 @@ def plan_from_args(args: argparse.Namespace) -> Any:
         return parse_plan(data)
     except PlanError as error:
         field, message = next(iter(error.errors.items()))
-        raise CliError(f"--{field.replace('_', '-')}: {message}") from None
+        # Plan fields the CLI spells differently.
+        renamed = {"dedicated_member_role": "member-role"}
+        if args.member_role:
+            renamed["role_name"] = "member-role"
+        raise CliError(f"--{renamed.get(field, field.replace('_', '-'))}: {message}") from None
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.domain.iam import (
     HOME_REGION,
@@ -86,6 +94,22 @@ class Plan(BaseModel):
         error = iam_name_error(value)
         if error:
             raise ValueError(error)
+        return value
+
+    @field_validator("dedicated_member_role")
+    @classmethod
+    def _dedicated_role_name(cls, value: bool, info: ValidationInfo) -> bool:
+        # A StackSet that creates OrganizationAccountAccessRole fails in every
+        # account Organizations created, where that role already exists.
+        if (
+            value
+            and info.data.get("scope") is Scope.ORGANIZATION
+            and info.data.get("role_name") == DEFAULT_ROLE_NAME
+        ):
+            raise ValueError(
+                f"Give the dedicated member role its own name: {DEFAULT_ROLE_NAME} already exists in every "
+                "account that AWS Organizations created, so deploying a role with that name would fail there."
+            )
         return value
 
     @field_validator("external_id")
