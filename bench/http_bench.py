@@ -130,8 +130,21 @@ def main() -> None:
         # 1. the bare FastAPI hello app
         (tmpdir / "hello_app.py").write_text(HELLO_APP)
         port = free_port()
-        hello = start([PYTHON, "-m", "uvicorn", "hello_app:app", "--port", str(port), "--no-access-log",
-                       "--log-level", "warning"], env, tmpdir)
+        hello = start(
+            [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "hello_app:app",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env,
+            tmpdir,
+        )
         try:
             wait_ready(f"http://127.0.0.1:{port}/hello")
             results["hello"] = wrk(f"http://127.0.0.1:{port}/hello", options.duration, options.connections)
@@ -156,12 +169,20 @@ def main() -> None:
             idle_rss = rss_mb(wizard.pid)
             csrf = "bench-csrf-token-0123456789abcdef"
             request = urllib.request.Request(  # noqa: S310 - loopback only
-                base + "/api/v1/wizards", data=json.dumps({"scope": "organization"}).encode(), method="POST",
-                headers={"Content-Type": "application/json", "X-CSRF-Token": csrf, "Cookie": f"cw_csrf={csrf}"},
+                base + "/api/v1/wizards",
+                data=json.dumps({"scope": "organization"}).encode(),
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "X-CSRF-Token": csrf,
+                    "Cookie": f"cw_csrf={csrf}",
+                },
             )
             with urllib.request.urlopen(request) as response:  # noqa: S310
                 token = json.load(response)["token"]
-            results["checklist page"] = wrk(f"{base}/w/{token}/checklist", options.duration, options.connections)
+            results["checklist page"] = wrk(
+                f"{base}/w/{token}/checklist", options.duration, options.connections
+            )
             script = tmpdir / "tick.lua"
             script.write_text(TICK_LUA % {"path": f"/w/{token}/steps/create-user", "csrf": csrf})
             results["tick (htmx)"] = wrk(base + "/", options.duration, options.connections, script)
@@ -174,8 +195,10 @@ def main() -> None:
     print(f"wrk -t2 -c{options.connections} -d{options.duration}s, 127.0.0.1, one server at a time")
     print(f"{'route':<16}{'req/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
     for name, r in results.items():
-        print(f"{name:<16}{r['rps']:>10.0f}{r['rps'] / hello_rps:>8.2f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
-              f"{r['non_2xx']:>9.0f}")
+        print(
+            f"{name:<16}{r['rps']:>10.0f}{r['rps'] / hello_rps:>8.2f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+            f"{r['non_2xx']:>9.0f}"
+        )
     print(f"cold start to first 200: {cold_start:.2f} s (goal <= 1.5 s)")
     print(f"idle RSS: {idle_rss:.0f} MB (goal <= 120 MB); after load: {loaded_rss:.0f} MB")
     print("goals: checklist page >= 0.25 of hello, tick >= 0.20, p99 <= 50 ms, zero errors")

@@ -6,14 +6,15 @@ nothing, so GET), and as JSON bodies to the ones that store something.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import __version__
-from app.domain import policies
+from app.domain import artifacts, policies
 from app.domain.checklist import checklist
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
@@ -158,6 +159,55 @@ async def plan_policies(plan: PlanDep) -> PoliciesOut:
 @router.get("/plan/checklist", response_model=list[StepOut], summary="Ordered setup steps for a plan")
 async def plan_checklist(plan: PlanDep) -> list[StepOut]:
     return steps_out(plan)
+
+
+class ArtifactOut(BaseModel):
+    path: str
+    title: str
+    description: str
+    media_type: str
+    sha256: str
+
+
+@router.get("/plan/artifacts", response_model=list[ArtifactOut], summary="Every file the plan generates")
+async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
+    return [
+        ArtifactOut(
+            path=a.path,
+            title=a.title,
+            description=a.description,
+            media_type=a.media_type,
+            sha256=hashlib.sha256(a.data).hexdigest(),
+        )
+        for a in artifacts.artifacts(plan)
+    ]
+
+
+@router.get(
+    "/plan/artifacts/{path:path}",
+    summary="One generated file",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 404: {"description": "No such file for this plan"}},
+)
+async def plan_artifact(plan: PlanDep, path: Annotated[str, Path(max_length=200)]) -> Response:
+    found = artifacts.artifact(plan, path)
+    if found is None:
+        raise HTTPException(404, "This plan has no such file.")
+    return Response(found.data, media_type=found.media_type)
+
+
+@router.get(
+    "/plan/bundle.zip",
+    summary="Every generated file as a zip with manifest.json",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def plan_bundle(plan: PlanDep) -> Response:
+    return Response(
+        artifacts.bundle_zip(plan),
+        media_type=artifacts.ZIP_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{artifacts.bundle_file_name(plan)}"'},
+    )
 
 
 class WizardOut(BaseModel):

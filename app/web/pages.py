@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.domain import policies
+from app.domain import artifacts, least_privilege, member_role, policies
 from app.domain.checklist import Step, checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
@@ -299,12 +299,65 @@ def _preview(plan: Plan) -> PolicyPreview:
     )
 
 
+@dataclass(frozen=True)
+class PoliciesView:
+    """Everything the policies page shows beyond the preview: styles, member role, downloads."""
+
+    custom_policies: list[least_privilege.CustomPolicy]
+    diff: list[str]
+    explanations: list[least_privilege.PolicyExplanation]
+    trust_policy: policies.PolicyDocument | None
+    role_policies: list[least_privilege.CustomPolicy]
+    files: list[artifacts.Artifact]
+    bundle_name: str
+
+
+def _policies_view(plan: Plan) -> PoliciesView:
+    dedicated = member_role.applies(plan)
+    return PoliciesView(
+        custom_policies=least_privilege.custom_user_policies(plan),
+        diff=least_privilege.least_privilege_diff(plan),
+        explanations=least_privilege.policy_explanations(plan),
+        trust_policy=member_role.trust_policy(plan) if dedicated else None,
+        role_policies=member_role.permission_policies(plan) if dedicated else [],
+        files=artifacts.artifacts(plan),
+        bundle_name=artifacts.bundle_file_name(plan),
+    )
+
+
 @router.get("/w/{token}/policies")
 async def policies_page(request: Request, access: AccessDep) -> Response:
     plan = access.wizard.plan
-    return render(
-        request, "policies.html", {"nav": _nav(request, access, "policies"), "preview": _preview(plan)}
+    context = {
+        "nav": _nav(request, access, "policies"),
+        "preview": _preview(plan),
+        "view": _policies_view(plan),
+    }
+    return render(request, "policies.html", context)
+
+
+@router.get("/w/{token}/download/{path:path}")
+async def download_artifact(access: AccessDep, path: str) -> Response:
+    """One file of the plan's bundle, as an attachment."""
+    found = artifacts.artifact(access.wizard.plan, path)
+    if found is None:
+        raise HTTPException(404, "This plan has no such file.")
+    return Response(found.data, media_type=found.media_type, headers=_attachment(found.file_name))
+
+
+@router.get("/w/{token}/bundle.zip")
+async def download_bundle(access: AccessDep) -> Response:
+    plan = access.wizard.plan
+    return Response(
+        artifacts.bundle_zip(plan),
+        media_type=artifacts.ZIP_MEDIA_TYPE,
+        headers=_attachment(artifacts.bundle_file_name(plan)),
     )
+
+
+def _attachment(file_name: str) -> dict[str, str]:
+    # File names are ours (artifact paths), never user input: safe to quote as is.
+    return {"Content-Disposition": f'attachment; filename="{file_name}"'}
 
 
 # --- checklist ----------------------------------------------------------------

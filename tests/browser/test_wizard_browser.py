@@ -107,3 +107,28 @@ def test_pages_work_with_javascript_disabled(browser: Any, base_url: str) -> Non
         expect(page.locator("li.step.done")).to_have_count(1)
     finally:
         context.close()
+
+
+def test_dedicated_member_role_bundle_download_and_reasons(page: Page, base_url: str, tmp_path: Any) -> None:
+    start_wizard(page, base_url)
+    page.get_by_role("link", name=re.compile("Options")).click()
+    page.get_by_label("Common IAM role name").fill("TLMMemberRole")
+    page.get_by_label("Deploy a dedicated least-privilege member role with this name").check()
+    page.get_by_label("Least privilege (custom, scoped policies)").check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name=re.compile("Dedicated member role"))).to_be_visible()
+    assert_accessible(page)
+    # Why each permission is there: open the first explanation and read it.
+    first = page.locator("#why-heading ~ details").first
+    first.locator("summary").click()
+    expect(first.locator("table")).to_be_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=re.compile("Download everything")).click()
+    download = download_info.value
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    import zipfile
+
+    names = zipfile.ZipFile(target).namelist()
+    assert any(name.endswith("cloudformation/member-role-stackset.yaml") for name in names)
+    assert any(name.endswith("manifest.json") for name in names)
