@@ -21,7 +21,7 @@ from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, repo
 from app.web import api, errors, pages, security
-from app.web.render import make_templates
+from app.web.render import PageCache, make_templates
 
 log = logging.getLogger("connector_wizard")
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 purge.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purge
+            db.release_held_connections(engine)
             engine.dispose()
 
     app = FastAPI(
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.page_cache = PageCache()
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)

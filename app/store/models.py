@@ -28,7 +28,11 @@ class Wizard(SQLModel, table=True):
     # credential by itself: access goes through share_link tokens.
     id: str = Field(primary_key=True, max_length=32)
     plan_json: str
+    # Optimistic-lock version of the plan: bumped only by plan edits (409 on conflict).
     version: int = Field(default=1)
+    # Bumped by every change to the wizard (plan, ticks, notes, links, runs):
+    # pages rendered at one revision can be served again until it moves.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime
     updated_at: datetime
     expires_at: datetime | None = Field(default=None, index=True)

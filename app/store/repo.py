@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.domain.plan import Plan
@@ -46,6 +47,8 @@ class WizardRecord:
     version: int
     created_at: datetime
     updated_at: datetime
+    # Moves on every change to the wizard (see models.Wizard.revision).
+    revision: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,12 @@ class Access:
         return self.link.kind == "edit"
 
 
+@lru_cache(maxsize=1024)
+def _plan_from_json(plan_json: str) -> Plan:
+    # Plans are immutable; the same stored JSON always parses to the same plan.
+    return Plan.model_validate_json(plan_json)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -108,6 +117,7 @@ def _wizard(row: Any) -> WizardRecord:
         version=row.version,
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
+        revision=row.revision,
     )
 
 
@@ -135,16 +145,32 @@ def _step(row: Any) -> StepRecord:
     )
 
 
+# Statements used on every write, built once with bind parameters: building a
+# SQLAlchemy statement per call cost more than running it (cProfile of a tick).
+_INSERT_EVENT = insert(EVENT).values(
+    wizard_id=bindparam("wizard_id"),
+    at=bindparam("at"),
+    actor=bindparam("actor"),
+    kind=bindparam("kind"),
+    detail=bindparam("detail"),
+)
+_BUMP_REVISION = update(WIZARD).where(WIZARD.c.id == bindparam("w_id")).values(revision=WIZARD.c.revision + 1)
+_STEP = select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.step_id == bindparam("step_id"))
+
+
 def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
     conn.execute(
-        insert(EVENT).values(
-            wizard_id=wizard_id,
-            at=now,
-            actor=actor[:80],
-            kind=kind,
-            detail=json.dumps(detail, sort_keys=True),
-        )
+        _INSERT_EVENT,
+        {
+            "wizard_id": wizard_id,
+            "at": now,
+            "actor": actor[:80],
+            "kind": kind,
+            "detail": json.dumps(detail, sort_keys=True),
+        },
     )
+    # Every logged change moves the wizard's revision: cached pages of the old one go stale.
+    conn.execute(_BUMP_REVISION, {"w_id": wizard_id})
 
 
 # --- wizards and links -------------------------------------------------------
@@ -178,21 +204,26 @@ def create_wizard(
     return record, token
 
 
+# Built once: constructing a statement per call cost more than running it.
+_RESOLVE = (
+    select(
+        LINK,
+        WIZARD.c.plan_json,
+        WIZARD.c.version.label("wizard_version"),
+        WIZARD.c.created_at.label("w_created"),
+        WIZARD.c.updated_at.label("w_updated"),
+        WIZARD.c.revision.label("w_revision"),
+    )
+    .join(WIZARD, WIZARD.c.id == LINK.c.wizard_id)
+    .where(LINK.c.token_sha256 == bindparam("digest"))
+)
+_STEPS = select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"))
+
+
 def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
     """The wizard and link a token opens, or None if unknown, expired or revoked."""
-    digest = token_digest(token)
     with reading(engine) as conn:
-        row = conn.execute(
-            select(
-                LINK,
-                WIZARD.c.plan_json,
-                WIZARD.c.version.label("wizard_version"),
-                WIZARD.c.created_at.label("w_created"),
-                WIZARD.c.updated_at.label("w_updated"),
-            )
-            .join(WIZARD, WIZARD.c.id == LINK.c.wizard_id)
-            .where(LINK.c.token_sha256 == digest)
-        ).first()
+        row = conn.execute(_RESOLVE, {"digest": token_digest(token)}).first()
     if row is None:
         return None
     link = _link(row)
@@ -200,10 +231,11 @@ def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
         return None
     wizard = WizardRecord(
         id=row.wizard_id,
-        plan=Plan.model_validate_json(row.plan_json),
+        plan=_plan_from_json(row.plan_json),
         version=row.wizard_version,
         created_at=_aware(row.w_created),
         updated_at=_aware(row.w_updated),
+        revision=row.w_revision,
     )
     return Access(link=link, wizard=wizard)
 
@@ -303,55 +335,48 @@ def update_plan(
 
 def step_states(engine: Engine, *, wizard_id: str) -> dict[str, StepRecord]:
     with reading(engine) as conn:
-        rows = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id)).all()
+        rows = conn.execute(_STEPS, {"wizard_id": wizard_id}).all()
     return {row.step_id: _step(row) for row in rows}
 
 
-def _upsert(
-    conn: Connection, table: Table, values: dict[str, Any], keys: list[str], updates: dict[str, Any]
-) -> None:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        pg = postgresql.insert(table).values(**values)
-        conn.execute(pg.on_conflict_do_update(index_elements=keys, set_=updates))
-    else:
-        lite = sqlite.insert(table).values(**values)
-        conn.execute(lite.on_conflict_do_update(index_elements=keys, set_=updates))
+@lru_cache(maxsize=4)
+def _tick_statement(dialect: str) -> Any:
+    """INSERT a step state, or UPDATE it only if `done` changes (SQLite and PostgreSQL upsert)."""
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_(STEP).values(
+        wizard_id=bindparam("wizard_id"),
+        step_id=bindparam("step_id"),
+        done=bindparam("done"),
+        done_by=bindparam("done_by"),
+        done_at=bindparam("done_at"),
+        note="",
+        version=0,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["wizard_id", "step_id"],
+        set_={
+            "done": statement.excluded.done,
+            "done_by": statement.excluded.done_by,
+            "done_at": statement.excluded.done_at,
+        },
+        where=STEP.c.done != statement.excluded.done,
+    )
 
 
 def set_step_done(
     engine: Engine, *, wizard_id: str, step_id: str, done: bool, actor: str, now: datetime
 ) -> StepRecord:
-    """Idempotent: setting a step to the state it already has changes nothing."""
+    """Idempotent: setting a step to the state it already has changes nothing and logs nothing."""
+    key = {"wizard_id": wizard_id, "step_id": step_id}
     with writing(engine) as conn:
-        current = conn.execute(
-            select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)
-        ).first()
-        if current is None or bool(current.done) != done:
-            _upsert(
-                conn,
-                STEP,
-                {
-                    "wizard_id": wizard_id,
-                    "step_id": step_id,
-                    "done": done,
-                    "done_by": actor[:80] if done else "",
-                    "done_at": now if done else None,
-                    "note": "",
-                    "version": 0,
-                },
-                ["wizard_id", "step_id"],
-                {"done": done, "done_by": actor[:80] if done else "", "done_at": now if done else None},
-            )
-            _log(
-                conn,
-                wizard_id=wizard_id,
-                actor=actor,
-                kind="step.done" if done else "step.undone",
-                now=now,
-                step=step_id,
-            )
-        row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
+        changed = conn.execute(
+            _tick_statement(conn.dialect.name),
+            {**key, "done": done, "done_by": actor[:80] if done else "", "done_at": now if done else None},
+        ).rowcount
+        if changed:
+            kind = "step.done" if done else "step.undone"
+            _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
+        row = conn.execute(_STEP, key).one()
     return _step(row)
 
 

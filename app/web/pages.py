@@ -32,7 +32,7 @@ from app.web.deps import (
     page_globals,
 )
 from app.web.forms import options_input
-from app.web.render import render
+from app.web.render import render, render_cached
 from app.web.security import verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
@@ -327,13 +327,15 @@ def _policies_view(plan: Plan) -> PoliciesView:
 
 @router.get("/w/{token}/policies")
 async def policies_page(request: Request, access: AccessDep) -> Response:
-    plan = access.wizard.plan
-    context = {
-        "nav": _nav(request, access, "policies"),
-        "preview": _preview(plan),
-        "view": _policies_view(plan),
-    }
-    return render(request, "policies.html", context)
+    def context() -> dict[str, Any]:
+        plan = access.wizard.plan
+        return {
+            "nav": _nav(request, access, "policies"),
+            "preview": _preview(plan),
+            "view": _policies_view(plan),
+        }
+
+    return render_cached(request, "policies.html", _page_key(access), context)
 
 
 @router.get("/w/{token}/download/{path:path}")
@@ -380,9 +382,16 @@ def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem
 
 @router.get("/w/{token}/checklist")
 async def checklist_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
-    items = _items(access.wizard.plan, states)
-    return render(request, "checklist.html", {"nav": _nav(request, access, "checklist"), "items": items})
+    def context() -> dict[str, Any]:
+        states = repo.step_states(engine, wizard_id=access.wizard.id)
+        return {"nav": _nav(request, access, "checklist"), "items": _items(access.wizard.plan, states)}
+
+    return render_cached(request, "checklist.html", _page_key(access), context)
+
+
+def _page_key(access: repo.Access) -> tuple[int, int]:
+    # A page is the same for one link (its token is in every URL) at one wizard revision.
+    return (access.link.id, access.wizard.revision)
 
 
 @router.post("/w/{token}/steps/{step_id}")
@@ -421,15 +430,17 @@ async def tick_step(
 
 @router.get("/w/{token}/report")
 async def report_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
-    plan = access.wizard.plan
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
-    items = _items(plan, states)
-    context = {
-        "nav": _nav(request, access, "report"),
-        "preview": _preview(plan),
-        "items": items,
-        "done_count": sum(1 for item in items if item.done),
-        "events": repo.events(engine, wizard_id=access.wizard.id, limit=50),
-        "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
-    }
-    return render(request, "report.html", context)
+    def context() -> dict[str, Any]:
+        plan = access.wizard.plan
+        states = repo.step_states(engine, wizard_id=access.wizard.id)
+        items = _items(plan, states)
+        return {
+            "nav": _nav(request, access, "report"),
+            "preview": _preview(plan),
+            "items": items,
+            "done_count": sum(1 for item in items if item.done),
+            "events": repo.events(engine, wizard_id=access.wizard.id, limit=50),
+            "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
+        }
+
+    return render_cached(request, "report.html", _page_key(access), context)

@@ -186,3 +186,21 @@ def test_all_pages_render_for_both_scopes(client: WizardClient) -> None:
             assert response.template.name == f"{page}.html"  # type: ignore[attr-defined]
         policies = client.get(f"/w/{token}/policies").text
         assert ("Inline policy" in policies) is (scope == "organization")
+
+
+def test_cached_pages_carry_each_browsers_own_csrf_token_and_name(settings) -> None:  # type: ignore[no-untyped-def]
+    from app.main import create_app
+
+    app = create_app(settings)
+    with WizardClient(app) as alice, WizardClient(app) as bob:
+        token = alice.new_wizard()
+        alice.form_post("/me", {"name": "Alice <admin>", "back": "/"})
+        first = alice.get(f"/w/{token}/checklist").text
+        second = bob.get(f"/w/{token}/checklist").text  # served from the page cache
+        assert alice.csrf() in first and alice.csrf() not in second
+        assert bob.csrf() in second
+        assert 'value="Alice &lt;admin&gt;"' in first
+        assert "Alice" not in second
+        # A tick moves the wizard's revision: the next page shows it.
+        bob.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+        assert 'id="step-create-user" class="step done"' in alice.get(f"/w/{token}/checklist").text
