@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, PlanError, parse_plan
+from app.settings import ENV_PREFIX
 
 
 class CliError(Exception):
@@ -207,6 +211,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"connector-wizard: {error}", file=sys.stderr)
         return 2
+    except ValidationError as error:
+        # Settings from the environment (CONNECTOR_WIZARD_*) that fail validation.
+        first = error.errors(include_input=False)[0]
+        where = ENV_PREFIX + "_".join(str(part) for part in first["loc"]).upper()
+        print(f"connector-wizard: {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `connector-wizard policy | head`: the reader left; not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush stays quiet
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -363,20 +363,33 @@ def _tick_statement(dialect: str) -> Any:
     )
 
 
+_UNTICK = (
+    update(STEP)
+    .where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.step_id == bindparam("step_id"), STEP.c.done)
+    .values(done=False, done_by="", done_at=None)
+)
+
+
 def set_step_done(
     engine: Engine, *, wizard_id: str, step_id: str, done: bool, actor: str, now: datetime
 ) -> StepRecord:
     """Idempotent: setting a step to the state it already has changes nothing and logs nothing."""
     key = {"wizard_id": wizard_id, "step_id": step_id}
     with writing(engine) as conn:
-        changed = conn.execute(
-            _tick_statement(conn.dialect.name),
-            {**key, "done": done, "done_by": actor[:80] if done else "", "done_at": now if done else None},
-        ).rowcount
+        if done:
+            changed = conn.execute(
+                _tick_statement(conn.dialect.name),
+                {**key, "done": True, "done_by": actor[:80], "done_at": now},
+            ).rowcount
+        else:
+            # Unticking a step nobody ticked creates nothing.
+            changed = conn.execute(_UNTICK, key).rowcount
         if changed:
             kind = "step.done" if done else "step.undone"
             _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
-        row = conn.execute(_STEP, key).one()
+        row = conn.execute(_STEP, key).first()
+    if row is None:
+        return StepRecord(step_id=step_id, done=False, done_by="", done_at=None, note="", version=0)
     return _step(row)
 
 

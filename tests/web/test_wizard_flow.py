@@ -204,3 +204,11 @@ def test_cached_pages_carry_each_browsers_own_csrf_token_and_name(settings) -> N
         # A tick moves the wizard's revision: the next page shows it.
         bob.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
         assert 'id="step-create-user" class="step done"' in alice.get(f"/w/{token}/checklist").text
+
+
+def test_unticking_a_step_nobody_ticked_changes_and_logs_nothing(client: WizardClient) -> None:
+    token = client.new_wizard()
+    response = client.form_post(f"/w/{token}/steps/create-user", {"done": "false"}, headers=HTMX)
+    assert response.status_code == 200 and "Mark as done" in response.text
+    kinds = [e.kind for e in client.get(f"/w/{token}/report").context["events"]]  # type: ignore[attr-defined]
+    assert kinds == ["wizard.created"]

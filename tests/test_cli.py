@@ -1,0 +1,76 @@
+"""`connector-wizard policy` and friends: exact output, one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from app.cli import main
+from app.domain import policies
+from app.domain.plan import Plan
+
+
+def test_policy_text_prints_the_permissions_and_both_inline_policies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["policy", "--scope", "organization", "--role-name", "TLMRole", "--partition", "aws-cn"]) == 0
+    out = capsys.readouterr().out
+    assert "arn:aws-cn:iam::aws:policy/AWSOrganizationsReadOnlyAccess" in out
+    assert "RESOURCE_MISMATCH" in out
+    documented = json.dumps(
+        policies.documented_inline_policy(Plan(role_name="TLMRole", partition="aws-cn")), indent=4
+    )  # type: ignore[arg-type]
+    assert documented in out
+
+
+def test_policy_account_scope_without_secrets_manager(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "--scope", "account", "--no-secrets-manager"]) == 0
+    out = capsys.readouterr().out
+    assert "AWSOrganizationsReadOnlyAccess" not in out
+    assert "SecretsManagerReadWrite (optional) — left out" in out
+    assert "Inline policy" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["policy", "--role-name", "bad/name"], "--role-name: Not allowed in an IAM name"),
+        (["policy", "--role-name", "a" * 65], "--role-name: Too long"),
+        (["policy", "--partition", "aws-cn", "--regions", "us-east-1"], "--regions:"),
+    ],
+)
+def test_invalid_input_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("connector-wizard: " + message)
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_setting_in_the_environment_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONNECTOR_WIZARD_DATABASE_URL", "mysql://nope")
+    assert main(["db", "current"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("connector-wizard: CONNECTOR_WIZARD_DATABASE_URL:")
+    assert err.count("\n") == 1
+
+
+def test_policy_into_a_closed_pipe_is_quiet() -> None:
+    # `connector-wizard policy | head -c1`: the reader leaves early.
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "policy", "--format", "markdown"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert producer.stdout is not None
+    # Closed before the command has imported anything: its first write hits EPIPE.
+    producer.stdout.close()
+    _, err = producer.communicate(timeout=30)
+    assert producer.returncode == 0
+    assert err == b""
