@@ -365,7 +365,7 @@ def _tick_statement(dialect: str) -> Any:
 
 _UNTICK = (
     update(STEP)
-    .where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.step_id == bindparam("step_id"), STEP.c.done)
+    .where(STEP.c.wizard_id == bindparam("w_id"), STEP.c.step_id == bindparam("s_id"), STEP.c.done)
     .values(done=False, done_by="", done_at=None)
 )
 
@@ -383,7 +383,7 @@ def set_step_done(
             ).rowcount
         else:
             # Unticking a step nobody ticked creates nothing.
-            changed = conn.execute(_UNTICK, key).rowcount
+            changed = conn.execute(_UNTICK, {"w_id": wizard_id, "s_id": step_id}).rowcount
         if changed:
             kind = "step.done" if done else "step.undone"
             _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
