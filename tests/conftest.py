@@ -1,7 +1,18 @@
-"""Shared fixtures: a temporary SQLite file per test, the app, a client that speaks CSRF."""
+"""Shared fixtures: a temporary database per test, the app, a client that speaks CSRF.
+
+The database is a SQLite file by default. Under `scripts/with-postgres.sh`
+(which sets CONNECTOR_WIZARD_TEST_POSTGRES_URL) tests asking for
+`database_url` also run against a fresh PostgreSQL database each (marked
+`postgres`), and CONNECTOR_WIZARD_TEST_BACKEND=postgresql moves every
+`make_settings` app (the web tests) onto PostgreSQL too. With
+CONNECTOR_WIZARD_REQUIRE_POSTGRES=1 (CI) a missing server fails the run
+instead of skipping the PostgreSQL cases.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +25,57 @@ from app.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
+POSTGRES_URL_ENV = "CONNECTOR_WIZARD_TEST_POSTGRES_URL"
+REQUIRE_POSTGRES_ENV = "CONNECTOR_WIZARD_REQUIRE_POSTGRES"
+BACKEND_ENV = "CONNECTOR_WIZARD_TEST_BACKEND"
+
+
+def postgres_server_url() -> str:
+    """The test server's URL; skips (or fails, when PostgreSQL is required) without one."""
+    url = os.environ.get(POSTGRES_URL_ENV, "")
+    if not url:
+        message = f"{POSTGRES_URL_ENV} is not set (run under scripts/with-postgres.sh)"
+        if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+def new_postgres_database() -> str:
+    """CREATE a fresh, empty database on the test server; return its URL.
+
+    Left for the throwaway cluster to take with it (with-postgres.sh deletes it).
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    server = make_url(postgres_server_url())
+    name = f"cw_test_{secrets.token_hex(6)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def default_database_url(tmp_path: Path) -> str:
+    if os.environ.get(BACKEND_ENV) == "postgresql":
+        return new_postgres_database()
+    return f"sqlite:///{tmp_path / 'wizard.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind: a SQLite file, and a PostgreSQL database."""
+    if request.param == "postgresql":
+        return new_postgres_database()
+    return f"sqlite:///{tmp_path / 'wizard.sqlite3'}"
+
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": f"sqlite:///{tmp_path / 'wizard.sqlite3'}", "purge_interval_minutes": 0}
+    values: dict[str, Any] = {"database_url": default_database_url(tmp_path), "purge_interval_minutes": 0}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

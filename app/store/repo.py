@@ -25,6 +25,8 @@ WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
 LINK: Table = ShareLink.__table__  # type: ignore[attr-defined]
 STEP: Table = StepState.__table__  # type: ignore[attr-defined]
 EVENT: Table = Event.__table__  # type: ignore[attr-defined]
+MAX_EVENT_DETAIL = 4000  # models.Event.detail
+MAX_NOTE = 2000  # models.StepState.note
 
 
 class Conflict(Exception):
@@ -136,11 +138,12 @@ def _step(row: Any) -> StepRecord:
 
 
 def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
-    conn.execute(
-        insert(EVENT).values(
-            wizard_id=wizard_id, at=now, actor=actor[:80], kind=kind, detail=json.dumps(detail, sort_keys=True)
-        )
-    )
+    text = json.dumps(detail, sort_keys=True)
+    if len(text) > MAX_EVENT_DETAIL:
+        # PostgreSQL enforces the column's VARCHAR length (SQLite does not): keep
+        # the event, and say which fields were too long to store.
+        text = json.dumps({"truncated": True, "keys": sorted(detail)})
+    conn.execute(insert(EVENT).values(wizard_id=wizard_id, at=now, actor=actor[:80], kind=kind, detail=text))
 
 
 # --- wizards and links -------------------------------------------------------
@@ -312,6 +315,9 @@ def set_step_note(
     engine: Engine, *, wizard_id: str, step_id: str, note: str, expected_version: int, actor: str, now: datetime
 ) -> StepRecord:
     """Save a note if nobody saved one since `expected_version`; raise Conflict otherwise."""
+    if len(note) > MAX_NOTE:
+        # Same answer on SQLite as on PostgreSQL, which would refuse it with a DataError.
+        raise ValueError(f"a note has at most {MAX_NOTE} characters")
     with writing(engine) as conn:
         current = conn.execute(
             select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)
