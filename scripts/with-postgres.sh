@@ -23,15 +23,19 @@ if [[ $# -eq 0 ]]; then
 fi
 
 find_bindir() {
-  local dir
-  # Highest installed major version first.
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -rn); do
+  local dir found="" found_major=0
+  # The highest installed major version (glob order is lexical: compare numbers).
+  for dir in /usr/lib/postgresql/*/bin; do
     if [[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then
-      echo "$dir"
-      return 0
+      local major=${dir#/usr/lib/postgresql/}
+      major=${major%/bin}
+      if [[ -z $found || $major -gt $found_major ]]; then
+        found=$dir
+        found_major=$major
+      fi
     fi
   done
-  return 1
+  [[ -n $found ]] && echo "$found"
 }
 
 bindir=$(find_bindir || true)
@@ -57,6 +61,7 @@ chmod 700 "$work"
 password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+# shellcheck disable=SC2317  # called through the EXIT trap
 stop() {
   local status=$?
   if [[ -f "$work/data/postmaster.pid" ]]; then
