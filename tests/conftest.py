@@ -109,3 +109,77 @@ class WizardClient(TestClient):
 def client(settings: Settings) -> Iterator[WizardClient]:
     with WizardClient(create_app(settings), base_url="http://testserver") as test_client:
         yield test_client
+
+
+class ServerProcess:
+    """`connector-wizard serve` in its own process on 127.0.0.1 (port 0), logging to a file."""
+
+    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        environment = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("CONNECTOR_WIZARD_")},
+            "CONNECTOR_WIZARD_DATABASE_URL": database_url,
+            "CONNECTOR_WIZARD_HOST": "127.0.0.1",
+            "CONNECTOR_WIZARD_PORT": "0",
+            "CONNECTOR_WIZARD_PURGE_INTERVAL_MINUTES": "0",
+            **env,
+        }
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=REPO,
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.base_url = self._wait_for_port()
+
+    def _wait_for_port(self) -> str:
+        import re
+        import time
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            match = re.search(
+                r"Uvicorn running on (http://127\.0\.0\.1:\d+)", self.log_path.read_text(errors="replace")
+            )
+            if match:
+                return match.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"server did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._log.close()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Any]:
+    """A factory: start_server(database_url, **CONNECTOR_WIZARD_env) -> ServerProcess; all stopped after."""
+    servers: list[ServerProcess] = []
+
+    def start(database_url: str, **env: str) -> ServerProcess:
+        server = ServerProcess(database_url, tmp_path / f"server-{len(servers)}.log", **env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -38,7 +38,7 @@ MASK = "***"
 
 # Everything after /w/ and /api/v1/wizards/ up to the next "/" is a share
 # token (or a mistyped one, which may still hold a real token): mask it whole.
-_PATH_TOKEN = re.compile(r"(/w/|/api/v1/wizards/)[^/?#\s]+")
+_PATH_TOKEN = re.compile(r"(/w/|/api/v1/wizards/)[^/?#\s\"'<>]+")
 # Anywhere in a line: a run of exactly a token's length and alphabet.
 _BARE_TOKEN = re.compile(rf"(?<![A-Za-z0-9_-]){TOKEN_PATTERN.pattern}(?![A-Za-z0-9_-])")
 # An incoming request id is kept only if it is short and plain.
@@ -170,7 +170,18 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return mask_text(json.dumps(entry, default=str, ensure_ascii=False))
+        # Masked value by value: masking the encoded line could cut through its quotes.
+        return json.dumps(_masked(entry), default=lambda value: mask_text(str(value)), ensure_ascii=False)
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
 
 
 def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
