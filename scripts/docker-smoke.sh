@@ -14,7 +14,10 @@
 #   - after a restart the wizard and its ticked step are still on the volume;
 #   - the JSON log lines mask the share token;
 #   - a database that cannot be opened makes the container exit non-zero
-#     before it serves anything (migrations fail closed).
+#     before it serves anything (migrations fail closed);
+#   - under scripts/with-postgres.sh (CONNECTOR_WIZARD_TEST_POSTGRES_URL set):
+#     two containers on one PostgreSQL database, started together, both
+#     migrate safely and serve the same wizard.
 #
 # Needs root (dockerd, debootstrap). Installs Debian's docker.io and
 # debootstrap if missing. The Debian mirror comes from this machine's apt
@@ -60,7 +63,7 @@ cleanup() {
       log "container logs (last 40 lines):"
       docker logs --tail 40 "$name" 2>&1 | sed 's/^/    /' >&2
     fi
-    docker rm -f "$name" "$name-failclosed" >/dev/null 2>&1
+    docker rm -f "$name" "$name-failclosed" "$name-pg-a" "$name-pg-b" >/dev/null 2>&1
     docker volume rm -f "$volume" "$volume-failclosed" >/dev/null 2>&1
     kill "$dockerd_pid" 2>/dev/null
     for _ in $(seq 1 60); do
@@ -180,14 +183,14 @@ run() {
 }
 
 wait_healthy() {
-  local state=""
+  local container=${1:-$name} state=""
   for _ in $(seq 1 120); do
-    state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$name")
+    state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$container")
     [[ $state == "running healthy" ]] && return 0
     [[ $state == running* ]] || die "container is $state"
     sleep 0.5
   done
-  die "container not healthy after 60 s ($state)"
+  die "container $container not healthy after 60 s ($state)"
 }
 
 log "running it on 127.0.0.1:$port with volume $volume"
@@ -235,3 +238,40 @@ failclosed_status=$(cat "$work/failclosed.status")
 [[ $failclosed_status != 0 ]] || die "a container with an unusable database exited 0"
 docker logs "$name-failclosed" 2>&1 | grep -q 'Application startup failed' || die "no startup failure logged"
 log "an unusable database stops the container before it serves (exit $failclosed_status)"
+
+# --- two replicas on PostgreSQL ----------------------------------------------------
+if [[ -n ${CONNECTOR_WIZARD_TEST_POSTGRES_URL:-} ]]; then
+  pg_url=$(python3 - <<'PY'
+import os, secrets, urllib.parse as u
+# A fresh database on the test server, so the replicas start from empty and race to migrate.
+url = u.urlsplit(os.environ["CONNECTOR_WIZARD_TEST_POSTGRES_URL"])
+print(u.urlunsplit(url._replace(path="/smoke_" + secrets.token_hex(4))))
+PY
+)
+  psql_url=${CONNECTOR_WIZARD_TEST_POSTGRES_URL/postgresql+psycopg:/postgresql:}
+  docker run --rm --network host --entrypoint python3 "$image" -c '
+import sys, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    conn.execute("CREATE DATABASE " + sys.argv[2])
+' "$psql_url" "${pg_url##*/}" || die "could not create a database on the test PostgreSQL server"
+  port_a=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port_b=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  log "two replicas on one PostgreSQL database (127.0.0.1:$port_a, 127.0.0.1:$port_b)"
+  for replica in a b; do
+    replica_port=$port_a
+    [[ $replica == b ]] && replica_port=$port_b
+    docker run -d --network host --name "$name-pg-$replica" \
+      -e CONNECTOR_WIZARD_HOST=127.0.0.1 -e "CONNECTOR_WIZARD_PORT=$replica_port" \
+      -e "CONNECTOR_WIZARD_DATABASE_URL=$pg_url" \
+      --health-interval 1s --health-start-period 60s "$image" >/dev/null
+  done
+  wait_healthy "$name-pg-a"
+  wait_healthy "$name-pg-b"
+  pg_token=$(python3 scripts/smoke_walk.py create "http://127.0.0.1:$port_a") || die "walking a wizard through replica a failed"
+  python3 scripts/smoke_walk.py check "http://127.0.0.1:$port_b" "$pg_token" || die "replica b does not see replica a's wizard"
+  pg_password=$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).password or "")' "$pg_url")
+  if [[ -n $pg_password ]] && docker logs "$name-pg-a" 2>&1 | grep -qF -- "$pg_password"; then
+    die "the database password appears in the logs"
+  fi
+  log "replica b serves the wizard replica a created, ticked step included"
+fi
