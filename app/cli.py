@@ -103,6 +103,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.settings import ENV_PREFIX, Settings
+    from app.web.logs import logging_config
 
     overrides = {"host": args.host, "port": args.port, "database_url": args.database_url, "workers": args.workers}
     for key, value in overrides.items():
@@ -112,8 +113,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         os.environ[ENV_PREFIX + "DEMO"] = "true"
     settings = Settings()
-    from app.web.logs import logging_config
-
     uvicorn.run(
         "app.main:create_app",
         factory=True,
