@@ -117,6 +117,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.settings import ENV_PREFIX, Settings
+    from app.web.logs import logging_config
 
     overrides = {
         "host": args.host,
@@ -139,31 +140,75 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=settings.workers,
         proxy_headers=False,
         server_header=False,
-        log_config=None,
+        # Our logging (app/web/logs.py), applied in every worker: tokens masked,
+        # JSON if configured. uvicorn's access log stays off; ours replaces it.
+        log_config=logging_config(settings.log_format),
         access_log=False,
     )
     return 0
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app.settings import Settings
     from app.store import db
 
     settings = Settings(**({"database_url": args.database_url} if args.database_url else {}))
+    if args.db_command == "backup" and not args.path:
+        raise CliError("db backup needs a PATH for the copy")
     engine = db.make_engine(settings.database_url)
     try:
         if args.db_command == "upgrade":
             db.upgrade(engine)
             print(f"database at {db.current_revision(engine)} (head {db.head_revision()})")
         elif args.db_command == "current":
-            print(f"current {db.current_revision(engine)}, head {db.head_revision()}")
+            return _db_current(engine)
         elif args.db_command == "purge":
             from app.store import repo
 
             counts = repo.purge_expired(engine, now=repo.utcnow())
             print(f"purged {counts['links']} links and {counts['wizards']} wizards")
+        elif args.db_command == "backup":
+            return _db_backup(engine, args.path)
+    except SQLAlchemyError as error:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise CliError(f"database {where}: {type(error).__name__}: {reason}") from None
     finally:
         engine.dispose()
+    return 0
+
+
+def _db_current(engine: Any) -> int:
+    """Print where the database stands; exit 0 only when it is at head."""
+    from app.store import db
+
+    current, head = db.current_revision(engine), db.head_revision()
+    where = engine.url.render_as_string(hide_password=True)
+    if current == head:
+        print(f"{where}: at {current}, the latest migration: up to date")
+        return 0
+    if current is None:
+        print(f"{where}: no migrations applied (empty or new database); head is {head}.")
+        print("The server applies them on start, or run: connector-wizard db upgrade")
+    else:
+        print(f"{where}: at {current}; this version's head is {head}.")
+        print("Run `connector-wizard db upgrade` (or start the server, which does) — unless a newer version")
+        print("of the app migrated this database past this version's head.")
+    return 1
+
+
+def _db_backup(engine: Any, path: str) -> int:
+    from pathlib import Path
+
+    from app.store.backup import BackupError, backup_sqlite
+
+    try:
+        result = backup_sqlite(engine, Path(path))
+    except BackupError as error:
+        raise CliError(f"db backup: {error}") from None
+    print(f"backed up {result.wizards} wizards to {result.path} ({result.bytes} bytes, integrity_check ok)")
     return 0
 
 
@@ -196,7 +241,8 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(func=_cmd_export)
 
     dbp = sub.add_parser("db", help="database operations")
-    dbp.add_argument("db_command", choices=["upgrade", "current", "purge"])
+    dbp.add_argument("db_command", choices=["upgrade", "current", "purge", "backup"])
+    dbp.add_argument("path", nargs="?", default=None, help="backup: the file to write (SQLite only)")
     dbp.add_argument("--database-url", default=None)
     dbp.set_defaults(func=_cmd_db)
     return parser

@@ -20,7 +20,7 @@ from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, repo
-from app.web import api, errors, pages, security
+from app.web import api, errors, logs, pages, security
 from app.web.render import PageCache, make_templates
 
 log = logging.getLogger("connector_wizard")
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.health)
     errors.install(app)
     security.install(app, settings)
+    logs.install(app, access_log=settings.access_log)
     return app
 
 

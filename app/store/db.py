@@ -4,6 +4,10 @@ SQLite: WAL (readers never block the writer), synchronous=NORMAL (safe in WAL,
 ~20x cheaper commits), busy_timeout, foreign_keys=ON; and writes begin with
 BEGIN IMMEDIATE, because a deferred transaction that reads then writes can fail
 with SQLITE_BUSY despite busy_timeout (https://www.sqlite.org/lang_transaction.html).
+
+PostgreSQL (postgresql+psycopg://, several replicas): a pooled engine with a
+connect timeout; migrations take an advisory lock so replicas starting together
+migrate one at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +29,24 @@ from sqlalchemy.engine import make_url
 from app.resources import resource_path
 
 BUSY_TIMEOUT_MS = 5000
+# Seconds to wait for a PostgreSQL connection: an unreachable server fails a
+# start or a readiness probe quickly instead of hanging (libpq connect_timeout).
+PG_CONNECT_TIMEOUT_S = 5
+# Key of the PostgreSQL advisory lock held while migrating (any constant
+# shared by every replica; https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS).
+MIGRATION_LOCK_KEY = 0x63775F6D6967
 
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S},
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
@@ -48,9 +65,12 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Held connections (below) are AUTOCOMMIT and issue BEGIN IMMEDIATE themselves.
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN")
+        # Held connections (below) are AUTOCOMMIT and issue BEGIN IMMEDIATE
+        # themselves; a pooled connection with execution option write=True
+        # (migrations) takes the write lock up front too.
+        options = conn.get_execution_options()
+        if options.get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write") else "BEGIN")
 
     return engine
 
@@ -114,12 +134,43 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` on the engine's database."""
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+class MigrationError(RuntimeError):
+    """A migration left the database inconsistent; it was rolled back."""
+
+
+def upgrade(engine: Engine, revision: str = "head", *, config: Config | None = None) -> None:
+    """Apply migrations up to `revision` on the engine's database, one migrator at a time.
+
+    SQLite: the migration runs in one BEGIN IMMEDIATE transaction (a second
+    worker waits, then finds the database at head) with foreign keys OFF: a
+    batch migration copies a table and drops the old one, and with foreign keys
+    ON dropping a parent table deletes its children through ON DELETE CASCADE.
+    PRAGMA foreign_key_check must then be empty or everything is rolled back
+    (https://www.sqlite.org/lang_altertable.html#otheralter).
+    PostgreSQL: DDL is transactional; an advisory lock serialises replicas.
+    """
+    config = config or alembic_config(engine.url.render_as_string(hide_password=False))
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # Outside any transaction: PRAGMA foreign_keys is a no-op inside one.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            conn.execution_options(write=True)
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise MigrationError(
+                            f"migration to {revision} broke {len(broken)} foreign keys: {broken[:5]}"
+                        )
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -127,6 +178,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@cache  # the scripts do not change while the process runs; /readyz asks often
 def head_revision() -> str | None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return script.get_current_head()

@@ -26,6 +26,8 @@ WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
 LINK: Table = ShareLink.__table__  # type: ignore[attr-defined]
 STEP: Table = StepState.__table__  # type: ignore[attr-defined]
 EVENT: Table = Event.__table__  # type: ignore[attr-defined]
+MAX_EVENT_DETAIL = 4000  # models.Event.detail
+MAX_NOTE = 2000  # models.StepState.note
 
 
 class Conflict(Exception):
@@ -159,15 +161,13 @@ _STEP = select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.st
 
 
 def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
+    text = json.dumps(detail, sort_keys=True)
+    if len(text) > MAX_EVENT_DETAIL:
+        # PostgreSQL enforces the column's VARCHAR length (SQLite does not): keep
+        # the event, and say which fields were too long to store.
+        text = json.dumps({"truncated": True, "keys": sorted(detail)})
     conn.execute(
-        _INSERT_EVENT,
-        {
-            "wizard_id": wizard_id,
-            "at": now,
-            "actor": actor[:80],
-            "kind": kind,
-            "detail": json.dumps(detail, sort_keys=True),
-        },
+        _INSERT_EVENT, {"wizard_id": wizard_id, "at": now, "actor": actor[:80], "kind": kind, "detail": text}
     )
     # Every logged change moves the wizard's revision: cached pages of the old one go stale.
     conn.execute(_BUMP_REVISION, {"w_id": wizard_id})
@@ -404,6 +404,9 @@ def set_step_note(
     now: datetime,
 ) -> StepRecord:
     """Save a note if nobody saved one since `expected_version`; raise Conflict otherwise."""
+    if len(note) > MAX_NOTE:
+        # Same answer on SQLite as on PostgreSQL, which would refuse it with a DataError.
+        raise ValueError(f"a note has at most {MAX_NOTE} characters")
     with writing(engine) as conn:
         current = conn.execute(
             select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)

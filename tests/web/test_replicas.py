@@ -1,0 +1,130 @@
+"""Two server processes on one database serve the same wizard with no lost update.
+
+Two real `connector-wizard serve` processes (as two replicas behind a load
+balancer) share one database; 16 threads send 50 changes each, every change to
+the other server than the last. Nine threads own one checklist step each and
+tick/untick it; seven threads edit the plan with its version number, retrying
+on 409. Afterwards every step is in the state its last change asked for, the
+event log holds exactly one event per real change, the plan's version counts
+every accepted edit once (no two servers accepted the same version), and no
+request got a 5xx. Runs on PostgreSQL (the replica setup) and on a shared
+SQLite file (what `--workers 2` does).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.store import db, repo
+
+THREADS = 16
+CHANGES = 50
+MAX_TRIES_PER_EDIT = 200
+
+
+@pytest.mark.slow
+def test_two_servers_one_database_no_lost_update(
+    database_url: str, start_server: Any, tmp_path: Path
+) -> None:
+    servers = [start_server(database_url, CONNECTOR_WIZARD_ACCESS_LOG="false") for _ in range(2)]
+    urls = [server.base_url for server in servers]
+    csrf = secrets.token_urlsafe(16)
+    headers, cookies = {"X-CSRF-Token": csrf}, {"cw_csrf": csrf}
+
+    created = httpx.post(f"{urls[0]}/api/v1/wizards", json={}, headers=headers, cookies=cookies, timeout=10)
+    assert created.status_code == 201
+    token = created.json()["token"]
+    steps = [step["id"] for step in created.json()["wizard"]["steps"]]
+    togglers = len(steps)
+    assert 0 < togglers < THREADS
+
+    statuses: Counter[int] = Counter()
+    accepted_versions: list[int] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(THREADS)
+
+    def toggle(index: int, client: httpx.Client) -> None:
+        step = steps[index]
+        for k in range(CHANGES):
+            # Alternate from a tick; odd owners repeat their last tick (an idempotent no-op).
+            done = k % 2 == 0 if (index % 2 == 0 or k < CHANGES - 1) else True
+            response = client.put(f"{urls[k % 2]}/api/v1/wizards/{token}/steps/{step}", json={"done": done})
+            with lock:
+                statuses[response.status_code] += 1
+            if response.status_code != 200 or response.json()["done"] is not done:
+                failures.append(f"{step} #{k}: {response.status_code} {response.text[:200]}")
+                return
+
+    def edit(index: int, client: httpx.Client) -> None:
+        version = client.get(f"{urls[index % 2]}/api/v1/wizards/{token}").json()["version"]
+        tries = 0
+        for k in range(CHANGES):
+            plan = {"user_name": f"connector-{index}-{k}"}
+            while True:
+                tries += 1
+                if tries > CHANGES * MAX_TRIES_PER_EDIT:
+                    failures.append(f"editor {index}: gave up after {tries} tries")
+                    return
+                response = client.put(
+                    f"{urls[tries % 2]}/api/v1/wizards/{token}/plan", json={"version": version, "plan": plan}
+                )
+                with lock:
+                    statuses[response.status_code] += 1
+                if response.status_code == 200:
+                    version = response.json()["version"]
+                    with lock:
+                        accepted_versions.append(version)
+                    break
+                if response.status_code != 409:
+                    failures.append(f"editor {index} #{k}: {response.status_code} {response.text[:200]}")
+                    return
+                version = response.json()["version"]  # someone else saved first: retry on theirs
+
+    def worker(index: int) -> None:
+        with httpx.Client(headers=headers, cookies=cookies, timeout=30) as client:
+            barrier.wait()
+            try:
+                (toggle if index < togglers else edit)(index, client)
+            except Exception as error:  # reported below, with the thread
+                failures.append(f"thread {index}: {error!r}")
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert not any(thread.is_alive() for thread in threads), "load did not finish in 240 s"
+    assert failures == []
+    assert not [status for status in statuses if status >= 500], statuses
+    assert set(statuses) <= {200, 409}
+
+    # Every step ended as its owner's last change asked.
+    final = httpx.get(f"{urls[1]}/api/v1/wizards/{token}", timeout=10).json()
+    done = {step["id"]: step["done"] for step in final["steps"]}
+    expected = {steps[i]: i % 2 == 1 for i in range(togglers)}
+    assert done == expected
+
+    # Every accepted plan edit counted once: versions 2..N+1, no duplicates, none lost.
+    editors = THREADS - togglers
+    assert sorted(accepted_versions) == list(range(2, 2 + editors * CHANGES))
+    assert final["version"] == 1 + editors * CHANGES
+
+    # One event per real change; the repeated last tick of odd owners wrote nothing.
+    engine = db.make_engine(database_url)
+    try:
+        access = repo.resolve(engine, token=token, now=repo.utcnow())
+        assert access is not None
+        events = repo.events(engine, wizard_id=access.wizard.id, limit=100_000)
+    finally:
+        engine.dispose()
+    per_step = Counter(event.detail["step"] for event in events if event.kind in {"step.done", "step.undone"})
+    assert per_step == {steps[i]: CHANGES if i % 2 == 0 else CHANGES - 1 for i in range(togglers)}
+    assert sum(event.kind == "plan.changed" for event in events) == editors * CHANGES
