@@ -360,13 +360,15 @@ def _tick_statement(dialect: str) -> Any:
             "done_at": statement.excluded.done_at,
         },
         where=STEP.c.done != statement.excluded.done,
-    )
+        # RETURNING, not rowcount: psycopg reports -1 for this upsert on PostgreSQL.
+    ).returning(STEP.c.step_id)
 
 
 _UNTICK = (
     update(STEP)
     .where(STEP.c.wizard_id == bindparam("w_id"), STEP.c.step_id == bindparam("s_id"), STEP.c.done)
     .values(done=False, done_by="", done_at=None)
+    .returning(STEP.c.step_id)
 )
 
 
@@ -380,11 +382,11 @@ def set_step_done(
             changed = conn.execute(
                 _tick_statement(conn.dialect.name),
                 {**key, "done": True, "done_by": actor[:80], "done_at": now},
-            ).rowcount
+            ).first()
         else:
             # Unticking a step nobody ticked creates nothing.
-            changed = conn.execute(_UNTICK, {"w_id": wizard_id, "s_id": step_id}).rowcount
-        if changed:
+            changed = conn.execute(_UNTICK, {"w_id": wizard_id, "s_id": step_id}).first()
+        if changed is not None:
             kind = "step.done" if done else "step.undone"
             _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
         row = conn.execute(_STEP, key).first()
