@@ -89,7 +89,7 @@ class BodyLimit:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _plain(send, 413, b"Request body too large.")
+                    await _too_large(scope, send)
                     return
         received = 0
         started = False
@@ -113,22 +113,27 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _plain(send, 413, b"Request body too large.")
+                await _too_large(scope, send)
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
+async def _too_large(scope: Scope, send: Send) -> None:
+    # JSON under /api/ like every other API error (the OpenAPI schema says so), text elsewhere.
+    if scope["path"].startswith("/api/"):
+        await _send(send, 413, b'{"detail":"Request body too large."}', b"application/json")
+    else:
+        await _send(send, 413, b"Request body too large.", b"text/plain; charset=utf-8")
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})
