@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
 from app import __version__
@@ -43,7 +43,10 @@ REFUSED: Responses = {
 NO_LINK: Responses = {
     404: {**_PROBLEM, "description": "Unknown, expired or revoked link (one answer for all three)."}
 }
-TOO_LARGE: Responses = {413: {**_PROBLEM, "description": "Request body too large."}}
+TOO_LARGE: Responses = {
+    400: {**_PROBLEM, "description": "The body is not valid JSON."},
+    413: {**_PROBLEM, "description": "Request body too large."},
+}
 LIMITED: Responses = {
     429: {
         **_PROBLEM,
@@ -98,6 +101,9 @@ class PlanQuery(BaseModel):
 
 
 class PlanBody(PlanQuery):
+    # JSON has real booleans: "yes" or 1 is not one (query strings have no other way).
+    dedicated_member_role: StrictBool = False
+    secrets_manager: StrictBool = True
     # JSON can say null (what GET returns when there is none).
     external_id: str | None = Field(default=None, max_length=2000, json_schema_extra=_EXTERNAL_ID)  # type: ignore[assignment]  # narrower in JSON
 
@@ -158,6 +164,8 @@ class StepOut(BaseModel):
     done_by: str | None = None
     done_at: str | None = None
     note: str | None = None
+    # Send it back with a note change (PUT …/note); 0 before the first note.
+    note_version: int | None = None
 
 
 def policies_out(plan: Plan) -> PoliciesOut:
@@ -203,6 +211,7 @@ def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> l
             item.done_by = state.done_by if state and state.done else None
             item.done_at = state.done_at.isoformat() if state and state.done_at else None
             item.note = state.note if state else ""
+            item.note_version = state.version if state else 0
         out.append(item)
     return out
 
@@ -339,7 +348,7 @@ async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: 
 
 class StepUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    done: bool
+    done: StrictBool
 
 
 @router.put(
