@@ -93,31 +93,38 @@ class BodyLimit:
                     return
         received = 0
         started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # Answer 413 here and tell the app the client left: raising instead
+                    # would reach FastAPI's body parser, which turns any error into a 400.
+                    refused = True
+                    if not started:
+                        await _too_large(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is the answer; whatever the app says after it is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _too_large(scope, send)
-
-
-class _TooLarge(Exception):
-    pass
+        except Exception:
+            # The app may fail on the disconnect it was told about; the client has its 413.
+            if not refused:
+                raise
 
 
 async def _too_large(scope: Scope, send: Send) -> None:
