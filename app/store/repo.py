@@ -296,7 +296,7 @@ def update_plan(
             raise Conflict(_wizard(row))
         # Which fields changed, for the audit trail (read in the same write transaction).
         old = Plan.model_validate_json(before.plan_json).to_json_dict()
-        changed = sorted(name for name, value in plan.to_json_dict().items() if old.get(name) != value)
+        changed = [name for name, value in plan.to_json_dict().items() if old.get(name) != value]
         _log(
             conn,
             wizard_id=wizard_id,
