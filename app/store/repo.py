@@ -339,7 +339,8 @@ def set_step_done(
         current = conn.execute(
             select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)
         ).first()
-        if current is None or bool(current.done) != done:
+        # No row yet means "not done": unticking such a step changes (and logs) nothing.
+        if (bool(current.done) if current is not None else False) != done:
             _upsert(
                 conn,
                 STEP,
@@ -363,7 +364,11 @@ def set_step_done(
                 now=now,
                 step=step_id,
             )
-        row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
+        row = conn.execute(
+            select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)
+        ).first()
+    if row is None:
+        return StepRecord(step_id=step_id, done=False, done_by="", done_at=None, note="", version=0)
     return _step(row)
 
 
