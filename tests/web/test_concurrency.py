@@ -6,6 +6,7 @@ thread) and a real SQLite file in WAL mode.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
@@ -129,7 +130,7 @@ def test_16_threads_toggling_steps_lose_no_update(live: str, caplog: pytest.LogC
             events[entry["detail"]["step"]].append(entry["kind"])
     for index, step in enumerate(steps):
         kinds = events[step]
-        assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), step
+        assert all(a != b for a, b in itertools.pairwise(kinds)), step
         assert kinds[0] == "step.done"
         assert (kinds[-1] == "step.done") is target[step]
         writers = 2 if index < THREADS - len(steps) else 1
@@ -152,7 +153,9 @@ def test_two_editors_of_one_note_one_wins_one_gets_409(live: str, caplog: pytest
         for round_number in range(NOTE_ROUNDS):
             answers: list[Any] = [None, None]
 
-            def save(n: int, version: int = version, round_number: int = round_number) -> None:
+            def save(
+                n: int, version: int = version, round_number: int = round_number, answers: list[Any] = answers
+            ) -> None:
                 barrier.wait()  # both loaded the form at the same version; both save now
                 answers[n] = clients[n].post(
                     url, data={"note": f"round {round_number} by editor {n}", "version": str(version)}
