@@ -471,8 +471,12 @@ def test_the_server_purges_on_a_schedule_and_survives_a_failed_purge(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
+    # Its own thread and event loop: Playwright's sync API may hold this thread's loop.
+    runner = threading.Thread(target=lambda: asyncio.run(run()))
     with caplog.at_level(logging.INFO, logger="connector_wizard"):
-        asyncio.run(run())
+        runner.start()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
     broken.dispose()
     good.dispose()
     assert "purge failed" in caplog.text
