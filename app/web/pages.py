@@ -365,9 +365,10 @@ async def tick_step(
     number = list(steps).index(step_id) + 1
     item = ChecklistItem(number, steps[step_id], state)
     if request.headers.get("hx-request") == "true":
-        return render(
-            request, "checklist.html", {"nav": _nav(request, access, "checklist"), "item": item}, block="step"
-        )
+        # The progress summary comes along out of band.
+        progress_items = _items(plan, repo.step_states(engine, wizard_id=access.wizard.id))
+        context = {"nav": _nav(request, access, "checklist"), "item": item, "progress_items": progress_items}
+        return render(request, "checklist.html", context, block="step")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")
 
 

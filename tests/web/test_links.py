@@ -212,7 +212,10 @@ def test_progress_fragment_brings_each_steps_state_out_of_band(client: WizardCli
     assert fragment.text.count('hx-swap-oob="true"') == 9
     assert 'id="state-enable-trusted-access"' in fragment.text
     edit_page = client.get(f"/w/{edit}/checklist").text
-    assert "every 5s" not in edit_page  # editors see their own ticks at once
+    assert "every 5s" not in edit_page  # editors see their own ticks at once:
+    tick = client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"}, headers=HTMX)
+    assert tick.text.lstrip().startswith('<li id="step-create-user"')
+    assert '<div id="progress" hx-swap-oob="innerHTML">' in tick.text and "2 of 9 steps done" in tick.text
 
 
 # --- the share page --------------------------------------------------------------
