@@ -13,14 +13,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, repo
-from app.web import api, errors, logs, pages, security
+from app.web import api, errors, links, logs, pages, ratelimit, security
 from app.web.render import PageCache, make_templates
 
 log = logging.getLogger("connector_wizard")
@@ -34,7 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = db.make_engine(settings.database_url)
         db.upgrade(engine)
         app.state.engine = engine
-        purge = asyncio.create_task(_purge_forever(app)) if settings.purge_interval_minutes else None
+        purge = (
+            asyncio.create_task(_purge_forever(app, settings.purge_interval_minutes * 60))
+            if settings.purge_interval_minutes
+            else None
+        )
+        app.state.purge_task = purge
         try:
             yield
         finally:
@@ -53,12 +58,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        # Runs before every route's own dependencies (token lookup included).
+        dependencies=[Depends(ratelimit.limit_share_links)],
     )
     app.state.settings = settings
+    app.state.limiters = ratelimit.make_limiters(
+        link_per_minute=settings.link_rate_per_minute, verify_per_minute=settings.verify_rate_per_minute
+    )
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     app.include_router(pages.router)
+    app.include_router(links.router)
     app.include_router(api.router)
     app.include_router(api.health)
     errors.install(app)
@@ -67,10 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _purge_forever(app: FastAPI) -> None:
-    settings: Settings = app.state.settings
+async def _purge_forever(app: FastAPI, interval_seconds: float) -> None:
+    """Purge expired links and wizards every `interval_seconds`, until cancelled."""
     while True:
-        await asyncio.sleep(settings.purge_interval_minutes * 60)
+        await asyncio.sleep(interval_seconds)
         try:
             counts = repo.purge_expired(app.state.engine, now=repo.utcnow())
             log.info("purged expired links and wizards: %s", counts)

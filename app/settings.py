@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     hsts: bool = Field(
         default=False, description="Send Strict-Transport-Security (set it when served over HTTPS)."
     )
+    link_rate_per_minute: int = Field(
+        default=300,
+        ge=0,
+        description="Requests per minute one client address may make with share links (/w/…, /api/v1/wizards/…); 0: no limit.",
+    )
+    verify_rate_per_minute: int = Field(
+        default=6, ge=0, description="Verification runs per minute one client address may start; 0: no limit."
+    )
     purge_interval_minutes: int = Field(
         default=60, ge=0, description="How often the server purges expired links and wizards (0: never)."
     )

@@ -1,5 +1,5 @@
 // aws-connector-wizard: progressive enhancement only. Every page works without
-// this file; it adds copy-to-clipboard buttons. No inline script anywhere
+// this file; it adds copy-to-clipboard and print buttons. No inline script anywhere
 // (the Content-Security-Policy forbids it).
 "use strict";
 
@@ -31,8 +31,23 @@ function enableCopyButtons(root) {
   });
 }
 
+// "Print" on the report: print.css turns the page into a clean document.
+function enablePrintButtons(root) {
+  root.querySelectorAll("button[data-print]").forEach(function (button) {
+    if (button.dataset.printReady) {
+      return;
+    }
+    button.dataset.printReady = "1";
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   enableCopyButtons(document);
+  enablePrintButtons(document);
 });
 // htmx swaps in new fragments: give their copy buttons life too.
 document.addEventListener("htmx:afterSettle", function (event) {

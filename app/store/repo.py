@@ -313,18 +313,30 @@ def update_plan(
 ) -> WizardRecord:
     """Save a new plan if nobody saved since `expected_version`; raise Conflict otherwise."""
     with writing(engine) as conn:
+        before = conn.execute(
+            select(WIZARD.c.plan_json).where(WIZARD.c.id == wizard_id, WIZARD.c.version == expected_version)
+        ).first()
         result = conn.execute(
             update(WIZARD)
             .where(WIZARD.c.id == wizard_id, WIZARD.c.version == expected_version)
             .values(plan_json=plan.model_dump_json(), version=WIZARD.c.version + 1, updated_at=now)
         )
-        if result.rowcount != 1:
+        if before is None or result.rowcount != 1:
             row = conn.execute(select(WIZARD).where(WIZARD.c.id == wizard_id)).first()
             if row is None:
                 raise NotFound(wizard_id)
             raise Conflict(_wizard(row))
+        # Which fields changed, for the audit trail (read in the same write transaction).
+        old = Plan.model_validate_json(before.plan_json).to_json_dict()
+        changed = [name for name, value in plan.to_json_dict().items() if old.get(name) != value]
         _log(
-            conn, wizard_id=wizard_id, actor=actor, kind="plan.changed", now=now, version=expected_version + 1
+            conn,
+            wizard_id=wizard_id,
+            actor=actor,
+            kind="plan.changed",
+            now=now,
+            version=expected_version + 1,
+            changed=changed,
         )
         row = conn.execute(select(WIZARD).where(WIZARD.c.id == wizard_id)).one()
     return _wizard(row)
@@ -429,7 +441,7 @@ def set_step_note(
                 )
             )
         else:
-            conn.execute(
+            updated = conn.execute(
                 update(STEP)
                 .where(
                     STEP.c.wizard_id == wizard_id,
@@ -437,7 +449,13 @@ def set_step_note(
                     STEP.c.version == expected_version,
                 )
                 .values(note=note, version=expected_version + 1)
-            )
+            ).rowcount
+            if updated != 1:
+                # Only reachable where writers are not serialised (PostgreSQL, READ COMMITTED).
+                row = conn.execute(
+                    select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)
+                ).one()
+                raise Conflict(_step(row))
         _log(conn, wizard_id=wizard_id, actor=actor, kind="step.note", now=now, step=step_id)
         row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
     return _step(row)

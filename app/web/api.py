@@ -11,39 +11,102 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic.config import JsonDict
 
 from app import __version__
 from app.domain import artifacts, policies
 from app.domain.checklist import checklist
+from app.domain.iam import REGIONS
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep
 from app.web.security import verify_csrf
 
+
+class Problem(BaseModel):
+    """Every API error: a message, or (422) a list of {loc, msg, type}; never the input echoed."""
+
+    detail: str | list[dict[str, Any]]
+
+
+Responses = dict[int | str, dict[str, Any]]
+_PROBLEM: dict[str, Any] = {"model": Problem}
+# Error answers the routes below can give, documented so clients (and the
+# schemathesis run in tests/web/test_schemathesis.py) know them.
+REFUSED: Responses = {
+    403: {
+        **_PROBLEM,
+        "description": "Refused: a cross-site request or no CSRF token, a view-only link on a change, "
+        "or (creating wizards) a missing or wrong operator secret.",
+    }
+}
+NO_LINK: Responses = {
+    404: {**_PROBLEM, "description": "Unknown, expired or revoked link (one answer for all three)."}
+}
+TOO_LARGE: Responses = {
+    400: {**_PROBLEM, "description": "The body is not valid JSON."},
+    413: {**_PROBLEM, "description": "Request body too large."},
+}
+LIMITED: Responses = {
+    429: {
+        **_PROBLEM,
+        "description": "Too many requests from this address.",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    }
+}
+
 router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(verify_csrf)])
 health = APIRouter(tags=["health"])
 
 
+# The domain's rules (app/domain/iam.py, plan.py), stated in the OpenAPI schema
+# so clients and the fuzzer know them. The domain still checks every value and
+# answers with its own per-field messages (loc ["plan", field]); the schema
+# only documents, it does not replace that check.
+_IAM_NAME: JsonDict = {"pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$", "minLength": 1, "maxLength": 64}
+_EXTERNAL_ID: JsonDict = {"pattern": "^([A-Za-z0-9+=,.@:/_-]{2,1224})?$", "maxLength": 1224}
+_SECRET_PREFIX: JsonDict = {"pattern": "^[A-Za-z0-9/_+=.@-]{1,128}$", "minLength": 1, "maxLength": 128}
+ALL_REGIONS: tuple[str, ...] = tuple(sorted({region for regions in REGIONS.values() for region in regions}))
+Region = Annotated[str, Field(max_length=30, json_schema_extra={"enum": list(ALL_REGIONS)})]
+_REGIONS_DOC = (
+    "ACM regions, all of the chosen partition (at most 40); none given: the partition's home region."
+)
+
+
 class PlanQuery(BaseModel):
-    """A plan as query parameters; `regions` may repeat or be comma-separated."""
+    """A plan as query parameters; `regions` repeats."""
 
     model_config = ConfigDict(extra="forbid")
 
     scope: Literal["organization", "account"] = "organization"
-    user_name: str = Field(default="digicert-tlm-connector", max_length=200)
-    role_name: str = Field(default="OrganizationAccountAccessRole", max_length=200)
+    user_name: str = Field(default="digicert-tlm-connector", max_length=200, json_schema_extra=_IAM_NAME)
+    role_name: str = Field(
+        default="OrganizationAccountAccessRole", max_length=200, json_schema_extra=_IAM_NAME
+    )
     dedicated_member_role: bool = False
-    external_id: str | None = Field(default=None, max_length=2000)
+    external_id: str = Field(default="", max_length=2000, json_schema_extra=_EXTERNAL_ID)
     secrets_manager: bool = True
-    secret_prefix: str = Field(default="digicert-tlm/", max_length=200)
+    secret_prefix: str = Field(default="digicert-tlm/", max_length=200, json_schema_extra=_SECRET_PREFIX)
     partition: Literal["aws", "aws-us-gov", "aws-cn"] = "aws"
-    regions: list[str] = Field(default=["us-east-1"], max_length=100)
+    regions: list[Region] = Field(
+        default_factory=list, max_length=100, description=_REGIONS_DOC, json_schema_extra={"maxItems": 40}
+    )
     style: Literal["documented", "least-privilege"] = "documented"
+
+    def plan_input(self) -> dict[str, Any]:
+        data = self.model_dump()
+        if not data["regions"]:
+            del data["regions"]  # the domain picks the partition's home region
+        return data
 
 
 class PlanBody(PlanQuery):
-    pass
+    # JSON has real booleans: "yes" or 1 is not one (query strings have no other way).
+    dedicated_member_role: StrictBool = False
+    secrets_manager: StrictBool = True
+    # JSON can say null (what GET returns when there is none).
+    external_id: str | None = Field(default=None, max_length=2000, json_schema_extra=_EXTERNAL_ID)  # type: ignore[assignment]  # narrower in JSON
 
 
 def plan_or_422(data: dict[str, Any]) -> Plan:
@@ -60,7 +123,7 @@ def plan_or_422(data: dict[str, Any]) -> Plan:
 
 
 def query_plan(query: Annotated[PlanQuery, Query()]) -> Plan:
-    return plan_or_422(query.model_dump())
+    return plan_or_422(query.plan_input())
 
 
 PlanDep = Annotated[Plan, Depends(query_plan)]
@@ -102,6 +165,8 @@ class StepOut(BaseModel):
     done_by: str | None = None
     done_at: str | None = None
     note: str | None = None
+    # Send it back with a note change (PUT …/note); 0 before the first note.
+    note_version: int | None = None
 
 
 def policies_out(plan: Plan) -> PoliciesOut:
@@ -147,6 +212,7 @@ def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> l
             item.done_by = state.done_by if state and state.done else None
             item.done_at = state.done_at.isoformat() if state and state.done_at else None
             item.note = state.note if state else ""
+            item.note_version = state.version if state else 0
         out.append(item)
     return out
 
@@ -187,7 +253,10 @@ async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
     "/plan/artifacts/{path:path}",
     summary="One generated file",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}, 404: {"description": "No such file for this plan"}},
+    responses={
+        200: {"content": {media_type: {} for media_type in sorted(set(artifacts.MEDIA_TYPES.values()))}},
+        404: {"description": "No such file for this plan"},
+    },
 )
 async def plan_artifact(plan: PlanDep, path: Annotated[str, Path(max_length=200)]) -> Response:
     found = artifacts.artifact(plan, path)
@@ -237,7 +306,13 @@ def wizard_out(access: repo.Access, states: dict[str, repo.StepRecord]) -> Wizar
     )
 
 
-@router.post("/wizards", status_code=201, response_model=CreatedWizardOut, summary="Create a wizard")
+@router.post(
+    "/wizards",
+    status_code=201,
+    response_model=CreatedWizardOut,
+    summary="Create a wizard",
+    responses={**REFUSED, **TOO_LARGE, **LIMITED},
+)
 async def create_wizard(
     request: Request,
     engine: EngineDep,
@@ -253,7 +328,7 @@ async def create_wizard(
             raise HTTPException(
                 403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
             )
-    plan = plan_or_422(body.model_dump()) if body else Plan()
+    plan = plan_or_422(body.plan_input()) if body else Plan()
     _, token = repo.create_wizard(
         engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days
     )
@@ -262,7 +337,12 @@ async def create_wizard(
     return CreatedWizardOut(edit_url=f"/w/{token}", token=token, wizard=wizard_out(access, {}))
 
 
-@router.get("/wizards/{token}", response_model=WizardOut, summary="A wizard's plan and checklist state")
+@router.get(
+    "/wizards/{token}",
+    response_model=WizardOut,
+    summary="A wizard's plan and checklist state",
+    responses={**NO_LINK, **LIMITED},
+)
 async def get_wizard(access: AccessDep, engine: EngineDep) -> WizardOut:
     return wizard_out(access, repo.step_states(engine, wizard_id=access.wizard.id))
 
@@ -277,10 +357,16 @@ class PlanUpdate(BaseModel):
     "/wizards/{token}/plan",
     response_model=WizardOut,
     summary="Replace the plan (409 if stale)",
-    responses={409: {"description": "The wizard changed since `version`"}},
+    responses={
+        409: {"description": "The wizard changed since `version`: the current plan and version."},
+        **REFUSED,
+        **NO_LINK,
+        **TOO_LARGE,
+        **LIMITED,
+    },
 )
 async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: PlanUpdate) -> Any:
-    plan = plan_or_422(update.plan.model_dump())
+    plan = plan_or_422(update.plan.plan_input())
     try:
         repo.update_plan(
             engine,
@@ -315,10 +401,20 @@ async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: 
 
 class StepUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    done: bool
+    done: StrictBool
 
 
-@router.put("/wizards/{token}/steps/{step_id}", response_model=StepOut, summary="Tick or untick a step")
+@router.put(
+    "/wizards/{token}/steps/{step_id}",
+    response_model=StepOut,
+    summary="Tick or untick a step (idempotent)",
+    responses={
+        **REFUSED,
+        404: {**_PROBLEM, "description": "Unknown, expired or revoked link, or no such step in this plan."},
+        **TOO_LARGE,
+        **LIMITED,
+    },
+)
 async def put_step(
     access: EditDep,
     engine: EngineDep,
@@ -333,6 +429,68 @@ async def put_step(
         engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=repo.utcnow()
     )
     return next(s for s in steps_out(access.wizard.plan, {step_id: state}) if s.id == step_id)
+
+
+class NoteUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # The note's version as last read (0 before the first note); a stale one gets 409.
+    version: int = Field(ge=0, le=2**31)
+    note: str = Field(max_length=2000)
+
+
+class NoteOut(BaseModel):
+    step_id: str
+    note: str
+    version: int
+
+
+class NoteConflictOut(NoteOut):
+    detail: str
+
+
+@router.put(
+    "/wizards/{token}/steps/{step_id}/note",
+    response_model=NoteOut,
+    summary="Save a step's note (409 if someone saved since `version`)",
+    responses={
+        409: {"model": NoteConflictOut, "description": "Someone saved first: their note and version."},
+        **REFUSED,
+        404: {**_PROBLEM, "description": "Unknown, expired or revoked link, or no such step in this plan."},
+        **TOO_LARGE,
+        **LIMITED,
+    },
+)
+async def put_note(
+    access: EditDep,
+    engine: EngineDep,
+    actor: ActorDep,
+    step_id: Annotated[str, Path(max_length=100)],
+    update: NoteUpdate,
+) -> Any:
+    if step_id not in {step.id for step in checklist(access.wizard.plan)}:
+        raise HTTPException(404, "This plan has no such step.")
+    try:
+        state = repo.set_step_note(
+            engine,
+            wizard_id=access.wizard.id,
+            step_id=step_id,
+            note=update.note.replace("\r\n", "\n").strip(),
+            expected_version=update.version,
+            actor=actor,
+            now=repo.utcnow(),
+        )
+    except repo.Conflict as conflict:
+        current: repo.StepRecord | None = conflict.current
+        return JSONResponse(
+            NoteConflictOut(
+                detail="Someone saved this note since that version.",
+                step_id=step_id,
+                note=current.note if current else "",
+                version=current.version if current else 0,
+            ).model_dump(),
+            status_code=409,
+        )
+    return NoteOut(step_id=step_id, note=state.note, version=state.version)
 
 
 @health.get("/healthz", summary="Liveness")

@@ -61,6 +61,12 @@ class WizardNav:
     def url(self, slug: str = "") -> str:
         return f"/w/{self.token}/{slug}" if slug else f"/w/{self.token}"
 
+    @property
+    def tools(self) -> tuple[tuple[str, str], ...]:
+        """Pages beside the numbered steps: (slug, title). Sharing needs an edit link."""
+        shared = (("links", "Share"),) if self.can_edit else ()
+        return (*shared, ("activity", "Activity"))
+
 
 def _nav(request: Request, access: repo.Access, current: str) -> WizardNav:
     token = request.path_params["token"]
@@ -129,7 +135,9 @@ async def set_actor(
 
 @router.get("/w/{token}")
 async def wizard_root(request: Request, access: AccessDep) -> Response:
-    return _see_other(f"/w/{request.path_params['token']}/scope")
+    # A view link is for watching progress: it opens on the checklist.
+    first = "scope" if access.can_edit else "checklist"
+    return _see_other(f"/w/{request.path_params['token']}/{first}")
 
 
 @router.get("/w/{token}/scope")
@@ -419,9 +427,10 @@ async def tick_step(
     number = list(steps).index(step_id) + 1
     item = ChecklistItem(number, steps[step_id], state)
     if request.headers.get("hx-request") == "true":
-        return render(
-            request, "checklist.html", {"nav": _nav(request, access, "checklist"), "item": item}, block="step"
-        )
+        # The progress summary comes along out of band.
+        progress_items = _items(plan, repo.step_states(engine, wizard_id=access.wizard.id))
+        context = {"nav": _nav(request, access, "checklist"), "item": item, "progress_items": progress_items}
+        return render(request, "checklist.html", context, block="step")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")
 
 
@@ -429,18 +438,21 @@ async def tick_step(
 
 
 @router.get("/w/{token}/report")
-async def report_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
-    def context() -> dict[str, Any]:
-        plan = access.wizard.plan
-        states = repo.step_states(engine, wizard_id=access.wizard.id)
-        items = _items(plan, states)
-        return {
-            "nav": _nav(request, access, "report"),
-            "preview": _preview(plan),
-            "items": items,
-            "done_count": sum(1 for item in items if item.done),
-            "events": repo.events(engine, wizard_id=access.wizard.id, limit=50),
-            "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
-        }
+async def report_page(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
+    plan = access.wizard.plan
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    items = _items(plan, states)
+    # Imported here: app.web.links builds on this module's helpers.
+    from app.web.links import build_evidence
 
-    return render_cached(request, "report.html", _page_key(access), context)
+    evidence = build_evidence(engine, access, actor, activity_limit=50)
+    context = {
+        "nav": _nav(request, access, "report"),
+        "preview": _preview(plan),
+        "items": items,
+        "done_count": sum(1 for item in items if item.done),
+        "evidence": evidence,
+        "events": evidence.activity,
+        "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
+    }
+    return render(request, "report.html", context)

@@ -49,8 +49,9 @@ def make_templates() -> jinja2.Environment:
     # The macros are a global module rather than an {% import %} in each page:
     # a block rendered on its own (an htmx fragment) skips the page's top-level
     # code, imports included. Macros get everything they need as arguments.
-    env.globals["m"] = env.get_template("_macros.html").make_module()
+    # Filters first: a template compiled before a filter exists fails when it is used.
     env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    env.globals["m"] = env.get_template("_macros.html").make_module()
     return env
 
 

@@ -89,46 +89,58 @@ class BodyLimit:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _plain(send, 413, b"Request body too large.")
+                    await _too_large(scope, send)
                     return
         received = 0
         started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # Answer 413 here and tell the app the client left: raising instead
+                    # would reach FastAPI's body parser, which turns any error into a 400.
+                    refused = True
+                    if not started:
+                        await _too_large(scope, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is the answer; whatever the app says after it is dropped
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _plain(send, 413, b"Request body too large.")
+        except Exception:
+            # The app may fail on the disconnect it was told about; the client has its 413.
+            if not refused:
+                raise
 
 
-class _TooLarge(Exception):
-    pass
+async def _too_large(scope: Scope, send: Send) -> None:
+    # JSON under /api/ like every other API error (the OpenAPI schema says so), text elsewhere.
+    if scope["path"].startswith("/api/"):
+        await _send(send, 413, b'{"detail":"Request body too large."}', b"application/json")
+    else:
+        await _send(send, 413, b"Request body too large.", b"text/plain; charset=utf-8")
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
+async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})

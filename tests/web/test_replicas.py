@@ -33,7 +33,13 @@ MAX_TRIES_PER_EDIT = 200
 def test_two_servers_one_database_no_lost_update(
     database_url: str, start_server: Any, tmp_path: Path
 ) -> None:
-    servers = [start_server(database_url, CONNECTOR_WIZARD_ACCESS_LOG="false") for _ in range(2)]
+    # No rate limit: 16 threads from one address are the point of this test.
+    servers = [
+        start_server(
+            database_url, CONNECTOR_WIZARD_ACCESS_LOG="false", CONNECTOR_WIZARD_LINK_RATE_PER_MINUTE="0"
+        )
+        for _ in range(2)
+    ]
     urls = [server.base_url for server in servers]
     csrf = secrets.token_urlsafe(16)
     headers, cookies = {"X-CSRF-Token": csrf}, {"cw_csrf": csrf}

@@ -1,0 +1,270 @@
+"""Evidence export: the wizard's report as JSON and as Markdown, for a change ticket.
+
+Pure (stdlib + the domain). The web layer gathers the records (plan,
+checklist states, events, last verification) into an `Evidence` and calls
+`evidence_json()` or `evidence_markdown()`. Every artifact is listed with its
+SHA-256 so a reviewer can check that the files applied are the files reviewed.
+
+`artifact_digests(plan)` is the one place that decides which artifacts are
+listed: today the policy documents this package renders itself (hashed as the
+exported JSON files are written: four-space indent, a final newline, UTF-8).
+When the full artifact bundle (app/domain/artifacts) is available, it becomes
+`[digest(a.path, a.data, a.title) for a in artifacts(plan)]` and nothing else
+here changes.
+
+Free text (names, notes, labels) is escaped for Markdown, so a note cannot
+inject a link, an image or HTML into the exported document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.domain import policies
+from app.domain.checklist import INLINE_POLICY_FILE
+from app.domain.plan import Plan
+
+FORMAT = "aws-connector-wizard/evidence/1"
+DOCUMENTED_INLINE_POLICY_FILE = "inline-policy-as-documented.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactDigest:
+    path: str
+    sha256: str
+    size: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    number: int
+    step_id: str
+    title: str
+    done: bool
+    done_by: str
+    done_at: datetime | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    at: datetime
+    actor: str
+    kind: str
+    text: str  # audit.describe()
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationSummary:
+    """The last stored verification run, only when one exists (never invented)."""
+
+    finished_at: datetime
+    actor: str
+    status: str
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    plan: Plan
+    wizard_created_at: datetime
+    wizard_updated_at: datetime
+    plan_version: int
+    generated_at: datetime
+    generated_by: str
+    steps: Sequence[StepProgress]
+    artifacts: Sequence[ArtifactDigest]
+    activity: Sequence[ActivityEntry]
+    verification: VerificationSummary | None = None
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for step in self.steps if step.done)
+
+
+def digest(path: str, data: bytes, title: str) -> ArtifactDigest:
+    return ArtifactDigest(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data), title=title)
+
+
+def policy_json_bytes(document: policies.PolicyDocument) -> bytes:
+    # The same bytes as the exported file: four-space indent as the IAM console shows, final newline.
+    return (json.dumps(document, indent=4) + "\n").encode("utf-8")
+
+
+def artifact_digests(plan: Plan) -> list[ArtifactDigest]:
+    """Every artifact of the plan with its SHA-256 (see the module docstring)."""
+    out: list[ArtifactDigest] = []
+    if plan.is_organization:
+        out.append(
+            digest(
+                INLINE_POLICY_FILE,
+                policy_json_bytes(policies.corrected_inline_policy(plan)),
+                "Inline policy (corrected)",
+            )
+        )
+        out.append(
+            digest(
+                DOCUMENTED_INLINE_POLICY_FILE,
+                policy_json_bytes(policies.documented_inline_policy(plan)),
+                "Inline policy as documented (for reference)",
+            )
+        )
+    return out
+
+
+# --- JSON ---------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def evidence_json(evidence: Evidence) -> dict[str, Any]:
+    plan = evidence.plan
+    return {
+        "format": FORMAT,
+        "generated_at": _iso(evidence.generated_at),
+        "generated_by": evidence.generated_by,
+        "wizard": {
+            "created_at": _iso(evidence.wizard_created_at),
+            "updated_at": _iso(evidence.wizard_updated_at),
+            "plan_version": evidence.plan_version,
+        },
+        "plan": plan.to_json_dict(),
+        "managed_policies": [row.arn for row in policies.attached_managed_policies(plan)],
+        "artifacts": [
+            {"path": a.path, "title": a.title, "sha256": a.sha256, "bytes": a.size}
+            for a in evidence.artifacts
+        ],
+        "checklist": {
+            "done": evidence.done_count,
+            "total": len(evidence.steps),
+            "steps": [
+                {
+                    "number": s.number,
+                    "id": s.step_id,
+                    "title": s.title,
+                    "done": s.done,
+                    "done_by": s.done_by if s.done else None,
+                    "done_at": _iso(s.done_at) if s.done else None,
+                    "note": s.note,
+                }
+                for s in evidence.steps
+            ],
+        },
+        "verification": (
+            {
+                "finished_at": _iso(evidence.verification.finished_at),
+                "by": evidence.verification.actor,
+                "status": evidence.verification.status,
+                "counts": dict(evidence.verification.counts),
+            }
+            if evidence.verification
+            else None
+        ),
+        "activity": [
+            {"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "text": e.text, "detail": dict(e.detail)}
+            for e in evidence.activity
+        ],
+    }
+
+
+# --- Markdown -----------------------------------------------------------------
+
+# CommonMark lets a backslash escape any ASCII punctuation; these are the ones
+# that start emphasis, code spans, links (and so images), raw HTML, autolinks,
+# strikethrough or a table cell mid-line. Text never starts a line here.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def md_text(value: object) -> str:
+    """Free text as inert Markdown on one line (table cells cannot hold line breaks)."""
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: object) -> str:
+    """A value as a code span; the fence is longer than any backtick run inside."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def evidence_markdown(evidence: Evidence) -> str:
+    plan = evidence.plan
+    lines: list[str] = [
+        "# AWS connector setup: evidence",
+        "",
+        f"Generated {_when(evidence.generated_at)} by {md_text(evidence.generated_by)} with aws-connector-wizard. "
+        f"Wizard started {_when(evidence.wizard_created_at)}; plan version {evidence.plan_version}, "
+        f"last changed {_when(evidence.wizard_updated_at)}.",
+        "",
+        "## Plan",
+        "",
+        "| Setting | Value |",
+        "|---|---|",
+        f"| Scope | {plan.scope.value} |",
+        f"| IAM user | {md_code(plan.user_name)} |",
+    ]
+    if plan.is_organization:
+        member = " (dedicated member role)" if plan.dedicated_member_role else ""
+        lines.append(f"| Common IAM role | {md_code(plan.role_name)}{member} |")
+        if plan.external_id:
+            lines.append(f"| External ID | {md_code(plan.external_id)} |")
+    lines += [
+        f"| Secrets Manager | {'yes, prefix ' + md_code(plan.secret_prefix) if plan.secrets_manager else 'no'} |",
+        f"| Partition | {plan.partition.value} |",
+        f"| Regions | {', '.join(plan.regions)} |",
+        f"| Policy style | {plan.style.value} |",
+        "",
+        "## Managed policies attached",
+        "",
+    ]
+    lines += [f"- {md_code(row.arn)}" for row in policies.attached_managed_policies(plan)]
+    lines += ["", "## Artifacts", ""]
+    if evidence.artifacts:
+        lines += ["| File | SHA-256 | Bytes |", "|---|---|---|"]
+        lines += [f"| {md_code(a.path)} | `{a.sha256}` | {a.size} |" for a in evidence.artifacts]
+    else:
+        lines.append("This plan has no policy files to apply by hand.")
+    lines += [
+        "",
+        f"## Checklist: {evidence.done_count} of {len(evidence.steps)} done",
+        "",
+        "| # | Step | State | By | When | Note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in evidence.steps:
+        state = "done" if s.done else "open"
+        by = md_text(s.done_by) if s.done else ""
+        when = _when(s.done_at) if s.done else ""
+        lines.append(f"| {s.number} | {md_text(s.title)} | {state} | {by} | {when} | {md_text(s.note)} |")
+    if evidence.verification is not None:
+        v = evidence.verification
+        counts = ", ".join(f"{md_text(k)}: {n}" for k, n in sorted(v.counts.items()))
+        lines += [
+            "",
+            "## Last verification",
+            "",
+            f"{md_text(v.status)}, finished {_when(v.finished_at)} by {md_text(v.actor)}. {counts}",
+        ]
+    lines += ["", "## Activity", ""]
+    if evidence.activity:
+        lines += [f"- {_when(e.at)} — {md_text(e.actor)}: {md_text(e.text)}" for e in evidence.activity]
+    else:
+        lines.append("No activity recorded.")
+    return "\n".join(lines) + "\n"

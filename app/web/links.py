@@ -1,0 +1,373 @@
+"""Share links, the audit trail, step notes, live progress and the evidence export.
+
+- /w/{token}/links: edit links only. Mint view (or edit) links, list every
+  link with its state, revoke one, all view links, or all links. A new token
+  is shown once, in the response to the POST that minted it; the database
+  keeps only its SHA-256, so it can never be shown again.
+- /w/{token}/activity: the audit trail as a timeline (any link).
+- /w/{token}/checklist/progress: the progress fragment view pages poll.
+- /w/{token}/steps/{step_id}/note: versioned notes; a stale save gets 409
+  and the current note (htmx swaps it in), never a silent overwrite.
+- /w/{token}/report.md and report.json: the evidence export (any link).
+
+Nothing here logs or stores a raw token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.domain import audit, evidence
+from app.domain.checklist import checklist
+from app.settings import Settings
+from app.store import repo
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_globals
+from app.web.pages import ChecklistItem, _items, _nav
+from app.web.render import is_htmx, render
+from app.web.security import verify_csrf
+
+router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
+
+MAX_LABEL = 100  # models.ShareLink.label
+MAX_NOTE = 2000  # models.StepState.note
+ACTIVITY_LIMIT = 500  # on the activity page
+EXPORT_ACTIVITY_LIMIT = 10_000  # in the evidence export
+
+
+def _token(request: Request) -> str:
+    return str(request.path_params["token"])
+
+
+# --- share links ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    link: repo.LinkRecord
+    state: str  # "active" | "expired" | "revoked"
+    is_current: bool
+
+    @property
+    def grants(self) -> str:
+        return audit.LINK_GRANTS.get(self.link.kind, "")
+
+
+@dataclass(frozen=True)
+class MintForm:
+    label: str
+    days: int
+    kind: str
+    errors: dict[str, str]
+
+
+def _link_rows(engine: Any, access: repo.Access) -> list[LinkRow]:
+    now = repo.utcnow()
+    rows = []
+    for link in repo.list_links(engine, wizard_id=access.wizard.id):
+        if link.revoked_at is not None:
+            state = "revoked"
+        elif not link.is_active(now):
+            state = "expired"
+        else:
+            state = "active"
+        rows.append(LinkRow(link, state, link.id == access.link.id))
+    # Active links first, newest first within each state.
+    order = {"active": 0, "expired": 1, "revoked": 2}
+    return sorted(rows, key=lambda row: (order[row.state], -row.link.id))
+
+
+def _links_page(
+    request: Request,
+    engine: Any,
+    access: repo.Access,
+    settings: Settings,
+    *,
+    form: MintForm | None = None,
+    minted: dict[str, Any] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "nav": _nav(request, access, "links"),
+        "rows": _link_rows(engine, access),
+        "form": form or MintForm(label="", days=settings.link_days, kind="view", errors={}),
+        "max_days": settings.max_link_days,
+        "grants": audit.LINK_GRANTS,
+        "minted": minted,
+        "error": error,
+    }
+    return render(request, "links.html", context, status_code=status_code)
+
+
+@router.get("/w/{token}/links")
+async def links_page(request: Request, access: EditDep, engine: EngineDep, settings: SettingsDep) -> Response:
+    return _links_page(request, engine, access, settings)
+
+
+@router.post("/w/{token}/links")
+async def mint_link(
+    request: Request,
+    access: EditDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    label: Annotated[str, Form(max_length=1000)] = "",
+    days: Annotated[str, Form(max_length=20)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "view",
+) -> Response:
+    label = "".join(ch for ch in label if ch.isprintable()).strip()
+    errors: dict[str, str] = {}
+    if len(label) > MAX_LABEL:
+        errors["label"] = f"At most {MAX_LABEL} characters."
+    try:
+        lifetime = int(days) if days.strip() else settings.link_days
+    except ValueError:
+        lifetime = -1
+    if not 1 <= lifetime <= settings.max_link_days:
+        errors["days"] = f"Enter a whole number of days from 1 to {settings.max_link_days}."
+    if kind not in audit.LINK_GRANTS:
+        errors["kind"] = "Choose view or edit."
+    if errors:
+        form = MintForm(label=label[:MAX_LABEL], days=max(lifetime, 1), kind="view", errors=errors)
+        return _links_page(request, engine, access, settings, form=form, status_code=422)
+    link, token = repo.mint_link(
+        engine,
+        wizard_id=access.wizard.id,
+        kind=kind,
+        label=label,
+        actor=actor,
+        now=repo.utcnow(),
+        days=lifetime,
+    )
+    base = str(request.base_url).rstrip("/")
+    minted = {"url": f"{base}/w/{token}", "link": link, "grants": audit.LINK_GRANTS[kind]}
+    return _links_page(request, engine, access, settings, minted=minted, status_code=201)
+
+
+def _revoked_own_link(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        {
+            "status": 200,
+            "title": "Link revoked",
+            "message": "The link you used is revoked: it no longer opens this wizard, "
+            "for you or anyone else who has it.",
+        },
+    )
+
+
+@router.post("/w/{token}/links/{link_id}/revoke")
+async def revoke_link(
+    request: Request, access: EditDep, engine: EngineDep, actor: ActorDep, link_id: int
+) -> Response:
+    ids = {link.id for link in repo.list_links(engine, wizard_id=access.wizard.id)}
+    if link_id not in ids:
+        # Another wizard's link is "not found" too: an edit link never reaches past its wizard.
+        raise HTTPException(404, "This wizard has no such link.")
+    repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow(), link_id=link_id)
+    if link_id == access.link.id:
+        return _revoked_own_link(request)
+    return RedirectResponse(f"/w/{_token(request)}/links", status_code=303)
+
+
+@router.post("/w/{token}/links/revoke")
+async def revoke_many(
+    request: Request,
+    access: EditDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    which: Annotated[str, Form(max_length=10)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if which == "view":
+        repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow(), kind="view")
+        return RedirectResponse(f"/w/{_token(request)}/links", status_code=303)
+    if which == "all":
+        if confirm != "yes":
+            return _links_page(
+                request,
+                engine,
+                access,
+                settings,
+                error="Nothing was revoked: tick the box to confirm that every link, yours included, stops working.",
+                status_code=422,
+            )
+        repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow())
+        return _revoked_own_link(request)
+    raise HTTPException(422, "Choose which links to revoke.")
+
+
+# --- activity -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: repo.EventRecord
+    text: str
+
+
+def _step_titles(access: repo.Access) -> dict[str, str]:
+    return {step.id: step.title for step in checklist(access.wizard.plan)}
+
+
+def _timeline(engine: Any, access: repo.Access, limit: int) -> list[TimelineEntry]:
+    titles = _step_titles(access)
+    return [
+        TimelineEntry(event, audit.describe(event.kind, event.detail, titles))
+        for event in repo.events(engine, wizard_id=access.wizard.id, limit=limit)
+    ]
+
+
+@router.get("/w/{token}/activity")
+async def activity_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+    context = {
+        "nav": _nav(request, access, "activity"),
+        "timeline": _timeline(engine, access, ACTIVITY_LIMIT),
+        "limit": ACTIVITY_LIMIT,
+    }
+    return render(request, "activity.html", context)
+
+
+# --- checklist progress and notes ----------------------------------------------
+
+
+@router.get("/w/{token}/checklist/progress")
+async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+    """The progress summary (and, out of band, each step's state) that view pages poll."""
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    items = _items(access.wizard.plan, states)
+    context = {"nav": _nav(request, access, "checklist"), "items": items, "oob": True}
+    return render(request, "checklist.html", context, block="progress")
+
+
+@router.post("/w/{token}/steps/{step_id}/note")
+async def save_note(
+    request: Request,
+    access: EditDep,
+    engine: EngineDep,
+    actor: ActorDep,
+    step_id: str,
+    note: Annotated[str, Form()] = "",
+    version: Annotated[int, Form(ge=0, le=2**31)] = 0,
+) -> Response:
+    steps = {step.id: step for step in checklist(access.wizard.plan)}
+    if step_id not in steps:
+        raise HTTPException(404, "This plan has no such step.")
+    number = list(steps).index(step_id) + 1
+    text = note.replace("\r\n", "\n").strip()
+    nav = _nav(request, access, "checklist")
+
+    def respond(state: repo.StepRecord | None, status: int, **flags: Any) -> Response:
+        item = ChecklistItem(number, steps[step_id], state)
+        if is_htmx(request):
+            return render(
+                request,
+                "checklist.html",
+                {"nav": nav, "item": item, **flags},
+                block="note",
+                status_code=status,
+            )
+        states = repo.step_states(engine, wizard_id=access.wizard.id)
+        items = _items(access.wizard.plan, states)
+        context = {"nav": nav, "items": items, "note_step": step_id, **flags}
+        return render(request, "checklist.html", context, status_code=status)
+
+    if len(text) > MAX_NOTE:
+        current = repo.step_states(engine, wizard_id=access.wizard.id).get(step_id)
+        return respond(current, 422, note_error=f"A note has at most {MAX_NOTE} characters.", mine=text)
+    try:
+        state = repo.set_step_note(
+            engine,
+            wizard_id=access.wizard.id,
+            step_id=step_id,
+            note=text,
+            expected_version=version,
+            actor=actor,
+            now=repo.utcnow(),
+        )
+    except repo.Conflict as conflict:
+        return respond(conflict.current, 409, note_conflict=True, mine=text)
+    if is_htmx(request):
+        return respond(state, 200, note_saved=True)
+    return RedirectResponse(f"/w/{_token(request)}/checklist#step-{step_id}", status_code=303)
+
+
+# --- evidence -------------------------------------------------------------------
+
+
+def last_verification(engine: Any, wizard_id: str) -> evidence.VerificationSummary | None:
+    """The last stored verification run, or None. Never invents one.
+
+    Verification runs are stored by another part of the app (issue 4); until
+    it is wired in, there is none to report.
+    """
+    return None
+
+
+def build_evidence(
+    engine: Any, access: repo.Access, actor: str, *, activity_limit: int = EXPORT_ACTIVITY_LIMIT
+) -> evidence.Evidence:
+    plan = access.wizard.plan
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    steps = [
+        evidence.StepProgress(
+            number=item.number,
+            step_id=item.step.id,
+            title=item.step.title,
+            done=item.done,
+            done_by=item.state.done_by if item.state else "",
+            done_at=item.state.done_at if item.state else None,
+            note=item.state.note if item.state else "",
+        )
+        for item in _items(plan, states)
+    ]
+    activity = [
+        evidence.ActivityEntry(
+            at=e.event.at, actor=e.event.actor, kind=e.event.kind, text=e.text, detail=e.event.detail
+        )
+        for e in _timeline(engine, access, activity_limit)
+    ]
+    return evidence.Evidence(
+        plan=plan,
+        wizard_created_at=access.wizard.created_at,
+        wizard_updated_at=access.wizard.updated_at,
+        plan_version=access.wizard.version,
+        generated_at=repo.utcnow(),
+        generated_by=actor,
+        steps=steps,
+        artifacts=evidence.artifact_digests(plan),
+        activity=activity,
+        verification=last_verification(engine, access.wizard.id),
+    )
+
+
+def _download_name(access: repo.Access, extension: str) -> str:
+    day = access.wizard.created_at.strftime("%Y%m%d")
+    return f"connector-wizard-evidence-{access.wizard.plan.scope.value}-{day}.{extension}"
+
+
+@router.get("/w/{token}/report.json")
+async def report_json(access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
+    body = json.dumps(evidence.evidence_json(build_evidence(engine, access, actor)), indent=2)
+    return Response(
+        body + "\n",
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{_download_name(access, "json")}"'},
+    )
+
+
+@router.get("/w/{token}/report.md")
+async def report_markdown(access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
+    body = evidence.evidence_markdown(build_evidence(engine, access, actor))
+    return Response(
+        body,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_download_name(access, "md")}"'},
+    )
