@@ -207,7 +207,10 @@ log "restarting (SIGTERM, then start)"
 docker stop -t 20 "$name" >/dev/null
 exit_code=$(docker inspect -f '{{.State.ExitCode}}' "$name")
 [[ $exit_code == 0 ]] || die "SIGTERM stop exited with status $exit_code"
-docker logs "$name" 2>&1 | grep -q 'Application shutdown complete' || die "no graceful shutdown in the logs"
+# Logs into a variable first: `docker logs | grep -q` under pipefail fails
+# whenever grep stops reading early and docker logs gets SIGPIPE.
+stopped_logs=$(docker logs "$name" 2>&1)
+grep -q 'Application shutdown complete' <<<"$stopped_logs" || die "no graceful shutdown in the logs"
 docker start "$name" >/dev/null
 wait_healthy
 python3 scripts/smoke_walk.py check "$base_url" "$token" || die "the wizard did not survive the restart"
@@ -236,7 +239,8 @@ kill -0 "$wait_pid" 2>/dev/null && { kill "$wait_pid"; die "a container with an 
 wait "$wait_pid" || true
 failclosed_status=$(cat "$work/failclosed.status")
 [[ $failclosed_status != 0 ]] || die "a container with an unusable database exited 0"
-docker logs "$name-failclosed" 2>&1 | grep -q 'Application startup failed' || die "no startup failure logged"
+failed_logs=$(docker logs "$name-failclosed" 2>&1)
+grep -q 'Application startup failed' <<<"$failed_logs" || die "no startup failure logged"
 log "an unusable database stops the container before it serves (exit $failclosed_status)"
 
 # --- two replicas on PostgreSQL ----------------------------------------------------
@@ -270,7 +274,8 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
   pg_token=$(python3 scripts/smoke_walk.py create "http://127.0.0.1:$port_a") || die "walking a wizard through replica a failed"
   python3 scripts/smoke_walk.py check "http://127.0.0.1:$port_b" "$pg_token" || die "replica b does not see replica a's wizard"
   pg_password=$(python3 -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).password or "")' "$pg_url")
-  if [[ -n $pg_password ]] && docker logs "$name-pg-a" 2>&1 | grep -qF -- "$pg_password"; then
+  pg_logs=$(docker logs "$name-pg-a" 2>&1)
+  if [[ -n $pg_password ]] && grep -qF -- "$pg_password" <<<"$pg_logs"; then
     die "the database password appears in the logs"
   fi
   log "replica b serves the wizard replica a created, ticked step included"
