@@ -152,7 +152,9 @@ def _verify_plan(args: argparse.Namespace) -> Any:
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 def report_table(report: Any, *, failures_only: bool = False) -> str:
@@ -303,13 +305,13 @@ def _parser() -> argparse.ArgumentParser:
         "failed, 1 when a check failed, 2 on bad input.",
     )
     verify.add_argument("--scope", choices=["organization", "account"], default="organization")
-    verify.add_argument("--role-name", default=DEFAULT_ROLE_NAME, help="common IAM role name in member accounts")
-    verify.add_argument("--regions", default=None, help="comma-separated ACM regions (default: the partition's home)")
+    verify.add_argument("--role-name", default=DEFAULT_ROLE_NAME, help="common role name in member accounts")
+    verify.add_argument("--regions", default=None, help="comma-separated ACM regions (default: home region)")
     verify.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
     verify.add_argument("--secrets-manager", action="store_true", help="also check Secrets Manager")
     verify.add_argument("--external-id", default=None, help="external ID the member role requires")
     verify.add_argument("--concurrency", type=int, default=None, choices=range(1, 129), metavar="N",
-                        help="member accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)")
+                        help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--failures-only", action="store_true", help="list only failed checks and accounts")
     verify.add_argument("--demo", action="store_true", help="verify against a fresh simulated organization")

@@ -454,17 +454,20 @@ def check_member_account(
             ),
         )
 
-    member = clients.assumed(answer["Credentials"])
     regions: list[RegionResult] = []
-    for region in plan.regions:
-        listed = _attempt(
-            member, member.client("acm", region).list_certificates, region_may_be_disabled=True, MaxItems=1
-        )
-        if isinstance(listed, Failure):
-            cause = Cause.MEMBER_ROLE_PERMISSIONS if listed.cause is Cause.ACCESS_DENIED else listed.cause
-            regions.append(RegionResult(region, Status.FAIL, listed.code, cause, CAUSE_TEXT[cause]))
-        else:
-            regions.append(RegionResult(region, Status.PASS))
+    with clients.as_member(answer["Credentials"]):
+        for region in plan.regions:
+            listed = _attempt(
+                clients,
+                clients.member_client("acm", region).list_certificates,
+                region_may_be_disabled=True,
+                MaxItems=1,
+            )
+            if isinstance(listed, Failure):
+                cause = Cause.MEMBER_ROLE_PERMISSIONS if listed.cause is Cause.ACCESS_DENIED else listed.cause
+                regions.append(RegionResult(region, Status.FAIL, listed.code, cause, CAUSE_TEXT[cause]))
+            else:
+                regions.append(RegionResult(region, Status.PASS))
     failed = [r for r in regions if r.status is Status.FAIL]
     return done(
         role_status=Status.PASS,

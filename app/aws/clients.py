@@ -27,12 +27,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, ReadOnlyCredentials
+from botocore.credentials import Credentials as BotocoreCredentials
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from app.domain.iam import HOME_REGION, Partition
@@ -117,14 +121,14 @@ class AwsSettings:
     endpoint_url: str | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
-    max_attempts: int = 3
+    max_attempts: int = 3  # in total, the first try included
     concurrency: int = 16
 
     def config(self) -> Config:
         return Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
-            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
             # One client serves every worker thread of a run: give urllib3 a
             # connection per worker, or it discards and reopens connections.
             max_pool_connections=max(10, self.concurrency + 2),
@@ -133,12 +137,85 @@ class AwsSettings:
         )
 
 
+class _ThreadIdentity(BotocoreCredentials):  # type: ignore[misc]
+    """Credentials that sign each request with the member-account identity of the calling thread.
+
+    Why: a member account's checks need its own AssumeRole credentials, and a
+    client per account and region costs 2–9 ms of CPU to create (most of a
+    check's CPU). botocore's signer asks `get_frozen_credentials()` for every
+    request it signs, retries included, in the thread making the call
+    (botocore/signers.py RequestSigner.get_auth_instance), so one client per
+    region can serve every member account: the worker sets its account's
+    credentials for the duration of its calls (`use`). A call outside `use`
+    raises instead of signing with someone else's identity.
+    """
+
+    method = "connector-wizard-member"
+
+    def __init__(self) -> None:  # no super().__init__: every field is per thread
+        self._local = threading.local()
+
+    def _current(self) -> ReadOnlyCredentials:
+        current: ReadOnlyCredentials | None = getattr(self._local, "value", None)
+        if current is None:
+            raise RuntimeError("a member-account client was used outside its account's check")
+        return current
+
+    @property
+    def access_key(self) -> str:
+        return str(self._current().access_key)
+
+    @property
+    def secret_key(self) -> str:
+        return str(self._current().secret_key)
+
+    @property
+    def token(self) -> str | None:
+        return self._current().token  # type: ignore[no-any-return]
+
+    @property
+    def account_id(self) -> str | None:
+        return None
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        return self._current()
+
+    @contextmanager
+    def use(self, assumed: dict[str, Any]) -> Iterator[None]:
+        if getattr(self._local, "value", None) is not None:
+            raise RuntimeError("member-account identities do not nest")
+        self._local.value = ReadOnlyCredentials(
+            assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"], None
+        )
+        try:
+            yield
+        finally:
+            self._local.value = None
+
+
+class _ThreadIdentityProvider(CredentialProvider):  # type: ignore[misc]
+    METHOD = _ThreadIdentity.method
+
+    def __init__(self, identity: _ThreadIdentity) -> None:
+        super().__init__()
+        self._identity = identity
+
+    def load(self) -> _ThreadIdentity:
+        return self._identity
+
+
 class _SharedSession:
-    """One warm boto3 Session for the process, and the lock that guards it."""
+    """Warm boto3 Sessions for the process, and the lock that guards them.
+
+    `session`: explicit credentials or the default chain. `member`: a Session
+    whose only credential provider is the thread identity above.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._session: boto3.Session | None = None
+        self._member: boto3.Session | None = None
+        self.identity = _ThreadIdentity()
 
     def client(self, service: str, **kwargs: Any) -> Any:
         with self._lock:
@@ -146,6 +223,17 @@ class _SharedSession:
                 pin_loggers()
                 self._session = boto3.Session()
             return self._session.client(service, **kwargs)
+
+    def member_client(self, service: str, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._member is None:
+                pin_loggers()
+                core = botocore.session.Session()
+                core.register_component(
+                    "credential_provider", CredentialResolver([_ThreadIdentityProvider(self.identity)])
+                )
+                self._member = boto3.Session(botocore_session=core)
+            return self._member.client(service, **kwargs)
 
     def default_access_key_id(self) -> str | None:
         """The access key id the default credential chain resolves to (CLI and server identity)."""
@@ -187,7 +275,7 @@ class ClientSet:
         self._shared = shared
         self._config = aws.config()
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     @property
     def home_region(self) -> str:
@@ -209,13 +297,21 @@ class ClientSet:
     def secrets(self) -> list[str]:
         return self._credentials.secrets() if self._credentials is not None else []
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        region = region or self.home_region
-        key = (service, region)
+    def _cached(self, key: tuple[str, str, str], make: Callable[[], Any]) -> Any:
         with self._lock:
             existing = self._clients.get(key)
         if existing is not None:
             return existing
+        client = make()
+        for event, handler in self._hooks:
+            client.meta.events.register(event, handler)
+        with self._lock:
+            # Two threads may have raced to create it: keep the first.
+            return self._clients.setdefault(key, client)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client with this run's identity, made once per (service, region)."""
+        region = region or self.home_region
         kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
         if self.aws.endpoint_url:
             kwargs["endpoint_url"] = self.aws.endpoint_url
@@ -224,23 +320,17 @@ class ClientSet:
             kwargs["aws_secret_access_key"] = self._credentials.secret_access_key.get_secret_value()
             if self._credentials.session_token is not None:
                 kwargs["aws_session_token"] = self._credentials.session_token.get_secret_value()
-        client = self._shared.client(service, **kwargs)
-        for event, handler in self._hooks:
-            client.meta.events.register(event, handler)
-        with self._lock:
-            # Two threads may have raced to create it: keep the first.
-            return self._clients.setdefault(key, client)
+        return self._cached(("own", service, region), lambda: self._shared.client(service, **kwargs))
 
-    def assumed(self, credentials: dict[str, Any]) -> ClientSet:
-        """A ClientSet for the temporary credentials an AssumeRole returned."""
-        return ClientSet(
-            credentials=Credentials(
-                access_key_id=credentials["AccessKeyId"],
-                secret_access_key=SecretStr(credentials["SecretAccessKey"]),
-                session_token=SecretStr(credentials["SessionToken"]),
-            ),
-            partition=self.partition,
-            aws=self.aws,
-            hooks=self._hooks,
-            shared=self._shared,
+    def member_client(self, service: str, region: str) -> Any:
+        """A client that signs with the member-account identity set by `as_member` in this thread."""
+        kwargs: dict[str, Any] = {"region_name": region, "config": self._config}
+        if self.aws.endpoint_url:
+            kwargs["endpoint_url"] = self.aws.endpoint_url
+        return self._cached(
+            ("member", service, region), lambda: self._shared.member_client(service, **kwargs)
         )
+
+    def as_member(self, assumed: dict[str, Any]) -> Any:
+        """Context manager: member clients sign with `assumed` (AssumeRole's Credentials) in this thread."""
+        return self._shared.identity.use(assumed)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from app.aws import checks
 from app.aws.clients import ClientSet
 from app.domain.plan import Plan
-from app.domain.verification import AccountResult, CheckResult, Progress, Report, Status
+from app.domain.verification import AccountResult, Cause, CheckResult, Progress, Report, Status
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -99,15 +99,11 @@ def _skip_all(plan: Plan, why: str) -> list[CheckResult]:
     return skipped
 
 
-def _member_access_summary(accounts: Sequence[AccountResult], listed: bool) -> CheckResult:
+def _member_access_summary(accounts: Sequence[AccountResult], skipped: str | None) -> CheckResult:
     title, call = "Member access", "sts:AssumeRole, acm:ListCertificates"
-    if not listed:
+    if skipped is not None:
         return CheckResult(
-            id="member-access",
-            title=title,
-            status=Status.SKIPPED,
-            call=call,
-            explanation="Not run: the member accounts could not be listed.",
+            id="member-access", title=title, status=Status.SKIPPED, call=call, explanation=skipped
         )
     failed = [a for a in accounts if a.status is Status.FAIL]
     warned = [a for a in accounts if a.status is Status.WARN]
@@ -199,9 +195,17 @@ def verify(
 
         members: list[checks.MemberAccount] = []
         listed_result: CheckResult | None = None
+        skip_members: str | None = None
         if listing is not None:
             listed_result, members = listing.result()
             tracker.finish(listed_result.status is Status.FAIL)
+            organization = org[0].result()
+            if listed_result.status is Status.FAIL:
+                skip_members = "Not run: the member accounts could not be listed."
+            elif organization.cause in (Cause.NOT_IN_ORGANIZATION, Cause.NOT_MANAGEMENT_ACCOUNT):
+                # Without an organization run from its management account the
+                # list is not the organization's (see Organization).
+                skip_members, members = "Not run: see the Organization check.", []
             tracker.add(len(members), f"checking {len(members)} accounts × {len(plan.regions)} regions")
 
         def one_account(member: checks.MemberAccount) -> AccountResult:
@@ -220,9 +224,5 @@ def verify(
         accounts.extend(f.result() for f in account_futures)
 
     if plan.is_organization:
-        results.append(
-            _member_access_summary(
-                accounts, listed_result is not None and listed_result.status is not Status.FAIL
-            )
-        )
+        results.append(_member_access_summary(accounts, skip_members))
     return report()
