@@ -22,12 +22,18 @@ class CliError(Exception):
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scope", choices=["organization", "account"], default="organization")
     parser.add_argument("--user-name", default=DEFAULT_USER_NAME, help="IAM user for the connector")
-    parser.add_argument("--role-name", default=DEFAULT_ROLE_NAME, help="common IAM role name (organization scope)")
+    parser.add_argument(
+        "--role-name", default=DEFAULT_ROLE_NAME, help="common IAM role name (organization scope)"
+    )
     parser.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
-    parser.add_argument("--regions", default=None, help="comma-separated ACM regions (default: the partition's home)")
+    parser.add_argument(
+        "--regions", default=None, help="comma-separated ACM regions (default: the partition's home)"
+    )
     parser.add_argument("--no-secrets-manager", action="store_true", help="leave out Secrets Manager")
     parser.add_argument("--style", choices=["documented", "least-privilege"], default="documented")
-    parser.add_argument("--member-role", default=None, metavar="NAME", help="deploy a dedicated member role NAME")
+    parser.add_argument(
+        "--member-role", default=None, metavar="NAME", help="deploy a dedicated member role NAME"
+    )
     parser.add_argument("--external-id", default=None, help="external ID the member role requires")
     parser.add_argument("--secret-prefix", default=None, help="Secrets Manager name prefix (least privilege)")
 
@@ -52,7 +58,11 @@ def plan_from_args(args: argparse.Namespace) -> Any:
         return parse_plan(data)
     except PlanError as error:
         field, message = next(iter(error.errors.items()))
-        raise CliError(f"--{field.replace('_', '-')}: {message}") from None
+        # Plan fields the CLI spells differently.
+        renamed = {"dedicated_member_role": "member-role"}
+        if args.member_role:
+            renamed["role_name"] = "member-role"
+        raise CliError(f"--{renamed.get(field, field.replace('_', '-'))}: {message}") from None
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
@@ -104,7 +114,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from app.settings import ENV_PREFIX, Settings
 
-    overrides = {"host": args.host, "port": args.port, "database_url": args.database_url, "workers": args.workers}
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "database_url": args.database_url,
+        "workers": args.workers,
+    }
     for key, value in overrides.items():
         if value is not None:
             # uvicorn workers re-create the app from the environment.

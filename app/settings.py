@@ -50,12 +50,18 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Verification runs the server runs at once."
     )
     aws_connect_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to connect to AWS.")
-    aws_read_timeout: float = Field(default=15.0, gt=0, le=300, description="Seconds to wait for an AWS answer.")
+    aws_read_timeout: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds to wait for an AWS answer."
+    )
 
     link_days: int = Field(default=30, ge=1, description="Default lifetime of a share link, in days.")
     max_link_days: int = Field(default=365, ge=1, description="Longest lifetime a share link may be given.")
-    max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body accepted (413 beyond).")
-    hsts: bool = Field(default=False, description="Send Strict-Transport-Security (set it when served over HTTPS).")
+    max_body_bytes: int = Field(
+        default=65536, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    hsts: bool = Field(
+        default=False, description="Send Strict-Transport-Security (set it when served over HTTPS)."
+    )
     purge_interval_minutes: int = Field(
         default=60, ge=0, description="How often the server purges expired links and wizards (0: never)."
     )

@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": f"sqlite:///{tmp_path / 'wizard.sqlite3'}", "purge_interval_minutes": 0}
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path / 'wizard.sqlite3'}",
+        "purge_interval_minutes": 0,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -50,3 +53,12 @@ class WizardClient(TestClient):
 def client(settings: Settings) -> Iterator[WizardClient]:
     with WizardClient(create_app(settings), base_url="http://testserver") as test_client:
         yield test_client
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files under tests/golden")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from app.domain.iam import HOME_REGION
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies
 
@@ -138,8 +137,8 @@ def _custom_policy_steps(plan: Plan) -> list[Step]:
                     f"aws iam create-policy --policy-name {_q(policy.name)} "
                     f"--policy-document file://{_q(policy.file_name)}",
                     f"aws iam attach-user-policy --user-name {_q(plan.user_name)} --policy-arn "
-                    f"\"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account "
-                    f"--output text):policy/{policy.name}\"",
+                    f'"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account '
+                    f'--output text):policy/{policy.name}"',
                 ),
             )
         )
@@ -155,7 +154,7 @@ def _put_inline_policy(plan: Plan) -> Step:
             "Lets the user reach member accounts from the management account through the common "
             f"role {plan.role_name}. "
             + (
-                "This is the corrected policy: sts:GetSessionToken and sts:GetAccessKeyInfo on \"*\"."
+                'This is the corrected policy: sts:GetSessionToken and sts:GetAccessKeyInfo on "*".'
                 if corrected
                 else "Use the corrected version shown on the Policies page: as documented, "
                 "sts:GetSessionToken and sts:GetAccessKeyInfo are scoped to a role ARN and grant nothing."
@@ -175,31 +174,40 @@ def _put_inline_policy(plan: Plan) -> Step:
 
 def _member_role(plan: Plan) -> Step:
     if plan.dedicated_member_role:
+        from app.domain import member_role
+        from app.domain.artifacts import cloudformation
+
+        region = member_role.stack_set_region(plan)
+        template = "file://cloudformation/member-role-stackset.yaml"
         return Step(
             id="member-role",
             title=f"Deploy the member role {plan.role_name} to every member account",
             why=(
-                "A dedicated role that only the connector user can assume, with ACM permissions only. "
-                "Deploy it with a service-managed StackSet (new accounts get it automatically). "
-                "StackSets do not deploy to the management account: if the connector should manage "
-                "certificates there too, create the single management-account stack as well."
+                f"A dedicated role that only the user {plan.user_name} can assume"
+                + (" (with the external ID)" if plan.external_id else "")
+                + ", with ACM permissions only"
+                + (" and Secrets Manager limited to the name prefix" if plan.secrets_manager else "")
+                + ". A service-managed StackSet deploys it to every member account, and automatically to "
+                "accounts that join later. StackSets do not deploy to the management account: if the "
+                "connector should reach it through the role too, also deploy "
+                "member-role-management-account.yaml there as a single stack."
             ),
             console=(
-                "Download the CloudFormation bundle from the Policies page.",
-                "In the management account open CloudFormation, then StackSets, Create StackSet, "
-                "and upload member-role-stackset.yaml with service-managed permissions and automatic deployment.",
-                "Deploy to the organization root (all member accounts) in one region.",
+                "Create the user first (the role's trust policy names it), and download the CloudFormation "
+                "bundle from the Policies page.",
+                "In the management account open CloudFormation, StackSets, and enable trusted access with "
+                "AWS Organizations if asked.",
+                "Choose Create StackSet, upload member-role-stackset.yaml, set ManagementAccountId to this "
+                "account's id, and choose service-managed permissions with automatic deployment on.",
+                f"Deploy to the organization's root (all member accounts) in {region} only: the role is "
+                "global.",
             ),
             cli=(
-                "aws cloudformation create-stack-set --stack-set-name digicert-tlm-member-role "
-                "--template-body file://cloudformation/member-role-stackset.yaml "
-                "--permission-model SERVICE_MANAGED "
-                "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false "
-                "--capabilities CAPABILITY_NAMED_IAM",
-                "aws cloudformation create-stack-instances --stack-set-name digicert-tlm-member-role "
-                "--deployment-targets OrganizationalUnitIds=\"$(aws organizations list-roots "
-                "--query 'Roots[0].Id' --output text)\" "
-                f"--regions {HOME_REGION[plan.partition]}",
+                f"aws cloudformation activate-organizations-access --region {region}",
+                'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
+                "ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\"",
+                " ".join(cloudformation.create_stack_set_command(plan, continuation=None, template=template)),
+                " ".join(cloudformation.create_stack_instances_command(plan, continuation=None)),
             ),
         )
     if plan.role_name == DEFAULT_ROLE_NAME:

@@ -95,7 +95,7 @@ EXTERNAL_ID_RULE = "2–1224 characters: letters, digits, and + = , . @ : / _ -"
 # A prefix is used inside an ARN pattern followed by "*", so it also must not
 # contain IAM wildcards; we cap it well below the limit.
 _SECRET_PREFIX = re.compile(r"[A-Za-z0-9/_+=.@-]{1,128}")
-SECRET_PREFIX_RULE = "1–128 characters: letters, digits, and / _ + = . @ -"
+SECRET_PREFIX_RULE = "1–128 characters: letters, digits, and / _ + = . @ -"  # noqa: S105 - a rule text, not a secret
 
 
 def iam_name_error(value: str) -> str | None:

@@ -9,9 +9,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.domain.iam import (
+    HOME_REGION,
     Partition,
     external_id_error,
     iam_name_error,
@@ -34,7 +43,7 @@ class PolicyStyle(StrEnum):
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 DEFAULT_USER_NAME = "digicert-tlm-connector"
-DEFAULT_SECRET_PREFIX = "digicert-tlm/"
+DEFAULT_SECRET_PREFIX = "digicert-tlm/"  # noqa: S105 - a name prefix, not a secret
 MAX_REGIONS = 40
 
 
@@ -65,12 +74,42 @@ class Plan(BaseModel):
     regions: Annotated[tuple[str, ...], Field(min_length=1, max_length=MAX_REGIONS)] = ("us-east-1",)
     style: PolicyStyle = PolicyStyle.DOCUMENTED
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regions_follow_partition(cls, data: Any) -> Any:
+        # Without regions given, default to the partition's home region (us-east-1
+        # in aws: where CloudFront certificates must live) rather than a region
+        # of another partition.
+        if isinstance(data, dict) and data.get("regions") is None:
+            try:
+                partition = Partition(data.get("partition", Partition.AWS))
+            except ValueError:
+                return data
+            return {**data, "regions": (HOME_REGION[partition],)}
+        return data
+
     @field_validator("user_name", "role_name")
     @classmethod
     def _iam_name(cls, value: str) -> str:
         error = iam_name_error(value)
         if error:
             raise ValueError(error)
+        return value
+
+    @field_validator("dedicated_member_role")
+    @classmethod
+    def _dedicated_role_name(cls, value: bool, info: ValidationInfo) -> bool:
+        # A StackSet that creates OrganizationAccountAccessRole fails in every
+        # account Organizations created, where that role already exists.
+        if (
+            value
+            and info.data.get("scope") is Scope.ORGANIZATION
+            and info.data.get("role_name") == DEFAULT_ROLE_NAME
+        ):
+            raise ValueError(
+                f"Give the dedicated member role its own name: {DEFAULT_ROLE_NAME} already exists in every "
+                "account that AWS Organizations created, so deploying a role with that name would fail there."
+            )
         return value
 
     @field_validator("external_id")

@@ -178,7 +178,7 @@ def lint_policy(document: PolicyDocument) -> list[LintFinding]:
                         resource=", ".join(resources),
                         explanation=(
                             f"{action} does not support resource-level permissions: scoped to "
-                            f"{', '.join(resources)} it grants nothing. It needs \"Resource\": \"*\"."
+                            f'{", ".join(resources)} it grants nothing. It needs "Resource": "*".'
                         ),
                     )
                 )

@@ -138,7 +138,11 @@ def _step(row: Any) -> StepRecord:
 def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
     conn.execute(
         insert(EVENT).values(
-            wizard_id=wizard_id, at=now, actor=actor[:80], kind=kind, detail=json.dumps(detail, sort_keys=True)
+            wizard_id=wizard_id,
+            at=now,
+            actor=actor[:80],
+            kind=kind,
+            detail=json.dumps(detail, sort_keys=True),
         )
     )
 
@@ -179,8 +183,13 @@ def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
     digest = token_digest(token)
     with reading(engine) as conn:
         row = conn.execute(
-            select(LINK, WIZARD.c.plan_json, WIZARD.c.version.label("wizard_version"),
-                   WIZARD.c.created_at.label("w_created"), WIZARD.c.updated_at.label("w_updated"))
+            select(
+                LINK,
+                WIZARD.c.plan_json,
+                WIZARD.c.version.label("wizard_version"),
+                WIZARD.c.created_at.label("w_created"),
+                WIZARD.c.updated_at.label("w_updated"),
+            )
             .join(WIZARD, WIZARD.c.id == LINK.c.wizard_id)
             .where(LINK.c.token_sha256 == digest)
         ).first()
@@ -216,8 +225,16 @@ def mint_link(
             )
         )
         link_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
-        _log(conn, wizard_id=wizard_id, actor=actor, kind="link.minted", now=now, link_kind=kind,
-             label=label[:100], days=days)
+        _log(
+            conn,
+            wizard_id=wizard_id,
+            actor=actor,
+            kind="link.minted",
+            now=now,
+            link_kind=kind,
+            label=label[:100],
+            days=days,
+        )
         row = conn.execute(select(LINK).where(LINK.c.id == link_id)).one()
     return _link(row), token
 
@@ -229,7 +246,12 @@ def list_links(engine: Engine, *, wizard_id: str) -> list[LinkRecord]:
 
 
 def revoke_links(
-    engine: Engine, *, wizard_id: str, actor: str, now: datetime, link_id: int | None = None,
+    engine: Engine,
+    *,
+    wizard_id: str,
+    actor: str,
+    now: datetime,
+    link_id: int | None = None,
     kind: str | None = None,
 ) -> int:
     """Revoke one link (link_id), all links of a kind, or every link; return how many."""
@@ -241,8 +263,16 @@ def revoke_links(
     with writing(engine) as conn:
         count = conn.execute(update(LINK).where(and_(*conditions)).values(revoked_at=now)).rowcount
         if count:
-            _log(conn, wizard_id=wizard_id, actor=actor, kind="link.revoked", now=now, count=count,
-                 link_id=link_id, link_kind=kind)
+            _log(
+                conn,
+                wizard_id=wizard_id,
+                actor=actor,
+                kind="link.revoked",
+                now=now,
+                count=count,
+                link_id=link_id,
+                link_kind=kind,
+            )
     return int(count or 0)
 
 
@@ -261,7 +291,9 @@ def update_plan(
             if row is None:
                 raise NotFound(wizard_id)
             raise Conflict(_wizard(row))
-        _log(conn, wizard_id=wizard_id, actor=actor, kind="plan.changed", now=now, version=expected_version + 1)
+        _log(
+            conn, wizard_id=wizard_id, actor=actor, kind="plan.changed", now=now, version=expected_version + 1
+        )
         row = conn.execute(select(WIZARD).where(WIZARD.c.id == wizard_id)).one()
     return _wizard(row)
 
@@ -275,7 +307,9 @@ def step_states(engine: Engine, *, wizard_id: str) -> dict[str, StepRecord]:
     return {row.step_id: _step(row) for row in rows}
 
 
-def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: list[str], updates: dict[str, Any]) -> None:
+def _upsert(
+    conn: Connection, table: Table, values: dict[str, Any], keys: list[str], updates: dict[str, Any]
+) -> None:
     dialect = conn.dialect.name
     if dialect == "postgresql":
         pg = postgresql.insert(table).values(**values)
@@ -297,19 +331,39 @@ def set_step_done(
             _upsert(
                 conn,
                 STEP,
-                {"wizard_id": wizard_id, "step_id": step_id, "done": done, "done_by": actor[:80] if done else "",
-                 "done_at": now if done else None, "note": "", "version": 0},
+                {
+                    "wizard_id": wizard_id,
+                    "step_id": step_id,
+                    "done": done,
+                    "done_by": actor[:80] if done else "",
+                    "done_at": now if done else None,
+                    "note": "",
+                    "version": 0,
+                },
                 ["wizard_id", "step_id"],
                 {"done": done, "done_by": actor[:80] if done else "", "done_at": now if done else None},
             )
-            _log(conn, wizard_id=wizard_id, actor=actor, kind="step.done" if done else "step.undone",
-                 now=now, step=step_id)
+            _log(
+                conn,
+                wizard_id=wizard_id,
+                actor=actor,
+                kind="step.done" if done else "step.undone",
+                now=now,
+                step=step_id,
+            )
         row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
     return _step(row)
 
 
 def set_step_note(
-    engine: Engine, *, wizard_id: str, step_id: str, note: str, expected_version: int, actor: str, now: datetime
+    engine: Engine,
+    *,
+    wizard_id: str,
+    step_id: str,
+    note: str,
+    expected_version: int,
+    actor: str,
+    now: datetime,
 ) -> StepRecord:
     """Save a note if nobody saved one since `expected_version`; raise Conflict otherwise."""
     with writing(engine) as conn:
@@ -320,12 +374,27 @@ def set_step_note(
         if current_version != expected_version:
             raise Conflict(_step(current) if current is not None else None)
         if current is None:
-            conn.execute(insert(STEP).values(wizard_id=wizard_id, step_id=step_id, done=False, done_by="",
-                                             done_at=None, note=note, version=1))
+            conn.execute(
+                insert(STEP).values(
+                    wizard_id=wizard_id,
+                    step_id=step_id,
+                    done=False,
+                    done_by="",
+                    done_at=None,
+                    note=note,
+                    version=1,
+                )
+            )
         else:
-            conn.execute(update(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id,
-                                            STEP.c.version == expected_version)
-                         .values(note=note, version=expected_version + 1))
+            conn.execute(
+                update(STEP)
+                .where(
+                    STEP.c.wizard_id == wizard_id,
+                    STEP.c.step_id == step_id,
+                    STEP.c.version == expected_version,
+                )
+                .values(note=note, version=expected_version + 1)
+            )
         _log(conn, wizard_id=wizard_id, actor=actor, kind="step.note", now=now, step=step_id)
         row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
     return _step(row)
@@ -344,7 +413,10 @@ def events(engine: Engine, *, wizard_id: str, limit: int = 200) -> list[EventRec
         rows = conn.execute(
             select(EVENT).where(EVENT.c.wizard_id == wizard_id).order_by(EVENT.c.id.desc()).limit(limit)
         ).all()
-    return [EventRecord(at=_aware(r.at), actor=r.actor, kind=r.kind, detail=json.loads(r.detail or "{}")) for r in rows]
+    return [
+        EventRecord(at=_aware(r.at), actor=r.actor, kind=r.kind, detail=json.loads(r.detail or "{}"))
+        for r in rows
+    ]
 
 
 # --- housekeeping ------------------------------------------------------------
@@ -358,6 +430,8 @@ def purge_expired(engine: Engine, *, now: datetime) -> dict[str, int]:
         ).rowcount
         # A wizard no link opens any more is unreachable: delete it with its steps and events.
         wizards = conn.execute(
-            delete(WIZARD).where(or_(WIZARD.c.expires_at <= now, WIZARD.c.id.not_in(select(LINK.c.wizard_id))))
+            delete(WIZARD).where(
+                or_(WIZARD.c.expires_at <= now, WIZARD.c.id.not_in(select(LINK.c.wizard_id)))
+            )
         ).rowcount
     return {"links": int(links or 0), "wizards": int(wizards or 0)}

@@ -6,14 +6,15 @@ nothing, so GET), and as JSON bodies to the ones that store something.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import __version__
-from app.domain import policies
+from app.domain import artifacts, policies
 from app.domain.checklist import checklist
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
@@ -50,7 +51,11 @@ def plan_or_422(data: dict[str, Any]) -> Plan:
         return parse_plan(data)
     except PlanError as error:
         raise HTTPException(
-            422, [{"loc": ["plan", field], "msg": message, "type": "plan"} for field, message in error.errors.items()]
+            422,
+            [
+                {"loc": ["plan", field], "msg": message, "type": "plan"}
+                for field, message in error.errors.items()
+            ],
         ) from None
 
 
@@ -106,8 +111,12 @@ def policies_out(plan: Plan) -> PoliciesOut:
         plan=plan.to_json_dict(),
         permissions=[
             PermissionOut(
-                name=row.name, arn=row.arn, purpose=row.purpose, optional=row.optional,
-                attached=not row.optional or plan.secrets_manager, notes=list(row.notes),
+                name=row.name,
+                arn=row.arn,
+                purpose=row.purpose,
+                optional=row.optional,
+                attached=not row.optional or plan.secrets_manager,
+                notes=list(row.notes),
             )
             for row in policies.documented_permissions(plan)
         ],
@@ -126,7 +135,11 @@ def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> l
     for step in checklist(plan):
         state = (states or {}).get(step.id)
         item = StepOut(
-            id=step.id, title=step.title, why=step.why, console=list(step.console), cli=list(step.cli),
+            id=step.id,
+            title=step.title,
+            why=step.why,
+            console=list(step.console),
+            cli=list(step.cli),
             warning=step.warning,
         )
         if states is not None:
@@ -148,6 +161,55 @@ async def plan_checklist(plan: PlanDep) -> list[StepOut]:
     return steps_out(plan)
 
 
+class ArtifactOut(BaseModel):
+    path: str
+    title: str
+    description: str
+    media_type: str
+    sha256: str
+
+
+@router.get("/plan/artifacts", response_model=list[ArtifactOut], summary="Every file the plan generates")
+async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
+    return [
+        ArtifactOut(
+            path=a.path,
+            title=a.title,
+            description=a.description,
+            media_type=a.media_type,
+            sha256=hashlib.sha256(a.data).hexdigest(),
+        )
+        for a in artifacts.artifacts(plan)
+    ]
+
+
+@router.get(
+    "/plan/artifacts/{path:path}",
+    summary="One generated file",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 404: {"description": "No such file for this plan"}},
+)
+async def plan_artifact(plan: PlanDep, path: Annotated[str, Path(max_length=200)]) -> Response:
+    found = artifacts.artifact(plan, path)
+    if found is None:
+        raise HTTPException(404, "This plan has no such file.")
+    return Response(found.data, media_type=found.media_type)
+
+
+@router.get(
+    "/plan/bundle.zip",
+    summary="Every generated file as a zip with manifest.json",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def plan_bundle(plan: PlanDep) -> Response:
+    return Response(
+        artifacts.bundle_zip(plan),
+        media_type=artifacts.ZIP_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{artifacts.bundle_file_name(plan)}"'},
+    )
+
+
 class WizardOut(BaseModel):
     plan: dict[str, Any]
     version: int
@@ -166,15 +228,21 @@ class CreatedWizardOut(BaseModel):
 def wizard_out(access: repo.Access, states: dict[str, repo.StepRecord]) -> WizardOut:
     wizard = access.wizard
     return WizardOut(
-        plan=wizard.plan.to_json_dict(), version=wizard.version, can_edit=access.can_edit,
-        created_at=wizard.created_at.isoformat(), updated_at=wizard.updated_at.isoformat(),
+        plan=wizard.plan.to_json_dict(),
+        version=wizard.version,
+        can_edit=access.can_edit,
+        created_at=wizard.created_at.isoformat(),
+        updated_at=wizard.updated_at.isoformat(),
         steps=steps_out(wizard.plan, states),
     )
 
 
 @router.post("/wizards", status_code=201, response_model=CreatedWizardOut, summary="Create a wizard")
 async def create_wizard(
-    request: Request, engine: EngineDep, settings: SettingsDep, actor: ActorDep,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    actor: ActorDep,
     body: Annotated[PlanBody | None, Body()] = None,
 ) -> CreatedWizardOut:
     if settings.operator_secret is not None:
@@ -182,9 +250,13 @@ async def create_wizard(
 
         given = request.headers.get("x-operator-secret", "")
         if not hmac.compare_digest(settings.operator_secret.get_secret_value().encode(), given.encode()):
-            raise HTTPException(403, "This server requires the operator secret (X-Operator-Secret) to create wizards.")
+            raise HTTPException(
+                403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
+            )
     plan = plan_or_422(body.model_dump()) if body else Plan()
-    record, token = repo.create_wizard(engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days)
+    _, token = repo.create_wizard(
+        engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days
+    )
     access = repo.resolve(engine, token=token, now=repo.utcnow())
     assert access is not None  # noqa: S101 - just created
     return CreatedWizardOut(edit_url=f"/w/{token}", token=token, wizard=wizard_out(access, {}))
@@ -201,23 +273,43 @@ class PlanUpdate(BaseModel):
     plan: PlanBody
 
 
-@router.put("/wizards/{token}/plan", response_model=WizardOut, summary="Replace the plan (409 if stale)",
-            responses={409: {"description": "The wizard changed since `version`"}})
+@router.put(
+    "/wizards/{token}/plan",
+    response_model=WizardOut,
+    summary="Replace the plan (409 if stale)",
+    responses={409: {"description": "The wizard changed since `version`"}},
+)
 async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: PlanUpdate) -> Any:
     plan = plan_or_422(update.plan.model_dump())
     try:
-        repo.update_plan(engine, wizard_id=access.wizard.id, plan=plan, expected_version=update.version,
-                         actor=actor, now=repo.utcnow())
+        repo.update_plan(
+            engine,
+            wizard_id=access.wizard.id,
+            plan=plan,
+            expected_version=update.version,
+            actor=actor,
+            now=repo.utcnow(),
+        )
     except repo.Conflict as conflict:
         current: repo.WizardRecord = conflict.current
         return JSONResponse(
-            {"detail": "The wizard changed since that version.", "version": current.version,
-             "plan": current.plan.to_json_dict()},
+            {
+                "detail": "The wizard changed since that version.",
+                "version": current.version,
+                "plan": current.plan.to_json_dict(),
+            },
             status_code=409,
         )
-    fresh = repo.Access(link=access.link, wizard=repo.WizardRecord(
-        id=access.wizard.id, plan=plan, version=update.version + 1, created_at=access.wizard.created_at,
-        updated_at=repo.utcnow()))
+    fresh = repo.Access(
+        link=access.link,
+        wizard=repo.WizardRecord(
+            id=access.wizard.id,
+            plan=plan,
+            version=update.version + 1,
+            created_at=access.wizard.created_at,
+            updated_at=repo.utcnow(),
+        ),
+    )
     return wizard_out(fresh, repo.step_states(engine, wizard_id=access.wizard.id))
 
 
@@ -228,14 +320,18 @@ class StepUpdate(BaseModel):
 
 @router.put("/wizards/{token}/steps/{step_id}", response_model=StepOut, summary="Tick or untick a step")
 async def put_step(
-    access: EditDep, engine: EngineDep, actor: ActorDep, step_id: Annotated[str, Path(max_length=100)],
+    access: EditDep,
+    engine: EngineDep,
+    actor: ActorDep,
+    step_id: Annotated[str, Path(max_length=100)],
     update: StepUpdate,
 ) -> StepOut:
     steps = {step.id for step in checklist(access.wizard.plan)}
     if step_id not in steps:
         raise HTTPException(404, "This plan has no such step.")
-    state = repo.set_step_done(engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done,
-                               actor=actor, now=repo.utcnow())
+    state = repo.set_step_done(
+        engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=repo.utcnow()
+    )
     return next(s for s in steps_out(access.wizard.plan, {step_id: state}) if s.id == step_id)
 
 
@@ -244,8 +340,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@health.get("/readyz", summary="Readiness: database reachable, migrations at head",
-            responses={503: {"description": "Not ready"}})
+@health.get(
+    "/readyz",
+    summary="Readiness: database reachable, migrations at head",
+    responses={503: {"description": "Not ready"}},
+)
 async def readyz(engine: EngineDep) -> Any:
     try:
         current = db.current_revision(engine)

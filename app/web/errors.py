@@ -56,7 +56,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
-            {"loc": [str(part) for part in err.get("loc", ())], "msg": str(err.get("msg", "")), "type": err.get("type")}
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": err.get("type"),
+            }
             for err in exc.errors()
         ]
         if _wants_json(request):
@@ -67,5 +71,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         # Logged with the exception type only; the page shows no details.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope.get("route_path", "?"))
+        log.error(
+            "unhandled %s on %s %s", type(exc).__name__, request.method, request.scope.get("route_path", "?")
+        )
         return _error(request, 500, "The server failed to handle this request. Nothing was changed.")

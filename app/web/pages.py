@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.domain import policies
+from app.domain import artifacts, least_privilege, member_role, policies
 from app.domain.checklist import Step, checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
@@ -89,7 +89,8 @@ async def create_wizard(
 ) -> Response:
     if not _operator_ok(settings, operator_secret):
         return render(
-            request, "home.html",
+            request,
+            "home.html",
             {"needs_operator_secret": True, "error": "That operator secret is not right."},
             status_code=403,
         )
@@ -117,7 +118,9 @@ async def set_actor(
     """Remember the display name used in the audit trail (a cookie, not an account)."""
     target = back if back.startswith("/") and not back.startswith("//") else "/"
     response = _see_other(target)
-    response.set_cookie(ACTOR_COOKIE, clean_actor(name), max_age=365 * 86400, httponly=True, samesite="strict")
+    response.set_cookie(
+        ACTOR_COOKIE, clean_actor(name), max_age=365 * 86400, httponly=True, samesite="strict"
+    )
     return response
 
 
@@ -148,8 +151,13 @@ async def save_scope(
         plan = parse_plan({**access.wizard.plan.to_json_dict(), "scope": scope})
     except PlanError:
         return render(
-            request, "scope.html",
-            {"nav": _nav(request, access, "scope"), "is_new": False, "error": "Choose organization or account."},
+            request,
+            "scope.html",
+            {
+                "nav": _nav(request, access, "scope"),
+                "is_new": False,
+                "error": "Choose organization or account.",
+            },
             status_code=422,
         )
     saved = _save_plan(request, engine, access, plan, version, actor, "scope.html", "scope")
@@ -159,20 +167,34 @@ async def save_scope(
 
 
 def _save_plan(
-    request: Request, engine: Any, access: repo.Access, plan: Plan, version: int, actor: str,
-    template: str, page: str,
+    request: Request,
+    engine: Any,
+    access: repo.Access,
+    plan: Plan,
+    version: int,
+    actor: str,
+    template: str,
+    page: str,
 ) -> repo.WizardRecord | Response:
     """Save with the version the form was loaded at; a stale form gets 409 and the current state."""
     if plan == access.wizard.plan and version == access.wizard.version:
         return access.wizard
     try:
         return repo.update_plan(
-            engine, wizard_id=access.wizard.id, plan=plan, expected_version=version, actor=actor,
+            engine,
+            wizard_id=access.wizard.id,
+            plan=plan,
+            expected_version=version,
+            actor=actor,
             now=repo.utcnow(),
         )
     except repo.Conflict as conflict:
         current = repo.Access(link=access.link, wizard=conflict.current)
-        context = {"nav": _nav(request, current, page), "is_new": False, **_options_context(current.wizard.plan)}
+        context = {
+            "nav": _nav(request, current, page),
+            "is_new": False,
+            **_options_context(current.wizard.plan),
+        }
         context["conflict"] = True
         return render(request, template, context, status_code=409)
 
@@ -198,8 +220,9 @@ class OptionsView:
         return self.regions_by_partition.get(str(partition), REGIONS[Partition.AWS])
 
 
-def _options_context(plan: Plan, data: dict[str, Any] | None = None,
-                     errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _options_context(
+    plan: Plan, data: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
     view = OptionsView(plan_input=data or plan.to_json_dict(), errors=errors or {})
     return {"options": view, "preview": _preview(plan)}
 
@@ -223,14 +246,14 @@ async def options_preview(request: Request, access: AccessDep) -> Response:
         "nav": _nav(request, access, "options"),
         "options": OptionsView(plan_input=data, errors=errors),
         "preview": _preview(plan),
+        # The partition changed: swap in its region checkboxes too (out of band).
+        "oob": request.query_params.get("shown_partition") != data.get("partition"),
     }
     return render(request, "options.html", context, block="preview")
 
 
 @router.post("/w/{token}/options")
-async def save_options(
-    request: Request, access: EditDep, engine: EngineDep, actor: ActorDep
-) -> Response:
+async def save_options(request: Request, access: EditDep, engine: EngineDep, actor: ActorDep) -> Response:
     form = await request.form()
     version = _int(form.get("version"))
     data = options_input(access.wizard.plan, form)
@@ -276,10 +299,65 @@ def _preview(plan: Plan) -> PolicyPreview:
     )
 
 
+@dataclass(frozen=True)
+class PoliciesView:
+    """Everything the policies page shows beyond the preview: styles, member role, downloads."""
+
+    custom_policies: list[least_privilege.CustomPolicy]
+    diff: list[str]
+    explanations: list[least_privilege.PolicyExplanation]
+    trust_policy: policies.PolicyDocument | None
+    role_policies: list[least_privilege.CustomPolicy]
+    files: list[artifacts.Artifact]
+    bundle_name: str
+
+
+def _policies_view(plan: Plan) -> PoliciesView:
+    dedicated = member_role.applies(plan)
+    return PoliciesView(
+        custom_policies=least_privilege.custom_user_policies(plan),
+        diff=least_privilege.least_privilege_diff(plan),
+        explanations=least_privilege.policy_explanations(plan),
+        trust_policy=member_role.trust_policy(plan) if dedicated else None,
+        role_policies=member_role.permission_policies(plan) if dedicated else [],
+        files=artifacts.artifacts(plan),
+        bundle_name=artifacts.bundle_file_name(plan),
+    )
+
+
 @router.get("/w/{token}/policies")
 async def policies_page(request: Request, access: AccessDep) -> Response:
     plan = access.wizard.plan
-    return render(request, "policies.html", {"nav": _nav(request, access, "policies"), "preview": _preview(plan)})
+    context = {
+        "nav": _nav(request, access, "policies"),
+        "preview": _preview(plan),
+        "view": _policies_view(plan),
+    }
+    return render(request, "policies.html", context)
+
+
+@router.get("/w/{token}/download/{path:path}")
+async def download_artifact(access: AccessDep, path: str) -> Response:
+    """One file of the plan's bundle, as an attachment."""
+    found = artifacts.artifact(access.wizard.plan, path)
+    if found is None:
+        raise HTTPException(404, "This plan has no such file.")
+    return Response(found.data, media_type=found.media_type, headers=_attachment(found.file_name))
+
+
+@router.get("/w/{token}/bundle.zip")
+async def download_bundle(access: AccessDep) -> Response:
+    plan = access.wizard.plan
+    return Response(
+        artifacts.bundle_zip(plan),
+        media_type=artifacts.ZIP_MEDIA_TYPE,
+        headers=_attachment(artifacts.bundle_file_name(plan)),
+    )
+
+
+def _attachment(file_name: str) -> dict[str, str]:
+    # File names are ours (artifact paths), never user input: safe to quote as is.
+    return {"Content-Disposition": f'attachment; filename="{file_name}"'}
 
 
 # --- checklist ----------------------------------------------------------------
@@ -321,15 +399,20 @@ async def tick_step(
     if step_id not in steps:
         raise HTTPException(404, "This plan has no such step.")
     state = repo.set_step_done(
-        engine, wizard_id=access.wizard.id, step_id=step_id, done=done in {"true", "on", "1"}, actor=actor,
+        engine,
+        wizard_id=access.wizard.id,
+        step_id=step_id,
+        done=done in {"true", "on", "1"},
+        actor=actor,
         now=repo.utcnow(),
     )
     token = request.path_params["token"]
     number = list(steps).index(step_id) + 1
     item = ChecklistItem(number, steps[step_id], state)
     if request.headers.get("hx-request") == "true":
-        return render(request, "checklist.html", {"nav": _nav(request, access, "checklist"), "item": item},
-                      block="step")
+        return render(
+            request, "checklist.html", {"nav": _nav(request, access, "checklist"), "item": item}, block="step"
+        )
     return _see_other(f"/w/{token}/checklist#step-{step_id}")
 
 

@@ -54,7 +54,11 @@ class TemplateResponse(HTMLResponse):
     """Like Starlette's: exposes .template and .context to the test client."""
 
     def __init__(
-        self, template: jinja2.Template, context: dict[str, Any], content: str, status_code: int,
+        self,
+        template: jinja2.Template,
+        context: dict[str, Any],
+        content: str,
+        status_code: int,
         headers: dict[str, str] | None,
     ) -> None:
         self.template = template
@@ -63,7 +67,9 @@ class TemplateResponse(HTMLResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "http.response.debug" in scope.get("extensions", {}):
-            await send({"type": "http.response.debug", "info": {"template": self.template, "context": self.context}})
+            await send(
+                {"type": "http.response.debug", "info": {"template": self.template, "context": self.context}}
+            )
         await super().__call__(scope, receive, send)
 
 

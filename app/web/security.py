@@ -5,7 +5,7 @@ everything, so even Starlette's own 404/405/500 pages get them).
 
 CSRF (OWASP CSRF Prevention Cheat Sheet): an unsafe request must
  1. not come from another site: `Sec-Fetch-Site` (when sent) is same-origin or
-    none, and `Origin` (when sent) is this server's own origin; and
+    none, and `Origin` (when sent and not "null") is this server's own origin; and
  2. carry the token from the `cw_csrf` cookie back, in the `X-CSRF-Token`
     header (htmx sends it through `hx-headers`) or the `csrf_token` form field
     (plain form posts). Automation sends the same value in both places.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+
 from fastapi import FastAPI, HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,7 +125,10 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -155,7 +159,9 @@ async def verify_csrf(request: Request) -> None:
     if site is not None and site not in {"same-origin", "none"}:
         raise HTTPException(403, "Cross-site request refused.")
     origin = request.headers.get("origin")
-    if origin is not None and not _same_origin(request, origin):
+    # "null" is what browsers send under Referrer-Policy: no-referrer (Fetch
+    # standard, "serializing a request origin"); Sec-Fetch-Site and the token decide then.
+    if origin is not None and origin != "null" and not _same_origin(request, origin):
         raise HTTPException(403, "Cross-origin request refused.")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER)

@@ -1,0 +1,229 @@
+"""CloudFormation templates: the management account's user, and the member role.
+
+Pure. Templates are built as dicts and written by `yamltext` (every string
+double-quoted, so a value can never become YAML structure). ARNs carry the
+plan's partition literally, like the JSON documents, so every format holds
+the same policy text.
+
+- management-account.yaml: the IAM user, its managed or custom policies and
+  inline policy. No access key: a key's secret would end up in the stack's
+  outputs or events; the checklist creates it by hand.
+- member-role-stackset.yaml: the dedicated member role, for a service-managed
+  StackSet with automatic deployment.
+- member-role-management-account.yaml: the same role as a single stack in the
+  management account, which service-managed StackSets never deploy to.
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-manage-auto-deployment.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain import member_role
+from app.domain.iam import HOME_REGION
+from app.domain.least_privilege import comment_for_action, custom_user_policies
+from app.domain.plan import Plan, PolicyStyle
+from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies, corrected_inline_policy
+
+from . import yamltext
+
+MANAGEMENT_TEMPLATE = "cloudformation/management-account.yaml"
+STACKSET_TEMPLATE = "cloudformation/member-role-stackset.yaml"
+MANAGEMENT_ROLE_TEMPLATE = "cloudformation/member-role-management-account.yaml"
+DEPLOY_SCRIPT = "cloudformation/deploy.sh"
+
+ACCOUNT_ID_PATTERN = "^[0-9]{12}$"
+USER_LOGICAL_ID = "ConnectorUser"
+ROLE_LOGICAL_ID = "MemberRole"
+_POLICY_LOGICAL_IDS = {
+    "DigiCertTLMOrganizationsRead": "OrganizationsReadPolicy",
+    "DigiCertTLMCertificateManager": "CertificateManagerPolicy",
+    "DigiCertTLMSecretsManagerPrefix": "SecretsManagerPolicy",
+}
+COMMENTS = {"Action": comment_for_action}
+
+
+def management_template(plan: Plan) -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    user: dict[str, Any] = {"UserName": plan.user_name}
+    if plan.style is PolicyStyle.DOCUMENTED:
+        user["ManagedPolicyArns"] = [policy.arn for policy in attached_managed_policies(plan)]
+    else:
+        refs = []
+        for policy in custom_user_policies(plan):
+            logical_id = _POLICY_LOGICAL_IDS[policy.name]
+            refs.append({"Ref": logical_id})
+            resources[logical_id] = {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": policy.name,
+                    "Description": policy.purpose,
+                    "PolicyDocument": policy.document,
+                },
+            }
+        user["ManagedPolicyArns"] = refs
+    if plan.is_organization:
+        user["Policies"] = [
+            {"PolicyName": INLINE_POLICY_NAME, "PolicyDocument": corrected_inline_policy(plan)}
+        ]
+    resources = {USER_LOGICAL_ID: {"Type": "AWS::IAM::User", "Properties": user}, **resources}
+    scope = "organization's management account" if plan.is_organization else "AWS account"
+    least = plan.style is PolicyStyle.LEAST_PRIVILEGE
+    policies = "least-privilege custom policies" if least else "AWS managed policies, as documented"
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"IAM user for the DigiCert Trust Lifecycle Manager AWS connector in the {scope} "
+        f"({policies}). Creates no access key.",
+        "Resources": resources,
+        "Outputs": {
+            "UserName": {"Description": "The connector's IAM user.", "Value": {"Ref": USER_LOGICAL_ID}},
+            "UserArn": {"Description": "Its ARN.", "Value": {"Fn::GetAtt": [USER_LOGICAL_ID, "Arn"]}},
+        },
+    }
+
+
+def member_role_template(plan: Plan, *, management_account: bool = False) -> dict[str, Any]:
+    # The trust policy's principal names the user in the management account,
+    # whose id is a parameter (the plan does not know it).
+    trust = member_role.trust_policy(plan, "${ManagementAccountId}")
+    principal = trust["Statement"][0]["Principal"]
+    # ${AWS::Partition} is the plan's partition wherever the stack runs; cfn-lint
+    # (I3042) prefers it to a literal inside Fn::Sub.
+    arn = principal["AWS"].replace(f"arn:{plan.partition.value}:", "arn:${AWS::Partition}:", 1)
+    principal["AWS"] = {"Fn::Sub": arn}
+    where = (
+        "the management account (service-managed StackSets do not deploy there)"
+        if management_account
+        else "every member account (service-managed StackSet with automatic deployment)"
+    )
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"Dedicated member role {plan.role_name} for the DigiCert Trust Lifecycle Manager AWS "
+        f"connector, in {where}. Only the connector's user can assume it; it can only manage ACM certificates"
+        + (" and its temporary secrets." if plan.secrets_manager else "."),
+        "Parameters": {
+            "ManagementAccountId": {
+                "Type": "String",
+                "Description": "Id of the organization's management account, where the connector's user is.",
+                "AllowedPattern": ACCOUNT_ID_PATTERN,
+                "ConstraintDescription": "a 12-digit AWS account id",
+            }
+        },
+        "Resources": {
+            ROLE_LOGICAL_ID: {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": plan.role_name,
+                    "Description": member_role.role_description(plan),
+                    "AssumeRolePolicyDocument": trust,
+                    "Policies": [
+                        {"PolicyName": policy.name, "PolicyDocument": policy.document}
+                        for policy in member_role.permission_policies(plan)
+                    ],
+                },
+            }
+        },
+        "Outputs": {
+            "RoleArn": {
+                "Description": "The role the connector assumes.",
+                "Value": {"Fn::GetAtt": [ROLE_LOGICAL_ID, "Arn"]},
+            }
+        },
+    }
+
+
+def _account_id_command() -> str:
+    return 'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"'
+
+
+def management_header(plan: Plan) -> list[str]:
+    region = HOME_REGION[plan.partition]
+    return [
+        f"{MANAGEMENT_TEMPLATE} - generated by aws-connector-wizard for {plan.user_name}.",
+        "Deploy in the " + ("management account" if plan.is_organization else "account") + ":",
+        f"  aws cloudformation deploy --region {region} --stack-name {member_role.USER_STACK_NAME} \\",
+        "    --template-file management-account.yaml --capabilities CAPABILITY_NAMED_IAM",
+        "It creates no access key; create one afterwards (checklist) and keep its secret out of tickets.",
+    ]
+
+
+def stackset_header(plan: Plan) -> list[str]:
+    region = member_role.stack_set_region(plan)
+    return [
+        f"{STACKSET_TEMPLATE} - generated by aws-connector-wizard.",
+        "Deploy from the management account, after the user exists (the trust policy names it):",
+        f"  aws cloudformation activate-organizations-access --region {region}",
+        f"  {_account_id_command()}",
+        "  ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\"",
+        *(f"  {line}" for line in create_stack_set_command(plan, continuation=" \\")),
+        *(f"  {line}" for line in create_stack_instances_command(plan, continuation=" \\")),
+        "One region only: IAM roles are global, a second region would collide on the role name.",
+    ]
+
+
+def management_role_header(plan: Plan) -> list[str]:
+    region = member_role.stack_set_region(plan)
+    return [
+        f"{MANAGEMENT_ROLE_TEMPLATE} - generated by aws-connector-wizard.",
+        "Service-managed StackSets never deploy to the management account. Deploy this stack there only",
+        "if the connector should reach the management account through the role as well:",
+        f"  {_account_id_command()}",
+        f"  aws cloudformation deploy --region {region} --stack-name {member_role.MANAGEMENT_STACK_NAME} \\",
+        "    --template-file member-role-management-account.yaml --capabilities CAPABILITY_NAMED_IAM \\",
+        '    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
+    ]
+
+
+def create_stack_set_command(
+    plan: Plan, *, continuation: str | None = " \\", template: str = ""
+) -> list[str]:
+    """`aws cloudformation create-stack-set`, one argument group per line (continuation None: raw groups)."""
+    region = member_role.stack_set_region(plan)
+    body = template or "file://member-role-stackset.yaml"
+    lines = [
+        f"aws cloudformation create-stack-set --region {region} "
+        f"--stack-set-name {member_role.STACK_SET_NAME}",
+        f"--template-body {body}",
+        "--permission-model SERVICE_MANAGED",
+        "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false",
+        "--capabilities CAPABILITY_NAMED_IAM",
+        '--parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
+    ]
+    return _continued(lines, continuation)
+
+
+def create_stack_instances_command(plan: Plan, *, continuation: str | None = " \\") -> list[str]:
+    region = member_role.stack_set_region(plan)
+    lines = [
+        f"aws cloudformation create-stack-instances --region {region} "
+        f"--stack-set-name {member_role.STACK_SET_NAME}",
+        '--deployment-targets "OrganizationalUnitIds=$ROOT_ID"',
+        f"--regions {region}",
+        "--operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10",
+    ]
+    return _continued(lines, continuation)
+
+
+def _continued(lines: list[str], continuation: str | None) -> list[str]:
+    if continuation is None:
+        return lines
+    out = [lines[0] + continuation]
+    out += [f"  {line}{continuation}" for line in lines[1:-1]]
+    out.append(f"  {lines[-1]}")
+    return out
+
+
+def render_management(plan: Plan) -> str:
+    return yamltext.dump(management_template(plan), header=management_header(plan), comments=COMMENTS)
+
+
+def render_stackset(plan: Plan) -> str:
+    return yamltext.dump(member_role_template(plan), header=stackset_header(plan), comments=COMMENTS)
+
+
+def render_management_role(plan: Plan) -> str:
+    return yamltext.dump(
+        member_role_template(plan, management_account=True),
+        header=management_role_header(plan),
+        comments=COMMENTS,
+    )

@@ -1,0 +1,83 @@
+"""The policy documents of a plan as JSON files: what every other format is built from.
+
+Pure. Each `Document` is one IAM policy the plan uses, with the file name it
+has in the export bundle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from app.domain import member_role
+from app.domain.checklist import INLINE_POLICY_FILE
+from app.domain.least_privilege import custom_user_policies
+from app.domain.plan import Plan, PolicyStyle
+from app.domain.policies import PolicyDocument, corrected_inline_policy, documented_inline_policy
+
+DOCUMENTED_INLINE_POLICY_FILE = "inline-policy-as-documented.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    file_name: str
+    title: str
+    description: str
+    document: PolicyDocument
+    # "identity" policies are checked by IAM linters; a "trust" policy is a
+    # role's resource policy; "documented" is the source's text, kept verbatim.
+    kind: str = "identity"
+
+
+def documents(plan: Plan) -> list[Document]:
+    docs: list[Document] = []
+    if plan.is_organization:
+        docs.append(
+            Document(
+                INLINE_POLICY_FILE,
+                "Inline policy (corrected)",
+                "The inline policy to put on the user: sts:AssumeRole on the common role, "
+                'sts:GetSessionToken and sts:GetAccessKeyInfo on "*".',
+                corrected_inline_policy(plan),
+            )
+        )
+        docs.append(
+            Document(
+                DOCUMENTED_INLINE_POLICY_FILE,
+                "Inline policy as documented (for reference)",
+                "The source document's inline policy, verbatim. Do not use it: two of its three actions "
+                "are scoped to a role ARN they do not support and grant nothing.",
+                documented_inline_policy(plan),
+                kind="documented",
+            )
+        )
+    if plan.style is PolicyStyle.LEAST_PRIVILEGE:
+        for policy in custom_user_policies(plan):
+            docs.append(Document(policy.file_name, policy.name, policy.purpose, policy.document))
+    if member_role.applies(plan):
+        docs.append(
+            Document(
+                member_role.TRUST_POLICY_FILE,
+                f"Member role {plan.role_name}: trust policy",
+                "Who may assume the member role: only the connector's user in the management account. "
+                f"Replace {member_role.MANAGEMENT_ACCOUNT_PLACEHOLDER} with the management account's id if "
+                "you use this file by hand; the CloudFormation and Terraform files fill it in.",
+                member_role.trust_policy(plan),
+                kind="trust",
+            )
+        )
+        for policy in member_role.permission_policies(plan):
+            docs.append(
+                Document(
+                    policy.file_name,
+                    f"Member role {plan.role_name}: {policy.name}",
+                    policy.purpose,
+                    policy.document,
+                )
+            )
+    return docs
+
+
+def render_json(document: PolicyDocument) -> str:
+    # Four-space indent as the IAM console shows policies; ASCII-only output.
+    return json.dumps(document, indent=4) + "\n"

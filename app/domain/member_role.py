@@ -1,0 +1,109 @@
+"""The dedicated member role: a least-privilege stand-in for OrganizationAccountAccessRole.
+
+Pure (stdlib only, plus the plan). PRODUCT.md fact 2: OrganizationAccountAccessRole
+exists only in accounts that Organizations created and carries administrator
+rights. The dedicated role has the admin's chosen name, trusts only the
+connector's IAM user in the management account (optionally with an external
+ID), and may only do what the connector does in a member account: ACM, and
+prefix-scoped Secrets Manager when chosen.
+
+It is deployed with a service-managed CloudFormation StackSet (auto-deployment
+covers accounts that join later). Fact 3: service-managed StackSets never
+deploy to the management account, so a single stack there is offered too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.iam import HOME_REGION
+from app.domain.least_privilege import CustomPolicy, acm_statements, secrets_statements
+from app.domain.plan import Plan
+from app.domain.policies import PolicyDocument, wrap_policy
+
+# Stands in for the management account's id in the JSON trust policy: the plan
+# does not know it. It is not a valid account id, so a document pasted without
+# replacing it is rejected by IAM (MalformedPolicyDocument) instead of trusting
+# some other account. CloudFormation and Terraform fill in the real id.
+MANAGEMENT_ACCOUNT_PLACEHOLDER = "MANAGEMENT_ACCOUNT_ID"
+
+TRUST_POLICY_FILE = "member-role-trust-policy.json"
+ACM_POLICY_FILE = "member-role-policy-certificate-manager.json"
+SECRETS_POLICY_FILE = "member-role-policy-secrets-manager.json"
+ACM_POLICY_NAME = "CertificateManager"
+SECRETS_POLICY_NAME = "SecretsManagerPrefix"
+
+STACK_SET_NAME = "digicert-tlm-member-role"
+MANAGEMENT_STACK_NAME = "digicert-tlm-member-role-management-account"
+USER_STACK_NAME = "digicert-tlm-connector-user"
+
+
+def applies(plan: Plan) -> bool:
+    """Whether the plan deploys a dedicated member role (organization scope only)."""
+    return plan.is_organization and plan.dedicated_member_role
+
+
+def stack_set_region(plan: Plan) -> str:
+    # IAM is global: the role must be created by a stack in exactly one region
+    # per account, or the second stack fails on the existing role name.
+    return HOME_REGION[plan.partition]
+
+
+def user_arn(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -> str:
+    return f"arn:{plan.partition.value}:iam::{account_id}:user/{plan.user_name}"
+
+
+def trust_policy(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -> PolicyDocument:
+    """Who may assume the role: the connector's user, by ARN, and nobody else.
+
+    Naming the user (not the management account root) means other principals
+    of the management account cannot assume it even if their own policies allow
+    sts:AssumeRole on every role.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+    """
+    statement: dict[str, Any] = {
+        "Sid": "ConnectorUserOnly",
+        "Effect": "Allow",
+        "Principal": {"AWS": user_arn(plan, account_id)},
+        "Action": "sts:AssumeRole",
+    }
+    if plan.external_id:
+        # sts:ExternalId: "a unique identifier that might be required when you
+        # assume a role in another account".
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": plan.external_id}}
+    return wrap_policy([statement])
+
+
+def permission_policies(plan: Plan) -> list[CustomPolicy]:
+    """The role's inline policies: the user's least-privilege ACM (and Secrets Manager) policies."""
+    policies = [
+        CustomPolicy(
+            name=ACM_POLICY_NAME,
+            file_name=ACM_POLICY_FILE,
+            purpose=(
+                "Inventory, import, re-import, tag and delete certificates in this member account, in the "
+                "chosen regions only (" + ", ".join(plan.regions) + ")."
+            ),
+            document=wrap_policy(acm_statements(plan)),
+        )
+    ]
+    if plan.secrets_manager:
+        policies.append(
+            CustomPolicy(
+                name=SECRETS_POLICY_NAME,
+                file_name=SECRETS_POLICY_FILE,
+                purpose=(
+                    "Keep private keys temporarily in this member account's Secrets Manager, only in "
+                    f"secrets whose names start with {plan.secret_prefix}."
+                ),
+                document=wrap_policy(secrets_statements(plan)),
+            )
+        )
+    return policies
+
+
+def role_description(plan: Plan) -> str:
+    # IAM role descriptions allow printable ASCII and Latin-1; this text is ours
+    # plus the validated user name.
+    return f"Lets the DigiCert TLM connector user {plan.user_name} manage ACM certificates in this account."

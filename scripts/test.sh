@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the tests need, lints, type-checks,
+# then runs the whole pytest suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+# Debian packages the tests drive: chromium (browser tests, with
+# --no-install-recommends, or apt pulls ~500 MB) and shellcheck (CLI script lint).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "Please install: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+bash scripts/vendor-assets.sh --check
+.venv/bin/ruff check app tests bench migrations
+.venv/bin/ruff format --check app tests bench migrations
+.venv/bin/mypy
+# pytest exits 5 when it collected no test: that fails this script too.
+exec .venv/bin/python -m pytest "$@"

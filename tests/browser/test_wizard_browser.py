@@ -1,0 +1,134 @@
+"""The wizard in a real browser: both scopes end to end, ticks survive a reload, axe finds nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+AXE = Axe()
+
+
+def assert_accessible(page: Page) -> None:
+    results = AXE.run(page)
+    violations = results.response["violations"]
+    summary = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    assert summary == [], f"axe violations on {page.url}: {summary}"
+
+
+def start_wizard(page: Page, base_url: str, *, check_accessibility: bool = True) -> str:
+    page.goto(base_url + "/")
+    if check_accessibility:  # axe runs as page script: not with JavaScript off
+        assert_accessible(page)
+    page.get_by_role("button", name="Start a new wizard").click()
+    expect(page.get_by_role("heading", name="1. Scope")).to_be_visible()
+    match = re.search(r"/w/([A-Za-z0-9_-]{43})/scope", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def test_organization_scope_end_to_end(page: Page, base_url: str, console_errors: list[str]) -> None:
+    token = start_wizard(page, base_url)
+    assert_accessible(page)
+    page.get_by_label("Organization scope").check()
+    page.get_by_role("button", name="Save and continue").click()
+
+    expect(page.get_by_role("heading", name="2. Options")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Common IAM role name").fill("DigiCertTLMRole")
+    # htmx live preview: the role name appears in the preview without saving.
+    expect(page.locator("#preview")).to_contain_text("arn:aws:iam::*:role/DigiCertTLMRole")
+    page.get_by_label("eu-west-1").check()
+    page.get_by_role("button", name="Save and continue").click()
+
+    expect(page.get_by_role("heading", name="3. Policies")).to_be_visible()
+    assert_accessible(page)
+    expect(page.locator("#inline-documented")).to_contain_text("arn:aws:iam::*:role/DigiCertTLMRole")
+    expect(page.locator("#inline-corrected")).to_contain_text('"Resource": "*"')
+    expect(page.get_by_text("RESOURCE_MISMATCH").first).to_be_visible()
+
+    page.get_by_role("button", name="Next: Checklist").click()
+    expect(page.get_by_role("heading", name="4. Checklist")).to_be_visible()
+    assert_accessible(page)
+    for title in ["Enable trusted access", "Create the IAM user", "Add the inline policy"]:
+        step = page.locator("li.step", has_text=title)
+        step.get_by_role("button", name=re.compile("Mark as done")).click()
+        expect(step.get_by_role("button", name=re.compile("Done"))).to_be_visible()
+    # htmx swapped only the steps: still on the same page, now reload.
+    page.reload()
+    done = page.locator("li.step.done")
+    expect(done).to_have_count(3)
+    expect(page.locator("li.step", has_text="Create the IAM user")).to_have_class(re.compile("done"))
+
+    page.get_by_role("button", name="Next: Report").click()
+    expect(page.get_by_role("heading", name=re.compile("Checklist: 3 of 9 done"))).to_be_visible()
+    assert_accessible(page)
+    assert token in page.url
+    assert console_errors == []
+
+
+def test_account_scope_without_javascript_features(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    start_wizard(page, base_url)
+    page.get_by_label("Account scope").check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_label("Common IAM role name")).to_have_count(0)
+    page.get_by_label("IAM user name").fill("bad/name")
+    page.get_by_role("button", name="Save and continue").click()
+    # The error is announced next to the field; nothing saved.
+    expect(page.locator("#user_name-error")).to_contain_text("Not allowed in an IAM name")
+    assert_accessible(page)
+    page.get_by_label("IAM user name").fill("tlm-account-user")
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name="3. Policies")).to_be_visible()
+    expect(page.get_by_role("heading", name="Inline policy")).to_have_count(0)
+    page.get_by_role("button", name="Next: Checklist").click()
+    expect(page.locator("li.step")).to_have_count(5)
+    # The invalid form post was answered 422 on purpose; Chromium logs that status.
+    assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+def test_pages_work_with_javascript_disabled(browser: Any, base_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        start_wizard(page, base_url, check_accessibility=False)
+        page.get_by_role("link", name=re.compile("Checklist")).click()
+        step = page.locator("li.step", has_text="Create the IAM user")
+        step.get_by_role("button", name=re.compile("Mark as done")).click()
+        # A plain form post and redirect back to the checklist.
+        expect(page.locator("li.step.done")).to_have_count(1)
+    finally:
+        context.close()
+
+
+def test_dedicated_member_role_bundle_download_and_reasons(page: Page, base_url: str, tmp_path: Any) -> None:
+    start_wizard(page, base_url)
+    page.get_by_role("link", name=re.compile("Options")).click()
+    page.get_by_label("Common IAM role name").fill("TLMMemberRole")
+    page.get_by_label("Deploy a dedicated least-privilege member role with this name").check()
+    page.get_by_label("Least privilege (custom, scoped policies)").check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name=re.compile("Dedicated member role"))).to_be_visible()
+    assert_accessible(page)
+    # Why each permission is there: open the first explanation and read it.
+    first = page.locator("#why-heading ~ details").first
+    first.locator("summary").click()
+    expect(first.locator("table")).to_be_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=re.compile("Download everything")).click()
+    download = download_info.value
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    import zipfile
+
+    names = zipfile.ZipFile(target).namelist()
+    assert any(name.endswith("cloudformation/member-role-stackset.yaml") for name in names)
+    assert any(name.endswith("manifest.json") for name in names)

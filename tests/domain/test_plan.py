@@ -1,0 +1,89 @@
+"""Plan validation with IAM's and AWS's real rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.iam import REGIONS, Partition
+from app.domain.plan import Plan, PlanError, Scope, parse_plan
+
+BAD_NAMES = [
+    ("", "Enter a name"),
+    ("a" * 65, "at most 64"),
+    ("role/with/slash", "'/'"),
+    ("<script>", "'<'"),
+    ("rôle", "'ô'"),
+    ("name with space", "' '"),
+    ("a$(id)", "'$'"),
+    ("x\ny", "'\\n'"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_NAMES)
+@pytest.mark.parametrize("field", ["user_name", "role_name"])
+def test_bad_iam_names_are_rejected_with_a_clear_message(field: str, value: str, message: str) -> None:
+    with pytest.raises(PlanError) as error:
+        parse_plan({field: value})
+    assert list(error.value.errors) == [field]
+    assert message in error.value.errors[field]
+
+
+@pytest.mark.parametrize("value", ["a", "a" * 64, "Org.Role+=,@_-1", "OrganizationAccountAccessRole"])
+def test_good_iam_names_pass(value: str) -> None:
+    assert parse_plan({"role_name": value, "user_name": value}).role_name == value
+
+
+def test_regions_must_belong_to_the_partition() -> None:
+    with pytest.raises(PlanError) as error:
+        parse_plan({"partition": "aws-cn", "regions": ["us-east-1"]})
+    assert "not a region of the AWS China partition" in error.value.errors["regions"]
+    with pytest.raises(PlanError) as error:
+        parse_plan({"regions": ["us-east-7"]})
+    assert "us-east-7" in error.value.errors["regions"]
+
+
+def test_regions_are_split_deduplicated_and_default_to_the_home_region() -> None:
+    assert parse_plan({"regions": "us-east-1, eu-west-1,us-east-1"}).regions == ("us-east-1", "eu-west-1")
+    assert Plan(partition=Partition.AWS_US_GOV).regions == ("us-gov-west-1",)
+    assert Plan(partition=Partition.AWS_CN).regions == ("cn-northwest-1",)
+    with pytest.raises(PlanError) as error:
+        parse_plan({"regions": []})
+    assert error.value.errors == {"regions": "Choose at least one region."}
+    assert parse_plan({"regions": list(REGIONS[Partition.AWS]) * 2}).regions == REGIONS[Partition.AWS]
+
+
+def test_unknown_fields_and_enum_values_are_refused() -> None:
+    with pytest.raises(PlanError) as error:
+        parse_plan({"scope": "galaxy"})
+    assert error.value.errors == {"scope": "Choose one of the listed options."}
+    with pytest.raises(PlanError) as error:
+        parse_plan({"admin": True})
+    assert error.value.errors == {"admin": "Unknown field."}
+
+
+def test_messages_never_echo_the_input() -> None:
+    with pytest.raises(PlanError) as error:
+        parse_plan({"user_name": "<script>alert(1)</script>", "external_id": "$(rm -rf /)"})
+    text = " ".join(error.value.errors.values())
+    assert "alert(1)" not in text and "rm -rf" not in text
+
+
+@pytest.mark.parametrize("value", ["a", "x" * 1225, "bad id", "quote'"])
+def test_external_id_rules(value: str) -> None:
+    with pytest.raises(PlanError) as error:
+        parse_plan({"external_id": value})
+    assert "external_id" in error.value.errors
+
+
+@pytest.mark.parametrize("value", ["", "a*", "a b", "p" * 129])
+def test_secret_prefix_rules(value: str) -> None:
+    with pytest.raises(PlanError) as error:
+        parse_plan({"secret_prefix": value})
+    assert "secret_prefix" in error.value.errors
+
+
+def test_plan_is_immutable_and_round_trips_through_json() -> None:
+    plan = Plan(scope=Scope.ACCOUNT, regions=("eu-west-1", "us-east-1"))
+    with pytest.raises(Exception, match="frozen"):
+        plan.scope = Scope.ORGANIZATION  # type: ignore[misc]
+    assert Plan.model_validate_json(plan.model_dump_json()) == plan

@@ -1,0 +1,96 @@
+"""Artifacts from the policies page and the API: the same bytes as the domain renders."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+
+from app.domain import artifacts
+from app.domain.plan import parse_plan
+from tests.conftest import WizardClient
+
+DEDICATED = {
+    "version": "1",
+    "user_name": "tlm-user",
+    "role_name": "TLMMemberRole",
+    "dedicated_member_role": "on",
+    "external_id": "ext-1234",
+    "partition": "aws",
+    "regions": ["us-east-1", "eu-west-1"],
+    "style": "least-privilege",
+    "secret_prefix": "tlm/",
+    "secrets_manager": "on",
+}
+
+
+def plan_of(form: dict) -> object:
+    data = {k: v for k, v in form.items() if k != "version"}
+    data["dedicated_member_role"] = True
+    data["secrets_manager"] = True
+    return parse_plan(data)
+
+
+def test_policies_page_lists_and_serves_every_artifact(client: WizardClient) -> None:
+    token = client.new_wizard()
+    assert client.form_post(f"/w/{token}/options", DEDICATED, follow_redirects=False).status_code == 303
+    page = client.get(f"/w/{token}/policies")
+    view = page.context["view"]  # type: ignore[attr-defined]
+    plan = plan_of(DEDICATED)
+    expected = artifacts.artifacts(plan)  # type: ignore[arg-type]
+    assert [f.path for f in view.files] == [a.path for a in expected]
+    assert "cloudformation/member-role-stackset.yaml" in page.text
+    assert "What least privilege removes" in page.text
+    assert "Why each permission is there" in page.text
+    assert view.trust_policy is not None
+    for artifact in expected:
+        response = client.get(f"/w/{token}/download/{artifact.path}")
+        assert response.status_code == 200, artifact.path
+        assert response.content == artifact.data
+        assert response.headers["content-disposition"] == f'attachment; filename="{artifact.file_name}"'
+
+
+def test_bundle_zip_has_a_manifest_with_every_sha256(client: WizardClient) -> None:
+    token = client.new_wizard()
+    client.form_post(f"/w/{token}/options", DEDICATED)
+    response = client.get(f"/w/{token}/bundle.zip")
+    assert response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    # Every file sits in one folder named after the plan.
+    folder = {name.split("/", 1)[0] for name in archive.namelist()}
+    assert len(folder) == 1
+    prefix = folder.pop() + "/"
+    manifest = json.loads(archive.read(prefix + "manifest.json"))
+    listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+    in_zip = {
+        name.removeprefix(prefix): hashlib.sha256(archive.read(name)).hexdigest()
+        for name in archive.namelist()
+        if name != prefix + "manifest.json"
+    }
+    assert in_zip == listed
+
+
+def test_unknown_download_is_404_not_a_file_read(client: WizardClient) -> None:
+    token = client.new_wizard()
+    for path in ["../../etc/passwd", "nope.json", "%2e%2e/pyproject.toml"]:
+        assert client.get(f"/w/{token}/download/{path}").status_code == 404
+
+
+def test_api_artifacts_match_the_domain(client: WizardClient) -> None:
+    params = {
+        "scope": "organization",
+        "style": "least-privilege",
+        "dedicated_member_role": "true",
+        "role_name": "TLMMemberRole",
+    }
+    listing = client.get("/api/v1/plan/artifacts", params=params)
+    assert listing.status_code == 200
+    plan = parse_plan({**params, "dedicated_member_role": True})
+    expected = {a.path: hashlib.sha256(a.data).hexdigest() for a in artifacts.artifacts(plan)}
+    assert {f["path"]: f["sha256"] for f in listing.json()} == expected
+    one = client.get("/api/v1/plan/artifacts/cloudformation/member-role-stackset.yaml", params=params)
+    assert one.status_code == 200
+    assert hashlib.sha256(one.content).hexdigest() == expected["cloudformation/member-role-stackset.yaml"]
+    bundle = client.get("/api/v1/plan/bundle.zip", params=params)
+    assert bundle.content == artifacts.bundle_zip(plan)

@@ -1,0 +1,188 @@
+"""The wizard end to end over HTTP: pages, plain form posts, htmx fragments, persistence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WizardClient, make_settings
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_home_page_starts_a_wizard_with_an_unguessable_link(client: WizardClient) -> None:
+    home = client.get("/")
+    assert home.status_code == 200
+    assert home.template.name == "home.html"  # type: ignore[attr-defined]
+    token = client.new_wizard()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)  # 256 bits
+    page = client.get(f"/w/{token}/scope?new=1")
+    assert "edit link" in page.text
+    assert page.context["nav"].plan.scope.value == "organization"  # type: ignore[attr-defined]
+
+
+def test_unknown_token_is_404(client: WizardClient) -> None:
+    assert client.get("/w/" + "A" * 43 + "/scope").status_code == 404
+    assert client.get("/w/short/scope").status_code == 404
+
+
+def test_choose_scope_and_options_then_see_the_exact_policy(client: WizardClient) -> None:
+    token = client.new_wizard()
+    response = client.form_post(
+        f"/w/{token}/scope", {"scope": "organization", "version": "1"}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"].endswith("/options")
+    response = client.form_post(
+        f"/w/{token}/options",
+        {
+            "version": "1",
+            "user_name": "tlm-connector",
+            "role_name": "DigiCertTLMRole",
+            "secrets_manager": "on",
+            "secret_prefix": "digicert-tlm/",
+            "partition": "aws",
+            "regions": ["us-east-1", "eu-west-1"],
+            "style": "documented",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    page = client.get(f"/w/{token}/policies")
+    assert "arn:aws:iam::*:role/DigiCertTLMRole" in page.text
+    assert "RESOURCE_MISMATCH" in page.text
+    assert "arn:aws:iam::aws:policy/AWSOrganizationsReadOnlyAccess" in page.text
+    plan = page.context["preview"].plan  # type: ignore[attr-defined]
+    assert plan.regions == ("us-east-1", "eu-west-1")
+
+
+@pytest.mark.parametrize("bad", ["", "a" * 65, "role/with/slash", "<script>", "rôle"])
+def test_invalid_role_name_shows_an_error_next_to_the_field_and_saves_nothing(
+    client: WizardClient, bad: str
+) -> None:
+    token = client.new_wizard()
+    before = client.get(f"/api/v1/wizards/{token}").json()
+    response = client.form_post(
+        f"/w/{token}/options",
+        {
+            "version": "1",
+            "user_name": "ok",
+            "role_name": bad,
+            "partition": "aws",
+            "regions": "us-east-1",
+            "style": "documented",
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="role_name-error"' in response.text
+    assert 'aria-invalid="true" aria-describedby="role_name-error"' in response.text
+    assert "<script>" not in response.text
+    after = client.get(f"/api/v1/wizards/{token}").json()
+    assert after == before
+
+
+def test_stale_options_form_gets_409_and_the_current_state(client: WizardClient) -> None:
+    token = client.new_wizard()
+    fields = {"user_name": "first", "partition": "aws", "regions": "us-east-1", "style": "documented"}
+    assert (
+        client.form_post(
+            f"/w/{token}/options", {**fields, "version": "1"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    stale = client.form_post(f"/w/{token}/options", {**fields, "user_name": "second", "version": "1"})
+    assert stale.status_code == 409
+    assert client.get(f"/api/v1/wizards/{token}").json()["plan"]["user_name"] == "first"
+
+
+def test_live_preview_fragment_changes_nothing(client: WizardClient) -> None:
+    token = client.new_wizard()
+    response = client.get(
+        f"/w/{token}/options/preview",
+        params={
+            "role_name": "PreviewRole",
+            "partition": "aws",
+            "regions": "us-east-1",
+            "shown_partition": "aws",
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section id="preview"')
+    assert "<html" not in response.text
+    assert "arn:aws:iam::*:role/PreviewRole" in response.text
+    assert response.headers["vary"] == "HX-Request"
+    assert (
+        client.get(f"/api/v1/wizards/{token}").json()["plan"]["role_name"] == "OrganizationAccountAccessRole"
+    )
+
+
+def test_preview_swaps_in_the_regions_of_a_new_partition(client: WizardClient) -> None:
+    token = client.new_wizard()
+    response = client.get(
+        f"/w/{token}/options/preview",
+        params={"partition": "aws-cn", "regions": "us-east-1", "shown_partition": "aws"},
+        headers=HTMX,
+    )
+    assert 'hx-swap-oob="true"' in response.text
+    assert "cn-north-1" in response.text
+
+
+def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None:
+    token = client.new_wizard()
+    plain = client.form_post(f"/w/{token}/steps/create-user", {"done": "true"}, follow_redirects=False)
+    assert plain.status_code == 303
+    assert plain.headers["location"].endswith("/checklist#step-create-user")
+    fragment = client.form_post(f"/w/{token}/steps/put-inline-policy", {"done": "true"}, headers=HTMX)
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<li id="step-put-inline-policy"')
+    assert "Done ✓" in fragment.text
+    steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
+    assert steps["create-user"]["done"] and steps["put-inline-policy"]["done"]
+    assert not steps["member-role"]["done"]
+    # Idempotent: ticking again changes nothing and logs nothing new.
+    client.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+    report = client.get(f"/w/{token}/report")
+    assert report.context["done_count"] == 2  # type: ignore[attr-defined]
+    assert [e.kind for e in report.context["events"]].count("step.done") == 2  # type: ignore[attr-defined]
+
+
+def test_unknown_step_is_404(client: WizardClient) -> None:
+    token = client.new_wizard()
+    assert client.form_post(f"/w/{token}/steps/no-such-step", {"done": "true"}).status_code == 404
+
+
+def test_ticks_survive_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.main import create_app
+
+    settings = make_settings(tmp_path)
+    with WizardClient(create_app(settings)) as first:
+        token = first.new_wizard()
+        for step in ["enable-trusted-access", "create-user", "member-role"]:
+            first.form_post(f"/w/{token}/steps/{step}", {"done": "true"})
+    with WizardClient(create_app(settings)) as second:
+        steps = {s["id"]: s["done"] for s in second.get(f"/api/v1/wizards/{token}").json()["steps"]}
+    assert [k for k, v in steps.items() if v] == ["enable-trusted-access", "create-user", "member-role"]
+
+
+def test_the_database_never_stores_the_raw_token(client: WizardClient, settings) -> None:  # type: ignore[no-untyped-def]
+    token = client.new_wizard()
+    client.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+    path = Path(settings.database_url.removeprefix("sqlite:///"))
+    files = [path, path.with_name(path.name + "-wal")]
+    blob = b"".join(p.read_bytes() for p in files if p.exists())
+    assert token.encode() not in blob
+    assert len(blob) > 0
+
+
+def test_all_pages_render_for_both_scopes(client: WizardClient) -> None:
+    for scope in ["organization", "account"]:
+        token = client.new_wizard()
+        client.form_post(f"/w/{token}/scope", {"scope": scope, "version": "1"})
+        for page in ["scope", "options", "policies", "checklist", "report"]:
+            response = client.get(f"/w/{token}/{page}")
+            assert response.status_code == 200, (scope, page)
+            assert response.template.name == f"{page}.html"  # type: ignore[attr-defined]
+        policies = client.get(f"/w/{token}/policies").text
+        assert ("Inline policy" in policies) is (scope == "organization")
