@@ -200,12 +200,18 @@ def report_table(report: Any, *, failures_only: bool = False) -> str:
         matrix = [header]
         for account in accounts:
             regions = {r.region: r.status.value for r in account.regions}
-            matrix.append([
-                account.status.value.upper(), account.account_id, account.name[:32], account.joined_method,
-                "assumed" if account.role_status is Status.PASS else account.role_status.value,
-                *(regions.get(region, "") for region in report.regions),
-                account.cause.value if account.cause else "", account.fix or "",
-            ])
+            matrix.append(
+                [
+                    account.status.value.upper(),
+                    account.account_id,
+                    account.name[:32],
+                    account.joined_method,
+                    "assumed" if account.role_status is Status.PASS else account.role_status.value,
+                    *(regions.get(region, "") for region in report.regions),
+                    account.cause.value if account.cause else "",
+                    account.fix or "",
+                ]
+            )
         lines += ["", f"Member accounts ({len(accounts)} shown of {len(report.accounts)}):", *_table(matrix)]
     return "\n".join(lines)
 
@@ -325,8 +331,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
     verify.add_argument("--secrets-manager", action="store_true", help="also check Secrets Manager")
     verify.add_argument("--external-id", default=None, help="external ID the member role requires")
-    verify.add_argument("--concurrency", type=int, default=None, choices=range(1, 129), metavar="N",
-                        help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)")
+    verify.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        choices=range(1, 129),
+        metavar="N",
+        help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)",
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--failures-only", action="store_true", help="list only failed checks and accounts")
     verify.add_argument("--demo", action="store_true", help="verify against a fresh simulated organization")
