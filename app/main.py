@@ -20,7 +20,7 @@ from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, repo
-from app.web import api, errors, pages, security
+from app.web import api, errors, pages, security, verify
 from app.web.render import make_templates
 
 log = logging.getLogger("connector_wizard")
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = db.make_engine(settings.database_url)
         db.upgrade(engine)
         app.state.engine = engine
+        # Demo mode: a local AWS emulator seeded with a simulated organization (issue 4).
+        emulator = await asyncio.to_thread(verify.start_demo, app, settings) if settings.demo else None
         purge = asyncio.create_task(_purge_forever(app)) if settings.purge_interval_minutes else None
         try:
             yield
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 purge.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purge
+            if emulator is not None:
+                await asyncio.to_thread(emulator.stop)
             engine.dispose()
 
     app = FastAPI(
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     app.include_router(pages.router)
+    app.include_router(verify.router)
     app.include_router(api.router)
     app.include_router(api.health)
     errors.install(app)
