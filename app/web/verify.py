@@ -20,7 +20,7 @@ import logging
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -283,18 +283,16 @@ def _view(
     )
 
 
-def _page(request: Request, access: Any, view: VerifyView, status_code: int = 200) -> Response:
-    return render(
-        request,
-        "verify.html",
-        {
-            "nav": _nav(request, access, "verify"),
-            "view": view,
-            "job": view.job,
-            "token": request.path_params["token"],
-        },
-        status_code=status_code,
-    )
+def _page(
+    request: Request, access: Any, view: VerifyView, status_code: int = 200, block: str | None = None
+) -> Response:
+    context = {
+        "nav": _nav(request, access, "verify"),
+        "view": view,
+        "job": view.job,
+        "token": request.path_params["token"],
+    }
+    return render(request, "verify.html", context, status_code=status_code, block=block)
 
 
 @router.get("/w/{token}/verify")
@@ -359,7 +357,8 @@ async def start_verification(
             credentials = None
     if errors:
         view = _view(request, access, engine, settings, errors=errors)
-        return _page(request, access, view, status_code=422)
+        # htmx swaps 422 answers (base.html's htmx-config): the form comes back with its messages.
+        return _page(request, access, view, status_code=422, block="start")
     try:
         job = verifier(request).start(
             engine=engine,
@@ -372,6 +371,10 @@ async def start_verification(
         )
     except Refused as refusal:
         view = _view(request, access, engine, settings, refused=str(refusal))
+        # htmx does not swap 4xx other than 409/422, so it gets the form with the
+        # message as a 200 fragment; a plain form post gets the page with 429.
+        if is_htmx(request):
+            return _page(request, access, replace(view, job=None), block="start")
         return _page(request, access, view, status_code=429)
     finally:
         credentials = None  # the job's thread holds the only reference now

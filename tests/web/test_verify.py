@@ -156,6 +156,13 @@ def test_bad_credentials_get_a_clear_message_and_start_nothing(demo_client: Wiza
     assert secret not in response.text and "not-a-key" not in response.text
     assert 'hx-trigger="every 1s"' not in response.text
     assert response.context["view"].run is None  # type: ignore[attr-defined]
+    fragment = demo_client.form_post(
+        f"/w/{token}/verify",
+        {"access_key_id": "AKIA", "secret_access_key": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 422 and fragment.text.lstrip().startswith('<section id="verify-start"')
+    assert 'aria-invalid="true"' in fragment.text
 
 
 def test_view_links_read_results_but_cannot_run(demo_client: WizardClient) -> None:
@@ -198,6 +205,10 @@ def test_limits_per_wizard_and_per_server(
         _wait(client, first)
         soon = client.form_post(f"/w/{first}/verify", {"source": "demo"})
         assert soon.status_code == 429 and "try again in" in soon.text
+        # With htmx the refusal comes back as the form fragment, which htmx swaps in.
+        fragment = client.form_post(f"/w/{first}/verify", {"source": "demo"}, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section id="verify-start"')
+        assert "try again in" in fragment.text
 
 
 def test_server_credentials_need_the_setting_and_the_operator_secret(tmp_path: Path, endpoint: str) -> None:
