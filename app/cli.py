@@ -148,6 +148,126 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """`serve` with the demo organization: a local AWS emulator, no AWS account needed."""
+    args.demo = True
+    return _cmd_serve(args)
+
+
+def _verify_plan(args: argparse.Namespace) -> Any:
+    from app.domain.iam import HOME_REGION, Partition
+
+    data: dict[str, Any] = {
+        "scope": args.scope,
+        "role_name": args.role_name,
+        "partition": args.partition,
+        "regions": args.regions or HOME_REGION[Partition(args.partition)],
+        "secrets_manager": args.secrets_manager,
+        "external_id": args.external_id,
+    }
+    try:
+        return parse_plan(data)
+    except PlanError as error:
+        field, message = next(iter(error.errors.items()))
+        raise CliError(f"--{field.replace('_', '-')}: {message}") from None
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def report_table(report: Any, *, failures_only: bool = False) -> str:
+    """The verification report as plain text: checks, then the member-account matrix."""
+    from app.domain.verification import Status
+
+    lines = [
+        f"Verification of the {report.scope} scope as {report.caller_arn or 'unknown caller'} "
+        f"({report.elapsed_seconds:.1f} s): {report.status.value.upper()}",
+    ]
+    lines += [f"  note: {note}" for note in report.simulated]
+    rows = [["STATUS", "CHECK", "CALL", "FIX"]]
+    details: list[str] = []
+    for check in report.checks:
+        if failures_only and check.status is not Status.FAIL:
+            continue
+        name = check.title + (f" ({check.region})" if check.region else "")
+        rows.append([check.status.value.upper(), name, check.call, check.fix or ""])
+        if check.status in (Status.FAIL, Status.WARN):
+            code = f" [{check.error_code}]" if check.error_code else ""
+            details.append(f"  {name}{code}: {check.explanation}")
+    lines += ["", *_table(rows)]
+    if details:
+        lines += ["", "Why:", *details]
+    accounts = [a for a in report.accounts if not failures_only or a.failed]
+    if accounts:
+        header = ["STATUS", "ACCOUNT", "NAME", "JOINED", "ROLE", *report.regions, "CAUSE", "FIX"]
+        matrix = [header]
+        for account in accounts:
+            regions = {r.region: r.status.value for r in account.regions}
+            matrix.append(
+                [
+                    account.status.value.upper(),
+                    account.account_id,
+                    account.name[:32],
+                    account.joined_method,
+                    "assumed" if account.role_status is Status.PASS else account.role_status.value,
+                    *(regions.get(region, "") for region in report.regions),
+                    account.cause.value if account.cause else "",
+                    account.fix or "",
+                ]
+            )
+        lines += ["", f"Member accounts ({len(accounts)} shown of {len(report.accounts)}):", *_table(matrix)]
+    return "\n".join(lines)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """Run the live checks with the default credential chain; exit 1 on any failure."""
+    from pydantic import ValidationError
+
+    from app.aws.clients import AwsSettings, ClientSet, Hook
+    from app.aws.runner import verify
+    from app.settings import Settings
+
+    plan = _verify_plan(args)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise CliError(f"settings: {error.errors()[0]['msg']}") from None
+    endpoint_url = settings.aws_endpoint_url
+    credentials = None
+    hooks: list[Hook] = []
+    simulated: tuple[str, ...] = ()
+    emulator = None
+    if args.demo:
+        try:
+            from app.aws.demo import start_demo
+        except ImportError:
+            raise CliError("--demo needs the demo extra: pip install 'aws-connector-wizard[demo]'") from None
+        emulator, organization = start_demo()
+        endpoint_url, credentials = organization.endpoint_url, organization.credentials
+        hooks, simulated = organization.hooks(), organization.notes
+    aws = AwsSettings(
+        endpoint_url=endpoint_url,
+        connect_timeout=settings.aws_connect_timeout,
+        read_timeout=settings.aws_read_timeout,
+        concurrency=args.concurrency or settings.verify_concurrency,
+    )
+    clients = ClientSet(credentials=credentials, partition=plan.partition, aws=aws, hooks=hooks)
+    try:
+        report = verify(plan, clients, source="demo" if args.demo else "cli", simulated=simulated)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    if args.json:
+        print(json.dumps(report.to_json_dict(), indent=2, sort_keys=True))
+    else:
+        print(report_table(report, failures_only=args.failures_only))
+    return 1 if report.status.value == "fail" else 0
+
+
 def _cmd_db(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -239,6 +359,39 @@ def _parser() -> argparse.ArgumentParser:
     _plan_arguments(export)
     export.add_argument("--output", required=True, metavar="DIR")
     export.set_defaults(func=_cmd_export)
+
+    demo = sub.add_parser("demo", help="run the web app against a simulated organization (no AWS needed)")
+    demo.add_argument("--host", default=None)
+    demo.add_argument("--port", type=int, default=None)
+    demo.add_argument("--database-url", default=None)
+    demo.add_argument("--workers", type=int, default=None)
+    demo.set_defaults(func=_cmd_demo)
+
+    verify = sub.add_parser(
+        "verify",
+        help="check live, with the default AWS credential chain, that the connector's permissions work",
+        description="Runs the wizard's live checks with the default AWS credential chain (environment, "
+        "profile, instance role) and CONNECTOR_WIZARD_AWS_ENDPOINT_URL if set. Exit status: 0 when nothing "
+        "failed, 1 when a check failed, 2 on bad input.",
+    )
+    verify.add_argument("--scope", choices=["organization", "account"], default="organization")
+    verify.add_argument("--role-name", default=DEFAULT_ROLE_NAME, help="common role name in member accounts")
+    verify.add_argument("--regions", default=None, help="comma-separated ACM regions (default: home region)")
+    verify.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
+    verify.add_argument("--secrets-manager", action="store_true", help="also check Secrets Manager")
+    verify.add_argument("--external-id", default=None, help="external ID the member role requires")
+    verify.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        choices=range(1, 129),
+        metavar="N",
+        help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)",
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--failures-only", action="store_true", help="list only failed checks and accounts")
+    verify.add_argument("--demo", action="store_true", help="verify against a fresh simulated organization")
+    verify.set_defaults(func=_cmd_verify)
 
     dbp = sub.add_parser("db", help="database operations")
     dbp.add_argument("db_command", choices=["upgrade", "current", "purge", "backup"])

@@ -20,7 +20,7 @@ from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, repo
-from app.web import api, errors, links, logs, pages, ratelimit, security
+from app.web import api, errors, links, logs, pages, ratelimit, security, verify
 from app.web.render import PageCache, make_templates
 
 log = logging.getLogger("connector_wizard")
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = db.make_engine(settings.database_url)
         db.upgrade(engine)
         app.state.engine = engine
+        # Demo mode: a local AWS emulator seeded with a simulated organization (issue 4).
+        emulator = await asyncio.to_thread(verify.start_demo, app, settings) if settings.demo else None
         purge = (
             asyncio.create_task(_purge_forever(app, settings.purge_interval_minutes * 60))
             if settings.purge_interval_minutes
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await purge
             db.release_held_connections(engine)
+            if emulator is not None:
+                await asyncio.to_thread(emulator.stop)
             engine.dispose()
 
     app = FastAPI(
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     app.include_router(pages.router)
     app.include_router(links.router)
+    app.include_router(verify.router)
     app.include_router(api.router)
     app.include_router(api.health)
     errors.install(app)

@@ -192,3 +192,28 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+# --- AWS: one moto server per test session (issue 4) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Any]:
+    """moto's ThreadedMotoServer on 127.0.0.1 and a free port, shared by the whole session.
+
+    Starting it and loading its service models costs ~1 s; tests forget its
+    state with moto's reset API (POST /moto-api/reset) through `endpoint`.
+    """
+    from app.aws.demo import DemoEmulator
+
+    emulator = DemoEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def endpoint(moto_server: Any) -> str:
+    """The moto server's URL, with every resource of earlier tests forgotten."""
+    moto_server.reset()
+    return str(moto_server.url)

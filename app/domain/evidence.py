@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any
 
 from app.domain import policies
-from app.domain.checklist import INLINE_POLICY_FILE
 from app.domain.plan import Plan
 
 FORMAT = "aws-connector-wizard/evidence/1"
@@ -100,24 +99,10 @@ def policy_json_bytes(document: policies.PolicyDocument) -> bytes:
 
 
 def artifact_digests(plan: Plan) -> list[ArtifactDigest]:
-    """Every artifact of the plan with its SHA-256 (see the module docstring)."""
-    out: list[ArtifactDigest] = []
-    if plan.is_organization:
-        out.append(
-            digest(
-                INLINE_POLICY_FILE,
-                policy_json_bytes(policies.corrected_inline_policy(plan)),
-                "Inline policy (corrected)",
-            )
-        )
-        out.append(
-            digest(
-                DOCUMENTED_INLINE_POLICY_FILE,
-                policy_json_bytes(policies.documented_inline_policy(plan)),
-                "Inline policy as documented (for reference)",
-            )
-        )
-    return out
+    """Every artifact of the plan's bundle with its SHA-256: the same bytes as the downloads."""
+    from app.domain.artifacts import artifacts
+
+    return [digest(a.path, a.data, a.title) for a in artifacts(plan)]
 
 
 # --- JSON ---------------------------------------------------------------------

@@ -47,6 +47,7 @@ REGIONS: dict[Partition, tuple[str, ...]] = {
         "ap-southeast-3",
         "ap-southeast-4",
         "ap-southeast-5",
+        "ap-southeast-6",
         "ap-southeast-7",
         "ca-central-1",
         "ca-west-1",

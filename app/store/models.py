@@ -72,3 +72,21 @@ class Event(SQLModel, table=True):
     actor: str = Field(default="", max_length=80)
     kind: str = Field(max_length=40)
     detail: str = Field(default="", max_length=4000)
+
+
+class VerificationRun(SQLModel, table=True):
+    """A finished live verification. Never a secret, token or key: only results (issue 4)."""
+
+    __tablename__ = "verification_run"
+
+    # secrets.token_hex(16), like wizard ids.
+    id: str = Field(primary_key=True, max_length=32)
+    wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
+    started_at: datetime = Field(index=True)
+    finished_at: datetime
+    actor: str = Field(default="", max_length=80)
+    source: str = Field(default="form", max_length=16)  # form | server | demo
+    caller_arn: str = Field(default="", max_length=2048)
+    status: str = Field(max_length=8)  # pass | fail | warn | skipped
+    summary_json: str
+    results_json: str

@@ -25,7 +25,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.domain import audit, evidence
 from app.domain.checklist import checklist
 from app.settings import Settings
-from app.store import repo
+from app.store import repo, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_globals
 from app.web.pages import ChecklistItem, _items, _nav
 from app.web.render import is_htmx, render
@@ -303,12 +303,13 @@ async def save_note(
 
 
 def last_verification(engine: Any, wizard_id: str) -> evidence.VerificationSummary | None:
-    """The last stored verification run, or None. Never invents one.
-
-    Verification runs are stored by another part of the app (issue 4); until
-    it is wired in, there is none to report.
-    """
-    return None
+    """The last stored verification run, or None. Never invents one."""
+    run = verifications.latest_run(engine, wizard_id=wizard_id)
+    if run is None:
+        return None
+    return evidence.VerificationSummary(
+        finished_at=run.finished_at, actor=run.actor, status=run.status.value, counts=dict(run.summary)
+    )
 
 
 def build_evidence(

@@ -20,7 +20,7 @@ from app.domain import artifacts, least_privilege, member_role, policies
 from app.domain.checklist import Step, checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
-from app.store import repo
+from app.store import repo, verifications
 from app.web.deps import (
     ACTOR_COOKIE,
     AccessDep,
@@ -43,6 +43,7 @@ WIZARD_PAGES: tuple[tuple[str, str], ...] = (
     ("options", "Options"),
     ("policies", "Policies"),
     ("checklist", "Checklist"),
+    ("verify", "Verify"),
     ("report", "Report"),
 )
 
@@ -454,5 +455,8 @@ async def report_page(request: Request, access: AccessDep, engine: EngineDep, ac
         "evidence": evidence,
         "events": evidence.activity,
         "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
+        "verification": next(
+            iter(verifications.list_runs(engine, wizard_id=access.wizard.id, limit=1)), None
+        ),
     }
     return render(request, "report.html", context)

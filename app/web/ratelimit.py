@@ -122,7 +122,7 @@ def enforce(limiter: RateLimiter | None, request: Request, cost: float = 1.0) ->
         )
 
 
-def limit_share_links(request: Request) -> None:
+async def limit_share_links(request: Request) -> None:
     """App-wide dependency: count requests that carry a share-link token or create a wizard."""
     path = request.url.path
     if path.startswith(LINK_PREFIXES) or path in CREATE_PATHS:

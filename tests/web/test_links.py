@@ -191,11 +191,10 @@ def test_view_pages_show_progress_but_no_controls_and_no_credential_forms(client
         if not endpoint.path.startswith("/w/{token}"):
             continue
         response = client.get(concrete_path(endpoint.path, token=view, link_id=1), follow_redirects=False)
-        if "verify" in endpoint.path or "credential" in endpoint.path:
-            # Verification and credential forms are for edit links only (issue 4's pages).
-            assert response.status_code == 403, str(endpoint)
-            continue
-        assert response.status_code in {200, 303, 403}, str(endpoint)
+        # Verification results are readable (the helpdesk's report); the forms below are not there.
+        # A verification job id only exists while a run is in memory: 404 is its right answer.
+        expected = {200, 303, 403} | ({404} if "{job_id}" in endpoint.path else set())
+        assert response.status_code in expected, str(endpoint)
         text = response.text.lower()
         assert 'type="password"' not in text
         assert "secret_access_key" not in text and "aws_access_key_id" not in text

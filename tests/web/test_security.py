@@ -144,7 +144,9 @@ def test_headers_on_every_get_route(client: WizardClient) -> None:
     for endpoint in gets:
         path = concrete_path(endpoint.path, token=token, link_id=1)
         response = client.get(path, follow_redirects=False)
-        assert response.status_code in {200, 303}, (str(endpoint), response.status_code)
+        # A verification job id only exists while a run is kept in memory: 404 is its right answer here.
+        expected = {200, 303} | ({404} if "{job_id}" in endpoint.path else set())
+        assert response.status_code in expected, (str(endpoint), response.status_code)
         assert_security_headers(response)
     static = client.get("/static/app.css")
     assert static.status_code == 200

@@ -1,0 +1,481 @@
+"""The live checks of PRODUCT.md ("Live verification checks"), each a function of clients.
+
+Every function returns result values (app.domain.verification); expected AWS
+failures never escape as exceptions. All calls are read-only: the only one
+that creates anything is sts:GetSessionToken, whose temporary credentials are
+dropped unused.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.aws.clients import SESSION_NAME, ClientSet
+from app.aws.errors import Failure, classify
+from app.domain.plan import Plan
+from app.domain.verification import (
+    ACCOUNT_SERVICE_PRINCIPAL,
+    CAUSE_TEXT,
+    AccountResult,
+    Cause,
+    CheckResult,
+    RegionResult,
+    Status,
+    permission_step,
+)
+
+# Causes whose fix is a checklist step no matter which check hit them.
+_CAUSE_FIX: dict[Cause, str | None] = {
+    Cause.INVALID_CREDENTIALS: "create-access-key",
+    Cause.WRONG_SECRET: "create-access-key",
+    Cause.NOT_IAM_USER: "create-user",
+    Cause.NOT_MANAGEMENT_ACCOUNT: "create-user",
+    Cause.TRUSTED_ACCESS_DISABLED: "enable-trusted-access",
+    Cause.NOT_ALL_FEATURES: "enable-trusted-access",
+    Cause.NOT_IN_ORGANIZATION: "enable-trusted-access",
+    Cause.ROLE_MISSING: "member-role",
+    Cause.ROLE_NOT_ASSUMABLE: "member-role",
+    Cause.MEMBER_ROLE_PERMISSIONS: "member-role",
+    Cause.CALLER_POLICY: None,  # depends on the check: filled in by the caller
+    Cause.ACCESS_DENIED: None,
+}
+
+# Failures that mean nothing else can work with these credentials.
+FATAL_CAUSES = frozenset(
+    {
+        Cause.INVALID_CREDENTIALS,
+        Cause.WRONG_SECRET,
+        Cause.EXPIRED_CREDENTIALS,
+        Cause.NO_CREDENTIALS,
+        Cause.UNREACHABLE,
+        Cause.TIMEOUT,
+    }
+)
+
+_USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/.+")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    arn: str
+    account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAccount:
+    id: str
+    name: str
+    joined_method: str
+
+
+def _failed(
+    check_id: str,
+    title: str,
+    call: str,
+    failure: Failure,
+    *,
+    fix: str | None,
+    region: str | None = None,
+    context: str = "",
+) -> CheckResult:
+    explanation = CAUSE_TEXT[failure.cause] + (f" {context}" if context else "")
+    chosen = _CAUSE_FIX.get(failure.cause) or (
+        fix if failure.cause in (Cause.CALLER_POLICY, Cause.ACCESS_DENIED) else None
+    )
+    return CheckResult(
+        id=check_id,
+        title=title,
+        status=Status.FAIL,
+        call=call,
+        explanation=explanation,
+        fix=chosen,
+        error_code=failure.code,
+        cause=failure.cause,
+        region=region,
+        detail=failure.detail,
+    )
+
+
+def _skipped(check_id: str, title: str, call: str, why: str, region: str | None = None) -> CheckResult:
+    return CheckResult(
+        id=check_id, title=title, status=Status.SKIPPED, call=call, explanation=why, region=region
+    )
+
+
+def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = False, **kwargs: Any) -> Any:
+    """Call fn(**kwargs); return its answer or a Failure."""
+    try:
+        return fn(**kwargs)
+    except (ClientError, BotoCoreError) as error:
+        return classify(error, secrets=clients.secrets(), region_may_be_disabled=region_may_be_disabled)
+
+
+# --- identity and the key ---------------------------------------------------------
+
+
+def check_identity(clients: ClientSet) -> tuple[CheckResult, Identity | None]:
+    title, call = "Identity", "sts:GetCallerIdentity"
+    answer = _attempt(clients, clients.client("sts").get_caller_identity)
+    if isinstance(answer, Failure):
+        return _failed("identity", title, call, answer, fix="create-access-key"), None
+    identity = Identity(arn=str(answer["Arn"]), account_id=str(answer["Account"]))
+    if not _USER_ARN.fullmatch(identity.arn):
+        kind = (
+            "the account's root user"
+            if identity.arn.endswith(":root")
+            else identity.arn.split(":")[5].split("/")[0]
+        )
+        return (
+            CheckResult(
+                id="identity",
+                title=title,
+                status=Status.FAIL,
+                call=call,
+                explanation=f"Signed in as {kind}. " + CAUSE_TEXT[Cause.NOT_IAM_USER],
+                fix="create-user",
+                cause=Cause.NOT_IAM_USER,
+            ),
+            identity,
+        )
+    return (
+        CheckResult(
+            id="identity",
+            title=title,
+            status=Status.PASS,
+            call=call,
+            explanation=f"Signed in as the IAM user {identity.arn} in account {identity.account_id}.",
+        ),
+        identity,
+    )
+
+
+def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
+    title, call = "Access key info", "sts:GetAccessKeyInfo"
+    if not plan.is_organization:
+        return _skipped(
+            "access-key-info", title, call, "Only the organization scope's inline policy grants this."
+        )
+    key_id = clients.access_key_id()
+    if key_id is None:
+        return _skipped("access-key-info", title, call, "No access key is in use.")
+    answer = _attempt(clients, clients.client("sts").get_access_key_info, AccessKeyId=key_id)
+    if isinstance(answer, Failure):
+        context = (
+            "As documented, the inline policy scopes sts:GetAccessKeyInfo to a role ARN, which grants "
+            'nothing: use the corrected inline policy (this action on "*").'
+            if answer.is_access_denied
+            else ""
+        )
+        return _failed("access-key-info", title, call, answer, fix="put-inline-policy", context=context)
+    account = str(answer.get("Account", ""))
+    if account != identity.account_id:
+        return CheckResult(
+            id="access-key-info",
+            title=title,
+            status=Status.WARN,
+            call=call,
+            explanation=f"The key belongs to account {account}, but the caller is in {identity.account_id}.",
+        )
+    return CheckResult(
+        id="access-key-info",
+        title=title,
+        status=Status.PASS,
+        call=call,
+        explanation=f"The key in use belongs to account {account}.",
+    )
+
+
+def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
+    title, call = "Session token", "sts:GetSessionToken"
+    if not plan.is_organization:
+        return _skipped(
+            "session-token", title, call, "Only the organization scope's inline policy names this."
+        )
+    if clients.has_session_token:
+        return CheckResult(
+            id="session-token",
+            title=title,
+            status=Status.SKIPPED,
+            call=call,
+            explanation=CAUSE_TEXT[Cause.TEMPORARY_CREDENTIALS],
+            cause=Cause.TEMPORARY_CREDENTIALS,
+        )
+    # The shortest session AWS allows; the credentials it returns are dropped.
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+    answer = _attempt(clients, clients.client("sts").get_session_token, DurationSeconds=900)
+    if isinstance(answer, Failure):
+        if answer.is_access_denied and "session credentials" in (answer.detail or "").lower():
+            return CheckResult(
+                id="session-token",
+                title=title,
+                status=Status.SKIPPED,
+                call=call,
+                explanation=CAUSE_TEXT[Cause.TEMPORARY_CREDENTIALS],
+                cause=Cause.TEMPORARY_CREDENTIALS,
+                error_code=answer.code,
+            )
+        return _failed("session-token", title, call, answer, fix="put-inline-policy")
+    return CheckResult(
+        id="session-token",
+        title=title,
+        status=Status.PASS,
+        call=call,
+        explanation="The user can get temporary credentials (they were discarded unused).",
+    )
+
+
+# --- organization -------------------------------------------------------------------
+
+
+def check_organization(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
+    title, call = "Organization", "organizations:DescribeOrganization"
+    answer = _attempt(clients, clients.client("organizations").describe_organization)
+    if isinstance(answer, Failure):
+        return _failed("organization", title, call, answer, fix=permission_step(plan, "organizations"))
+    org = answer["Organization"]
+    management = str(org.get("MasterAccountId", ""))
+    if management != identity.account_id:
+        return CheckResult(
+            id="organization",
+            title=title,
+            status=Status.FAIL,
+            call=call,
+            explanation=CAUSE_TEXT[Cause.NOT_MANAGEMENT_ACCOUNT]
+            + f" The management account is {management}; the caller is in {identity.account_id}.",
+            fix="create-user",
+            cause=Cause.NOT_MANAGEMENT_ACCOUNT,
+        )
+    if org.get("FeatureSet") != "ALL":
+        return CheckResult(
+            id="organization",
+            title=title,
+            status=Status.FAIL,
+            call=call,
+            explanation=CAUSE_TEXT[Cause.NOT_ALL_FEATURES],
+            fix="enable-trusted-access",
+            cause=Cause.NOT_ALL_FEATURES,
+        )
+    return CheckResult(
+        id="organization",
+        title=title,
+        status=Status.PASS,
+        call=call,
+        explanation=f"Organization {org.get('Id')} with all features; the caller is its management account.",
+    )
+
+
+def list_member_accounts(clients: ClientSet, plan: Plan) -> tuple[CheckResult, list[MemberAccount]]:
+    title, call = "Member accounts", "organizations:ListAccounts"
+    paginator = clients.client("organizations").get_paginator("list_accounts")
+    accounts: list[MemberAccount] = []
+    inactive = 0
+    try:
+        for page in paginator.paginate():
+            for account in page.get("Accounts", ()):
+                # "Status" is deprecated in favour of "State" (2025); read either.
+                state = account.get("State") or account.get("Status")
+                if state != "ACTIVE":
+                    inactive += 1
+                    continue
+                accounts.append(
+                    MemberAccount(
+                        id=str(account["Id"]),
+                        name=str(account.get("Name", "")),
+                        joined_method=str(account.get("JoinedMethod", "")),
+                    )
+                )
+    except (ClientError, BotoCoreError) as error:
+        failure = classify(error, secrets=clients.secrets())
+        return _failed(
+            "member-accounts", title, call, failure, fix=permission_step(plan, "organizations")
+        ), []
+    note = f" ({inactive} suspended or closing, not checked)" if inactive else ""
+    return (
+        CheckResult(
+            id="member-accounts",
+            title=title,
+            status=Status.PASS,
+            call=call,
+            explanation=f"{len(accounts)} active accounts{note}.",
+        ),
+        accounts,
+    )
+
+
+def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
+    title, call = "Trusted access", "organizations:ListAWSServiceAccessForOrganization"
+    paginator = clients.client("organizations").get_paginator("list_aws_service_access_for_organization")
+    principals: set[str] = set()
+    try:
+        for page in paginator.paginate():
+            principals.update(str(s["ServicePrincipal"]) for s in page.get("EnabledServicePrincipals", ()))
+    except (ClientError, BotoCoreError) as error:
+        failure = classify(error, secrets=clients.secrets())
+        return _failed("trusted-access", title, call, failure, fix=permission_step(plan, "organizations"))
+    if ACCOUNT_SERVICE_PRINCIPAL not in principals:
+        return CheckResult(
+            id="trusted-access",
+            title=title,
+            status=Status.FAIL,
+            call=call,
+            explanation=CAUSE_TEXT[Cause.TRUSTED_ACCESS_DISABLED],
+            fix="enable-trusted-access",
+            cause=Cause.TRUSTED_ACCESS_DISABLED,
+        )
+    return CheckResult(
+        id="trusted-access",
+        title=title,
+        status=Status.PASS,
+        call=call,
+        explanation=f"{ACCOUNT_SERVICE_PRINCIPAL} is enabled for the organization.",
+    )
+
+
+# --- the user's own regional access ---------------------------------------------------
+
+
+def check_acm(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
+    title, call = "ACM", "acm:ListCertificates"
+    answer = _attempt(
+        clients, clients.client("acm", region).list_certificates, region_may_be_disabled=True, MaxItems=1
+    )
+    if isinstance(answer, Failure):
+        return _failed("acm", title, call, answer, fix=permission_step(plan, "acm"), region=region)
+    return CheckResult(
+        id="acm",
+        title=title,
+        status=Status.PASS,
+        call=call,
+        region=region,
+        explanation=f"The user can list certificates in {region}.",
+    )
+
+
+def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
+    title, call = "Secrets Manager", "secretsmanager:ListSecrets"
+    if not plan.secrets_manager:
+        return _skipped(
+            "secrets-manager",
+            title,
+            call,
+            "Not chosen: the DigiCert sensor stores temporary private keys instead.",
+            region=region,
+        )
+    answer = _attempt(
+        clients,
+        clients.client("secretsmanager", region).list_secrets,
+        region_may_be_disabled=True,
+        MaxResults=1,
+    )
+    if isinstance(answer, Failure):
+        return _failed(
+            "secrets-manager",
+            title,
+            call,
+            answer,
+            fix=permission_step(plan, "secrets-manager"),
+            region=region,
+        )
+    return CheckResult(
+        id="secrets-manager",
+        title=title,
+        status=Status.PASS,
+        call=call,
+        region=region,
+        explanation=f"The user can list secrets in {region}.",
+    )
+
+
+# --- one member account -------------------------------------------------------------
+
+
+def role_arn(plan: Plan, account_id: str) -> str:
+    return f"arn:{plan.partition.value}:iam::{account_id}:role/{plan.role_name}"
+
+
+def check_member_account(
+    clients: ClientSet, plan: Plan, account: MemberAccount, *, management_account_id: str
+) -> AccountResult:
+    """sts:AssumeRole into the common role, then acm:ListCertificates in each chosen region."""
+    started = time.perf_counter()
+    is_management = account.id == management_account_id
+    kwargs: dict[str, Any] = {
+        "RoleArn": role_arn(plan, account.id),
+        "RoleSessionName": SESSION_NAME,
+        "DurationSeconds": 900,
+    }
+    if plan.external_id:
+        kwargs["ExternalId"] = plan.external_id
+    answer = _attempt(clients, clients.client("sts").assume_role, **kwargs)
+
+    def done(**fields: Any) -> AccountResult:
+        return AccountResult(
+            account_id=account.id,
+            name=account.name,
+            joined_method=account.joined_method,
+            is_management=is_management,
+            elapsed_ms=int((time.perf_counter() - started) * 1000),
+            **fields,
+        )
+
+    if isinstance(answer, Failure):
+        cause, fix = answer.cause, _CAUSE_FIX.get(answer.cause)
+        if cause is Cause.ACCESS_DENIED:
+            invited = account.joined_method == "INVITED" and plan.uses_default_role
+            cause, fix = (Cause.ROLE_MISSING if invited else Cause.ROLE_NOT_ASSUMABLE), "member-role"
+        elif cause is Cause.CALLER_POLICY:
+            fix = "put-inline-policy"
+        explanation = CAUSE_TEXT[cause]
+        status = Status.FAIL
+        if is_management:
+            # Organizations creates the role only in member accounts; the
+            # management account has it only if someone deployed it there
+            # (StackSets skip it, PRODUCT.md fact 3).
+            status = Status.WARN
+            explanation = (
+                f"The management account has no assumable {plan.role_name}: AWS Organizations creates it "
+                "only in member accounts. Deploy the management-account stack if the connector should "
+                "manage certificates here too. " + explanation
+            )
+        return done(
+            role_status=status,
+            error_code=answer.code,
+            cause=cause,
+            explanation=explanation,
+            fix=fix,
+            detail=answer.detail,
+            regions=tuple(
+                RegionResult(r, Status.SKIPPED, explanation="Role not assumed.") for r in plan.regions
+            ),
+        )
+
+    regions: list[RegionResult] = []
+    with clients.as_member(answer["Credentials"]):
+        for region in plan.regions:
+            listed = _attempt(
+                clients,
+                clients.member_client("acm", region).list_certificates,
+                region_may_be_disabled=True,
+                MaxItems=1,
+            )
+            if isinstance(listed, Failure):
+                cause = Cause.MEMBER_ROLE_PERMISSIONS if listed.cause is Cause.ACCESS_DENIED else listed.cause
+                regions.append(RegionResult(region, Status.FAIL, listed.code, cause, CAUSE_TEXT[cause]))
+            else:
+                regions.append(RegionResult(region, Status.PASS))
+    failed = [r for r in regions if r.status is Status.FAIL]
+    return done(
+        role_status=Status.PASS,
+        regions=tuple(regions),
+        cause=failed[0].cause if failed else None,
+        explanation=failed[0].explanation
+        if failed
+        else "Role assumed; ACM reachable in every chosen region.",
+        fix=_CAUSE_FIX.get(failed[0].cause) if failed and failed[0].cause else None,
+        error_code=failed[0].error_code if failed else None,
+    )

@@ -1,0 +1,276 @@
+"""The offline demo organization: moto in-process on loopback, seeded like a real organization.
+
+`start_demo()` starts moto's ThreadedMotoServer on 127.0.0.1 (a free port),
+then seeds it through the AWS API, as an admin would have built it:
+
+- an organization with all features, trusted access for AWS Account Management;
+- the connector's IAM user in the management account, with an access key
+  (emulator-only credentials, useless anywhere else);
+- member accounts created by Organizations (they get OrganizationAccountAccessRole);
+- invited member accounts, which do not have that role;
+- one account whose role trusts another account instead of the management account;
+- one region that is not enabled.
+
+moto does not evaluate trust policies (its AssumeRole succeeds for any role,
+existing or not) and has no notion of opt-in regions, so those denials are
+*simulated*: `DemoOrganization.hooks()` returns botocore `before-send`
+handlers that answer AssumeRole with AWS's AccessDenied for exactly the
+accounts whose role is missing or untrusted in the emulator, and reject calls
+to the disabled region. `notes` says so in words the UI shows.
+
+moto is an optional dependency (the `demo` extra): import this module only
+in demo mode, in tests and in the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from pydantic import SecretStr
+
+from app.aws.clients import Credentials, Hook, pin_loggers
+from app.aws.simulate import DenyAssumeRole, DisabledRegions
+from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME
+
+MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account
+DEMO_REGION = "us-east-1"
+DISABLED_REGION = "ap-east-1"
+# Any key moto does not know acts as the default (management) account's admin.
+_ADMIN = {"aws_access_key_id": "AKIAADMINDEMOSEEDER0", "aws_secret_access_key": "demo-admin-secret-not-real"}
+
+_CREATED_NAMES = (
+    "Production",
+    "Staging",
+    "Development",
+    "Shared services",
+    "Security tooling",
+    "Log archive",
+    "Networking",
+    "Data platform",
+    "Payments",
+    "Web frontend",
+)
+_INVITED_NAMES = ("Acquired Co. (invited)", "Legacy billing (invited)", "Partner sandbox (invited)")
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    id: str
+    name: str
+    kind: str  # created | invited | untrusted
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    endpoint_url: str
+    management_account_id: str
+    user_arn: str
+    credentials: Credentials
+    accounts: tuple[DemoAccount, ...]
+    disabled_regions: frozenset[str] = frozenset({DISABLED_REGION})
+    role_name: str = DEFAULT_ROLE_NAME
+    denied: dict[str, str] = field(default_factory=dict)  # account id -> "role" | "scp"
+
+    def hooks(self) -> list[Hook]:
+        return [
+            ("before-send.sts.AssumeRole", DenyAssumeRole(self.denied, caller_arn=self.user_arn)),
+            ("before-send", DisabledRegions(set(self.disabled_regions))),
+        ]
+
+    def accounts_of(self, kind: str) -> list[DemoAccount]:
+        return [a for a in self.accounts if a.kind == kind]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the UI must say about the simulation."""
+        invited = ", ".join(a.name for a in self.accounts_of("invited")) or "none"
+        untrusted = ", ".join(a.name for a in self.accounts_of("untrusted")) or "none"
+        regions = ", ".join(sorted(self.disabled_regions))
+        return (
+            "Simulation: every AWS call goes to a local emulator (moto) on this machine; no real AWS "
+            "account is involved and the demo credentials work nowhere else.",
+            f"Simulated denial: sts:AssumeRole into {self.role_name} is denied where the role does not exist "
+            f"(the management account, and the invited accounts: {invited}) and where its trust policy "
+            f"trusts another account ({untrusted}). The emulator itself never refuses AssumeRole.",
+            f"Simulated denial: the region {regions} is treated as not enabled in every account "
+            "(add it to the plan's regions to see how that looks).",
+            "Not simulated: service control policies, throttling and IAM permission checks (the emulator "
+            "allows every call the connector user makes).",
+        )
+
+
+class DemoEmulator:
+    """A ThreadedMotoServer on 127.0.0.1 and a free port."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        # The werkzeug request log prints a line per call.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        pin_loggers()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.url = ""
+
+    def start(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        reset_emulator(self.url)
+
+
+def reset_emulator(url: str) -> None:
+    """moto's reset API: forget every resource (used between tests)."""
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 (our loopback URL)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        if response.status != 200:
+            raise EmulatorError(f"moto reset answered {response.status}")
+
+
+def _admin(service: str, endpoint_url: str, region: str = DEMO_REGION, **credentials: Any) -> Any:
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 2}, max_pool_connections=32),
+        **(credentials or _ADMIN),
+    )
+
+
+def _as_account(endpoint_url: str, account_id: str, role_name: str, service: str) -> Any:
+    """A client acting inside a member account (moto grants AssumeRole unconditionally)."""
+    sts = _admin("sts", endpoint_url)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}", RoleSessionName="demo-seed"
+    )
+    c = creds["Credentials"]
+    return _admin(
+        service,
+        endpoint_url,
+        aws_access_key_id=c["AccessKeyId"],
+        aws_secret_access_key=c["SecretAccessKey"],
+        aws_session_token=c["SessionToken"],
+    )
+
+
+def _delete_role(endpoint_url: str, account_id: str, role_name: str) -> None:
+    iam = _as_account(endpoint_url, account_id, role_name, "iam")
+    for policy in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["PolicyArn"])
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=role_name, PolicyName=name)
+    iam.delete_role(RoleName=role_name)
+
+
+def _trust_other_account(endpoint_url: str, account_id: str, role_name: str) -> None:
+    iam = _as_account(endpoint_url, account_id, role_name, "iam")
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(document))
+
+
+def _mark_invited(management_account_id: str, account_id: str) -> None:
+    """AWS Organizations records how an account joined; moto has no invitations, so set it directly."""
+    from moto.organizations.models import organizations_backends
+
+    backend = organizations_backends[management_account_id]["aws"]
+    backend.get_account_by_id(account_id).joined_method = "INVITED"
+
+
+def seed_organization(
+    endpoint_url: str,
+    *,
+    created: int = 6,
+    invited: int = 2,
+    untrusted: int = 1,
+    trusted_access: bool = True,
+    feature_set: str = "ALL",
+    user_name: str = DEFAULT_USER_NAME,
+    role_name: str = DEFAULT_ROLE_NAME,
+    names: Sequence[str] = (),
+) -> DemoOrganization:
+    """Build an organization in the emulator at `endpoint_url` through the AWS API."""
+    org = _admin("organizations", endpoint_url)
+    org.create_organization(FeatureSet=feature_set)
+    if trusted_access:
+        org.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
+
+    iam = _admin("iam", endpoint_url)
+    user = iam.create_user(UserName=user_name)["User"]
+    key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    credentials = Credentials(
+        access_key_id=key["AccessKeyId"], secret_access_key=SecretStr(key["SecretAccessKey"])
+    )
+
+    total = created + invited + untrusted
+    kinds = ["created"] * created + ["untrusted"] * untrusted + ["invited"] * invited
+    accounts: list[DemoAccount] = []
+    invited_seen = 0
+    for index, kind in enumerate(kinds):
+        if index < len(names):
+            name = names[index]
+        elif kind == "invited":
+            small = invited <= len(_INVITED_NAMES)
+            name = _INVITED_NAMES[invited_seen] if small else f"Invited {index:04d} (invited)"
+            invited_seen += 1
+        elif total <= len(_CREATED_NAMES):
+            name = _CREATED_NAMES[index]
+        else:
+            name = f"Workload {index:04d}"
+        status = org.create_account(AccountName=name, Email=f"aws+{index}@example.com", RoleName=role_name)
+        account_id = status["CreateAccountStatus"]["AccountId"]
+        accounts.append(DemoAccount(account_id, name, kind))
+
+    denied: dict[str, str] = {MANAGEMENT_ACCOUNT_ID: "role"}
+    for account in accounts:
+        if account.kind == "invited":
+            _mark_invited(MANAGEMENT_ACCOUNT_ID, account.id)
+            _delete_role(endpoint_url, account.id, role_name)
+            denied[account.id] = "role"
+        elif account.kind == "untrusted":
+            _trust_other_account(endpoint_url, account.id, role_name)
+            denied[account.id] = "role"
+    return DemoOrganization(
+        endpoint_url=endpoint_url,
+        management_account_id=MANAGEMENT_ACCOUNT_ID,
+        user_arn=str(user["Arn"]),
+        credentials=credentials,
+        accounts=tuple(accounts),
+        role_name=role_name,
+        denied=denied,
+    )
+
+
+def start_demo(**seed: Any) -> tuple[DemoEmulator, DemoOrganization]:
+    """Start the emulator and seed the demo organization; the caller stops the emulator."""
+    emulator = DemoEmulator()
+    url = emulator.start()
+    try:
+        return emulator, seed_organization(url, **seed)
+    except Exception:
+        emulator.stop()
+        raise

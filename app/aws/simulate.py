@@ -1,0 +1,162 @@
+"""botocore `before-send` handlers that answer for AWS: simulated denials, throttling, latency.
+
+They sit below our code and above the network: botocore's retries, parsers
+and error classes all still run (a `Stubber` would bypass them). Demo mode
+uses them for what the local emulator does not do (moto never evaluates a
+role's trust policy); tests and the benchmark use them to inject faults.
+
+A `before-send` handler gets the prepared request; returning an AWSResponse
+short-circuits the HTTP call, returning None lets it through.
+https://boto3.amazonaws.com/v1/documentation/api/latest/guide/events.html
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def _header(request: AWSPreparedRequest, name: str) -> str:
+    value = request.headers.get(name, "")
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def is_json_protocol(request: AWSPreparedRequest) -> bool:
+    return bool(_header(request, "X-Amz-Target"))
+
+
+def error_response(request: AWSPreparedRequest, *, status: int, code: str, message: str) -> AWSResponse:
+    """An AWS error answer in the request's protocol (JSON with __type, or query XML)."""
+    if is_json_protocol(request):
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "simulated"}
+    else:
+        body = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            "<RequestId>simulated</RequestId></ErrorResponse>"
+        ).encode()
+        headers = {"Content-Type": "text/xml"}
+    return AWSResponse(request.url, status, headers, _Body(body))
+
+
+def request_region(request: AWSPreparedRequest) -> str:
+    """The region a SigV4 request is signed for (…/Credential=KEY/DATE/REGION/SERVICE/aws4_request)."""
+    auth = _header(request, "Authorization")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+        return scope.split("/")[2]
+    except IndexError:
+        return ""
+
+
+def request_params(request: AWSPreparedRequest) -> dict[str, str]:
+    """Top-level parameters of a query (form) or JSON request."""
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    if not isinstance(body, bytes):
+        return {}
+    if is_json_protocol(request):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    return {k: v[0] for k, v in parse_qs(body.decode()).items()}
+
+
+def account_of_role_arn(role_arn: str) -> str:
+    parts = role_arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+Handler = Callable[..., AWSResponse | None]
+
+
+class Latency:
+    """Sleep before every request: a fixed network round trip, below boto3."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> None:
+        time.sleep(self.seconds)
+
+
+class Throttle:
+    """Answer `Throttling` to the first `times` matching requests (None: always)."""
+
+    def __init__(
+        self, times: int | None, *, match: Callable[[AWSPreparedRequest], bool] | None = None
+    ) -> None:
+        self.times = times
+        self.match = match
+        self.sent = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if self.match is not None and not self.match(request):
+            return None
+        with self._lock:
+            if self.times is not None and self.sent >= self.times:
+                return None
+            self.sent += 1
+        code = "ThrottlingException" if is_json_protocol(request) else "Throttling"
+        return error_response(request, status=400, code=code, message="Rate exceeded")
+
+
+class DenyAssumeRole:
+    """AccessDenied for AssumeRole into the given accounts, worded like AWS.
+
+    AWS answers a missing role and a trust policy that does not trust the
+    caller with the same message (no reason given); an SCP denial names the
+    policy type. https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+    """
+
+    def __init__(
+        self, accounts: dict[str, str], *, caller_arn: str = "arn:aws:iam::123456789012:user/connector"
+    ) -> None:
+        # account id -> "role" (missing role / untrusted) or "scp"
+        self.accounts = dict(accounts)
+        self.caller_arn = caller_arn
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        role = request_params(request).get("RoleArn", "")
+        kind = self.accounts.get(account_of_role_arn(role))
+        if kind is None:
+            return None
+        message = f"User: {self.caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role}"
+        if kind == "scp":
+            message += " with an explicit deny in a service control policy"
+        return error_response(request, status=403, code="AccessDenied", message=message)
+
+
+class DisabledRegions:
+    """Reject requests to regions that are not enabled, as AWS does for opt-in regions."""
+
+    def __init__(self, regions: set[str]) -> None:
+        self.regions = set(regions)
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if request_region(request) not in self.regions:
+            return None
+        code = "UnrecognizedClientException" if is_json_protocol(request) else "InvalidClientTokenId"
+        return error_response(
+            request, status=400, code=code, message="The security token included in the request is invalid."
+        )

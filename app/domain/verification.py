@@ -1,0 +1,513 @@
+"""Results of a live verification, their plain-language causes, and drift between runs.
+
+Pure (stdlib + pydantic): the store saves these values as JSON and the web
+renders them without importing boto3. `app/aws` produces them.
+
+A result never carries a secret: the AWS messages kept in `detail` pass
+through `redact()` first, which removes anything shaped like an access key id
+and every secret the caller names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from app.domain.plan import Plan, PolicyStyle
+
+# The message AWS returns when Account Management trusted access is off
+# (PRODUCT.md fact 5), quoted verbatim in the explanation.
+TRUSTED_ACCESS_MESSAGE = "Your organization must first enable trusted access with AWS Account Management."
+ACCOUNT_SERVICE_PRINCIPAL = "account.amazonaws.com"
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 (a status, not a password)
+    FAIL = "fail"
+    WARN = "warn"
+    SKIPPED = "skipped"
+
+
+# Worst first: the status of a group is its worst member's.
+_SEVERITY = {Status.FAIL: 3, Status.WARN: 2, Status.PASS: 1, Status.SKIPPED: 0}
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    result = Status.SKIPPED
+    for status in statuses:
+        if _SEVERITY[status] > _SEVERITY[result]:
+            result = status
+    return result
+
+
+class Cause(StrEnum):
+    """Why a call failed, in terms an admin can act on."""
+
+    ROLE_MISSING = "role-missing"
+    ROLE_NOT_ASSUMABLE = "role-not-assumable"
+    SCP_DENY = "scp-deny"
+    CALLER_POLICY = "caller-policy"
+    ACCESS_DENIED = "access-denied"
+    MEMBER_ROLE_PERMISSIONS = "member-role-permissions"
+    TRUSTED_ACCESS_DISABLED = "trusted-access-disabled"
+    NOT_MANAGEMENT_ACCOUNT = "not-management-account"
+    NOT_ALL_FEATURES = "not-all-features"
+    NOT_IN_ORGANIZATION = "not-in-organization"
+    NOT_IAM_USER = "not-iam-user"
+    INVALID_CREDENTIALS = "invalid-credentials"
+    WRONG_SECRET = "wrong-secret"  # noqa: S105 (a cause name)
+    EXPIRED_CREDENTIALS = "expired-credentials"
+    NO_CREDENTIALS = "no-credentials"
+    THROTTLED = "throttled"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    REGION_NOT_ENABLED = "region-not-enabled"
+    TEMPORARY_CREDENTIALS = "temporary-credentials"
+    UNEXPECTED = "unexpected"
+
+
+# One plain sentence (or two) per cause. Sources:
+# AccessDenied wording: https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+# OrganizationAccountAccessRole: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access.html
+# Opt-in regions: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+CAUSE_TEXT: dict[Cause, str] = {
+    Cause.ROLE_MISSING: (
+        "The role does not exist in this account. It was invited into the organization, and only "
+        "accounts that AWS Organizations created get OrganizationAccountAccessRole automatically."
+    ),
+    Cause.ROLE_NOT_ASSUMABLE: (
+        "The role cannot be assumed: either it does not exist in this account, or its trust policy "
+        "does not trust the management account. AWS answers both with the same AccessDenied."
+    ),
+    Cause.SCP_DENY: (
+        "A service control policy explicitly denies this call. IAM allows it, but the organization's "
+        "SCPs win; an organization administrator must change the SCP."
+    ),
+    Cause.CALLER_POLICY: (
+        "The connector user's own policies do not allow this call: no identity-based policy allows it."
+    ),
+    Cause.ACCESS_DENIED: "AWS denied the call: the user's policies do not allow it.",
+    Cause.MEMBER_ROLE_PERMISSIONS: (
+        "The role was assumed, but its permissions policy does not allow this call in the member account."
+    ),
+    Cause.TRUSTED_ACCESS_DISABLED: (
+        "Trusted access for AWS Account Management is not enabled. AWS says: “" + TRUSTED_ACCESS_MESSAGE + "”"
+    ),
+    Cause.NOT_MANAGEMENT_ACCOUNT: (
+        "These credentials belong to a member account, not the organization's management account. "
+        "Only the management account can list member accounts."
+    ),
+    Cause.NOT_ALL_FEATURES: (
+        "The organization has only consolidated billing enabled. Trusted access for AWS Account "
+        "Management needs an organization with all features enabled."
+    ),
+    Cause.NOT_IN_ORGANIZATION: "This account is not part of an AWS organization.",
+    Cause.NOT_IAM_USER: (
+        "These credentials are not an IAM user's. The connector signs in as an IAM user: verify with "
+        "that user's access key (or a session token made from it with `aws sts get-session-token`)."
+    ),
+    Cause.INVALID_CREDENTIALS: (
+        "AWS does not recognise this access key id: it was mistyped, deleted or deactivated."
+    ),
+    Cause.WRONG_SECRET: "The secret access key does not match the access key id.",
+    Cause.EXPIRED_CREDENTIALS: "The session token has expired: create a new one and run again.",
+    Cause.NO_CREDENTIALS: "No AWS credentials were found in the default credential chain.",
+    Cause.THROTTLED: (
+        "AWS rate-limited the call and it still failed after retries. Nothing is wrong with the "
+        "permissions as far as we know: run the verification again later, or lower the concurrency."
+    ),
+    Cause.TIMEOUT: "AWS did not answer in time (after retries). Check the network path and run again.",
+    Cause.UNREACHABLE: "The AWS endpoint could not be reached: check DNS, proxies and firewalls.",
+    Cause.REGION_NOT_ENABLED: (
+        "This region is not enabled for the account (an opt-in region): enable it in the account's "
+        "settings, or remove it from the plan's regions."
+    ),
+    Cause.TEMPORARY_CREDENTIALS: (
+        "These are already temporary credentials; AWS does not allow GetSessionToken with them. "
+        "The connector's long-term key can call it."
+    ),
+    Cause.UNEXPECTED: "AWS returned an unexpected error.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check (or one region of a check): what was called, what it means, what fixes it."""
+
+    id: str
+    title: str
+    status: Status
+    call: str
+    explanation: str
+    fix: str | None = None  # a checklist step id
+    error_code: str | None = None
+    cause: Cause | None = None
+    region: str | None = None
+    detail: str | None = None  # the AWS message, redacted
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.region}" if self.region else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class RegionResult:
+    region: str
+    status: Status
+    error_code: str | None = None
+    cause: Cause | None = None
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountResult:
+    """One member account: could the common role be assumed, and ACM reached in each region."""
+
+    account_id: str
+    name: str
+    joined_method: str  # CREATED | INVITED
+    is_management: bool
+    role_status: Status
+    regions: tuple[RegionResult, ...] = ()
+    error_code: str | None = None
+    cause: Cause | None = None
+    explanation: str = ""
+    fix: str | None = None
+    detail: str | None = None
+    elapsed_ms: int = 0
+
+    @property
+    def status(self) -> Status:
+        return worst([self.role_status, *(r.status for r in self.regions)])
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole verification run. Saved as JSON (never a secret, token or key)."""
+
+    scope: str
+    role_name: str
+    regions: tuple[str, ...]
+    started_at: datetime
+    finished_at: datetime
+    caller_arn: str = ""
+    account_id: str = ""
+    checks: tuple[CheckResult, ...] = ()
+    accounts: tuple[AccountResult, ...] = ()
+    source: str = "form"  # form | server | demo | cli
+    simulated: tuple[str, ...] = ()  # demo mode: what the emulator only pretends
+
+    @property
+    def status(self) -> Status:
+        return worst([*(c.status for c in self.checks), *(a.status for a in self.accounts)])
+
+    @property
+    def elapsed_seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def summary(self) -> dict[str, int]:
+        counts = {"checks": len(self.checks), "accounts": len(self.accounts)}
+        for status in Status:
+            counts[f"checks_{status.value}"] = sum(1 for c in self.checks if c.status is status)
+            counts[f"accounts_{status.value}"] = sum(1 for a in self.accounts if a.status is status)
+        return counts
+
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status is Status.FAIL]
+
+    def failed_accounts(self) -> list[AccountResult]:
+        return [a for a in self.accounts if a.failed]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "role_name": self.role_name,
+            "regions": list(self.regions),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "caller_arn": self.caller_arn,
+            "account_id": self.account_id,
+            "status": self.status.value,
+            "source": self.source,
+            "simulated": list(self.simulated),
+            "summary": self.summary(),
+            "checks": [_check_dict(c) for c in self.checks],
+            "accounts": [_account_dict(a) for a in self.accounts],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> Report:
+        return cls(
+            scope=data["scope"],
+            role_name=data["role_name"],
+            regions=tuple(data["regions"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            finished_at=datetime.fromisoformat(data["finished_at"]),
+            caller_arn=data.get("caller_arn", ""),
+            account_id=data.get("account_id", ""),
+            source=data.get("source", "form"),
+            simulated=tuple(data.get("simulated", ())),
+            checks=tuple(_check_from(c) for c in data.get("checks", ())),
+            accounts=tuple(_account_from(a) for a in data.get("accounts", ())),
+        )
+
+
+def _cause(value: str | None) -> Cause | None:
+    return Cause(value) if value else None
+
+
+def _check_dict(check: CheckResult) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "title": check.title,
+        "status": check.status.value,
+        "call": check.call,
+        "explanation": check.explanation,
+        "fix": check.fix,
+        "error_code": check.error_code,
+        "cause": check.cause.value if check.cause else None,
+        "region": check.region,
+        "detail": check.detail,
+    }
+
+
+def _check_from(data: dict[str, Any]) -> CheckResult:
+    return CheckResult(
+        id=data["id"],
+        title=data["title"],
+        status=Status(data["status"]),
+        call=data["call"],
+        explanation=data["explanation"],
+        fix=data.get("fix"),
+        error_code=data.get("error_code"),
+        cause=_cause(data.get("cause")),
+        region=data.get("region"),
+        detail=data.get("detail"),
+    )
+
+
+def _account_dict(account: AccountResult) -> dict[str, Any]:
+    return {
+        "account_id": account.account_id,
+        "name": account.name,
+        "joined_method": account.joined_method,
+        "is_management": account.is_management,
+        "status": account.status.value,
+        "role_status": account.role_status.value,
+        "error_code": account.error_code,
+        "cause": account.cause.value if account.cause else None,
+        "explanation": account.explanation,
+        "fix": account.fix,
+        "detail": account.detail,
+        "elapsed_ms": account.elapsed_ms,
+        "regions": [
+            {
+                "region": r.region,
+                "status": r.status.value,
+                "error_code": r.error_code,
+                "cause": r.cause.value if r.cause else None,
+                "explanation": r.explanation,
+            }
+            for r in account.regions
+        ],
+    }
+
+
+def _account_from(data: dict[str, Any]) -> AccountResult:
+    return AccountResult(
+        account_id=data["account_id"],
+        name=data["name"],
+        joined_method=data.get("joined_method", ""),
+        is_management=bool(data.get("is_management")),
+        role_status=Status(data["role_status"]),
+        error_code=data.get("error_code"),
+        cause=_cause(data.get("cause")),
+        explanation=data.get("explanation", ""),
+        fix=data.get("fix"),
+        detail=data.get("detail"),
+        elapsed_ms=int(data.get("elapsed_ms", 0)),
+        regions=tuple(
+            RegionResult(
+                region=r["region"],
+                status=Status(r["status"]),
+                error_code=r.get("error_code"),
+                cause=_cause(r.get("cause")),
+                explanation=r.get("explanation", ""),
+            )
+            for r in data.get("regions", ())
+        ),
+    )
+
+
+# --- fixes ----------------------------------------------------------------------
+
+MANAGED_POLICY_FOR = {
+    "organizations": "AWSOrganizationsReadOnlyAccess",
+    "acm": "AWSCertificateManagerFullAccess",
+    "secrets-manager": "SecretsManagerReadWrite",
+}
+_CUSTOM_KEYWORDS = {
+    "organizations": ("organizations", "org"),
+    "acm": ("acm", "certificate"),
+    "secrets-manager": ("secrets", "secret"),
+}
+
+
+def permission_step(plan: Plan, need: str) -> str:
+    """The checklist step that grants the user `need` (organizations, acm, secrets-manager)."""
+    if plan.style is PolicyStyle.DOCUMENTED:
+        return f"attach-{MANAGED_POLICY_FOR[need]}"
+    from app.domain.checklist import step_ids
+
+    for step_id in step_ids(plan):
+        lowered = step_id.lower()
+        if lowered.startswith("custom-policy-") and any(k in lowered for k in _CUSTOM_KEYWORDS[need]):
+            return step_id
+    return "create-user"
+
+
+# --- redaction ------------------------------------------------------------------
+
+# Access key ids: AKIA (long-term) / ASIA (temporary) and the other documented
+# prefixes, then 16+ upper-case letters and digits.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids
+_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|ABIA|ACCA|AGPA|ANPA|ANVA|APKA|AIPA)[A-Z0-9]{12,124}\b")
+MAX_DETAIL = 500
+
+
+def redact(message: str | None, secrets: Sequence[str] = ()) -> str | None:
+    """`message` without access key ids or any of `secrets`, shortened; None stays None."""
+    if message is None:
+        return None
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "[redacted]")
+    message = _KEY_ID.sub("[access key id]", message)
+    return message[:MAX_DETAIL]
+
+
+# --- drift ----------------------------------------------------------------------
+
+
+class Change(StrEnum):
+    FIXED = "fixed"  # was failing, passes now
+    BROKE = "broke"  # was passing, fails now
+    CHANGED = "changed"  # another status change
+    NEW = "new"  # not in the previous run
+    GONE = "gone"  # not in this run
+
+
+@dataclass(frozen=True, slots=True)
+class DriftItem:
+    key: str
+    label: str
+    before: Status | None
+    after: Status | None
+    change: Change
+
+
+@dataclass(frozen=True)
+class Drift:
+    items: tuple[DriftItem, ...] = ()
+    previous_started_at: datetime | None = None
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.items)
+
+    def count(self, change: Change) -> int:
+        return sum(1 for item in self.items if item.change is change)
+
+
+def _statuses(report: Report) -> dict[str, tuple[str, Status]]:
+    """Flatten a report to comparable items: key -> (label, status)."""
+    items: dict[str, tuple[str, Status]] = {}
+    for check in report.checks:
+        label = check.title + (f" ({check.region})" if check.region else "")
+        items["check:" + check.key] = (label, check.status)
+    for account in report.accounts:
+        name = f"{account.name} ({account.account_id})"
+        items[f"account:{account.account_id}:role"] = (f"{name}: role", account.role_status)
+        for region in account.regions:
+            items[f"account:{account.account_id}:{region.region}"] = (
+                f"{name}: ACM in {region.region}",
+                region.status,
+            )
+    return items
+
+
+def drift(previous: Report | None, current: Report) -> Drift:
+    """What changed between two runs of the same wizard, worst news first."""
+    if previous is None:
+        return Drift()
+    before, after = _statuses(previous), _statuses(current)
+    items: list[DriftItem] = []
+    unchanged = 0
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old is not None and new is not None:
+            if old[1] is new[1]:
+                unchanged += 1
+                continue
+            if new[1] is Status.FAIL:
+                change = Change.BROKE
+            elif old[1] is Status.FAIL and new[1] is Status.PASS:
+                change = Change.FIXED
+            else:
+                change = Change.CHANGED
+            items.append(DriftItem(key, new[0], old[1], new[1], change))
+        elif new is not None:
+            items.append(DriftItem(key, new[0], None, new[1], Change.NEW))
+        elif old is not None:
+            items.append(DriftItem(key, old[0], old[1], None, Change.GONE))
+    order = {Change.BROKE: 0, Change.FIXED: 1, Change.CHANGED: 2, Change.NEW: 3, Change.GONE: 4}
+    items.sort(key=lambda item: (order[item.change], item.key))
+    return Drift(tuple(items), previous.started_at, unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a running verification is; the web polls it."""
+
+    done: int = 0
+    total: int = 0
+    phase: str = "starting"
+    failures: int = 0
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+__all__ = [
+    "ACCOUNT_SERVICE_PRINCIPAL",
+    "CAUSE_TEXT",
+    "TRUSTED_ACCESS_MESSAGE",
+    "AccountResult",
+    "Cause",
+    "Change",
+    "CheckResult",
+    "Drift",
+    "DriftItem",
+    "Progress",
+    "RegionResult",
+    "Report",
+    "Status",
+    "drift",
+    "permission_step",
+    "redact",
+    "worst",
+]

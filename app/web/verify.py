@@ -1,0 +1,418 @@
+"""The Verify page: live checks with the connector's credentials, progress, the account matrix, drift.
+
+Credentials typed into the form become a `Credentials` (SecretStr) and go to
+one background thread; they are never stored, logged, put in a cookie, a URL
+or a hidden field, and the form never echoes them back. The server's own
+identity is offered only when the operator allows it, and only against the
+operator secret: a share link alone never reaches it (ENGINEERING.md).
+
+A run happens in a background thread (boto3 is synchronous); the page polls
+its progress with htmx (`hx-trigger="every 1s"` on the progress fragment, which
+stops when the run is done) and, without JavaScript, offers a Refresh link.
+Limits: `max_concurrent_verifications` runs per server process, one run at a
+time per wizard, and at least MIN_SECONDS_BETWEEN_RUNS between two starts.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import Engine
+
+from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
+from app.aws.runner import verify
+from app.domain.checklist import step_ids
+from app.domain.plan import Plan
+from app.domain.verification import CAUSE_TEXT, AccountResult, CheckResult, Drift, Progress, Status, drift
+from app.settings import Settings
+from app.store import verifications
+from app.web import ratelimit
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_globals
+from app.web.pages import _nav
+from app.web.render import is_htmx, render
+from app.web.security import verify_csrf
+
+log = logging.getLogger("connector_wizard.verify")
+
+router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
+
+MIN_SECONDS_BETWEEN_RUNS = 10.0
+FINISHED_JOBS_KEPT = 200
+MAX_FIELD = 8192  # a session token can be a few kilobytes; nothing else is near this
+
+
+# --- the demo organization ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoSetup:
+    endpoint_url: str
+    credentials: Credentials
+    hooks: tuple[Hook, ...]
+    notes: tuple[str, ...]
+
+
+def start_demo(app: FastAPI, settings: Settings) -> Any:
+    """Start (or reuse, with aws_endpoint_url) the local emulator and seed the demo organization.
+
+    Returns the emulator to stop at shutdown (None when it belongs to someone else).
+    """
+    from app.aws import demo
+
+    emulator = None
+    url = settings.aws_endpoint_url
+    if not url:
+        emulator = demo.DemoEmulator()
+        url = emulator.start()
+    try:
+        organization = demo.seed_organization(url)
+    except Exception:
+        if emulator is not None:
+            emulator.stop()
+        raise
+    app.state.demo = DemoSetup(url, organization.credentials, tuple(organization.hooks()), organization.notes)
+    log.info("demo organization ready at %s (%d member accounts)", url, len(organization.accounts))
+    return emulator
+
+
+# --- background runs --------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    id: str
+    wizard_id: str
+    started_at: datetime
+    source: str
+    progress: Progress = field(default_factory=Progress)
+    done: bool = False
+    run_id: str | None = None
+    error: str | None = None
+
+
+class Refused(Exception):
+    """A run that may not start now; the message says why and when to try again."""
+
+
+class Verifier:
+    """The server's verifications: a global cap, one run per wizard, a minimum interval between runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._running = 0
+        self._last_start: dict[str, float] = {}
+
+    def job(self, wizard_id: str, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job if job is not None and job.wizard_id == wizard_id else None
+
+    def running_for(self, wizard_id: str) -> Job | None:
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.wizard_id == wizard_id and not j.done), None)
+
+    def start(
+        self,
+        *,
+        engine: Engine,
+        wizard_id: str,
+        plan: Plan,
+        credentials: Credentials | None,
+        source: str,
+        actor: str,
+        demo: DemoSetup | None,
+    ) -> Job:
+        now = time.monotonic()
+        with self._lock:
+            if any(j.wizard_id == wizard_id and not j.done for j in self._jobs.values()):
+                raise Refused("A verification of this wizard is already running: wait for it to finish.")
+            wait = MIN_SECONDS_BETWEEN_RUNS - (now - self._last_start.get(wizard_id, -1e9))
+            if wait > 0:
+                raise Refused(f"A verification just ran: try again in {int(wait) + 1} seconds.")
+            if self._running >= self._settings.max_concurrent_verifications:
+                raise Refused(
+                    "The server is running as many verifications as it allows: try again in a minute."
+                )
+            self._running += 1
+            self._last_start[wizard_id] = now
+            job = Job(secrets.token_hex(8), wizard_id, datetime.now(UTC), source)
+            self._jobs[job.id] = job
+            self._forget_old()
+        aws = AwsSettings(
+            endpoint_url=demo.endpoint_url if demo else self._settings.aws_endpoint_url,
+            connect_timeout=self._settings.aws_connect_timeout,
+            read_timeout=self._settings.aws_read_timeout,
+            concurrency=self._settings.verify_concurrency,
+        )
+        clients = ClientSet(
+            credentials=credentials, partition=plan.partition, aws=aws, hooks=demo.hooks if demo else ()
+        )
+        simulated = demo.notes if demo else ()
+        thread = threading.Thread(
+            target=self._work,
+            args=(job, engine, plan, clients, actor, simulated),
+            name=f"verify-{job.id}",
+            daemon=True,
+        )
+        thread.start()
+        return job
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if j.done]
+        for job in finished[: max(0, len(finished) - FINISHED_JOBS_KEPT)]:
+            del self._jobs[job.id]
+
+    def _work(
+        self, job: Job, engine: Engine, plan: Plan, clients: ClientSet, actor: str, simulated: tuple[str, ...]
+    ) -> None:
+        def progress(value: Progress) -> None:
+            job.progress = value
+
+        try:
+            report = verify(plan, clients, progress=progress, source=job.source, simulated=simulated)
+            job.run_id = verifications.save_run(engine, wizard_id=job.wizard_id, report=report, actor=actor)
+        except Exception as error:  # a failed run must not take the server down; the page says so
+            log.error("verification %s failed: %s", job.id, type(error).__name__)
+            job.error = "The verification stopped unexpectedly; nothing was saved. Try again."
+        finally:
+            del clients  # the only reference to the credentials
+            job.done = True
+            with self._lock:
+                self._running -= 1
+
+
+def verifier(request: Request) -> Verifier:
+    existing: Verifier | None = getattr(request.app.state, "verifier", None)
+    if existing is None:
+        existing = Verifier(request.app.state.settings)
+        request.app.state.verifier = existing
+    return existing
+
+
+# --- page context -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyView:
+    """What the Verify page shows."""
+
+    plan: Plan
+    run: verifications.RunRecord | None
+    drift: Drift | None
+    history: list[verifications.RunRecord]
+    job: Job | None
+    failures_only: bool
+    server_option: bool
+    server_needs_secret: bool
+    demo_notes: tuple[str, ...]
+    errors: dict[str, str]
+    refused: str | None
+    fixable: frozenset[str]
+    cause_text: dict[Any, str] = field(default_factory=lambda: dict(CAUSE_TEXT))
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        report = self.run.report if self.run else None
+        if report is None:
+            return []
+        return [c for c in report.checks if not self.failures_only or c.status is Status.FAIL]
+
+    @property
+    def accounts(self) -> list[AccountResult]:
+        report = self.run.report if self.run else None
+        if report is None:
+            return []
+        return [a for a in report.accounts if not self.failures_only or a.failed]
+
+    def fix_url(self, token: str, step_id: str | None) -> str | None:
+        if step_id is None or step_id not in self.fixable:
+            return None
+        return f"/w/{token}/checklist#step-{step_id}"
+
+
+def _view(
+    request: Request,
+    access: Any,
+    engine: Engine,
+    settings: Settings,
+    *,
+    failures_only: bool = False,
+    run_id: str | None = None,
+    errors: dict[str, str] | None = None,
+    refused: str | None = None,
+) -> VerifyView:
+    wizard_id = access.wizard.id
+    run = (
+        verifications.get_run(engine, wizard_id=wizard_id, run_id=run_id)
+        if run_id
+        else verifications.latest_run(engine, wizard_id=wizard_id)
+    )
+    previous = (
+        verifications.previous_run(engine, wizard_id=wizard_id, before=run.started_at)
+        if run is not None
+        else None
+    )
+    demo: DemoSetup | None = getattr(request.app.state, "demo", None)
+    plan = access.wizard.plan
+    return VerifyView(
+        plan=plan,
+        run=run,
+        drift=drift(previous.report, run.report)
+        if run and run.report and previous and previous.report
+        else None,
+        history=verifications.list_runs(engine, wizard_id=wizard_id, limit=10),
+        job=verifier(request).running_for(wizard_id),
+        failures_only=failures_only,
+        server_option=settings.allow_server_credentials and demo is None,
+        server_needs_secret=settings.operator_secret is None,
+        demo_notes=demo.notes if demo else (),
+        errors=errors or {},
+        refused=refused,
+        fixable=frozenset(step_ids(plan)),
+    )
+
+
+def _page(
+    request: Request, access: Any, view: VerifyView, status_code: int = 200, block: str | None = None
+) -> Response:
+    context = {
+        "nav": _nav(request, access, "verify"),
+        "view": view,
+        "job": view.job,
+        "token": request.path_params["token"],
+    }
+    return render(request, "verify.html", context, status_code=status_code, block=block)
+
+
+@router.get("/w/{token}/verify")
+async def verify_page(
+    request: Request,
+    # View links read the results (the helpdesk's verification report) but get
+    # no credential form, and every POST needs an edit link.
+    access: AccessDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    failures: str = "",
+    run: str = "",
+) -> Response:
+    run_id = run if len(run) == 32 and all(c in "0123456789abcdef" for c in run) else None
+    view = _view(
+        request, access, engine, settings, failures_only=failures in {"1", "true", "on"}, run_id=run_id
+    )
+    return _page(request, access, view)
+
+
+def _credentials_from(form: Any) -> Credentials:
+    return Credentials(
+        access_key_id=str(form.get("access_key_id", "")),
+        secret_access_key=SecretStr(str(form.get("secret_access_key", ""))),
+        session_token=SecretStr(str(form.get("session_token"))) if form.get("session_token") else None,
+    )
+
+
+def _field_errors(error: ValidationError) -> dict[str, str]:
+    messages: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        name = str(item["loc"][0]) if item.get("loc") else "access_key_id"
+        messages.setdefault(name, str(item.get("msg", "Invalid value.")).removeprefix("Value error, "))
+    return messages
+
+
+@router.post("/w/{token}/verify")
+async def start_verification(
+    request: Request, access: EditDep, engine: EngineDep, settings: SettingsDep, actor: ActorDep
+) -> Response:
+    ratelimit.enforce(request.app.state.limiters["verify"], request)
+    form = await request.form()
+    if any(isinstance(v, str) and len(v) > MAX_FIELD for v in form.values()):
+        raise HTTPException(413, "A field is too long.")
+    source = str(form.get("source", "form"))
+    demo: DemoSetup | None = getattr(request.app.state, "demo", None)
+    credentials: Credentials | None
+    errors: dict[str, str] = {}
+    if source == "demo" and demo is not None:
+        credentials = demo.credentials
+    elif source == "server":
+        given = str(form.get("operator_secret", ""))
+        expected = settings.operator_secret.get_secret_value() if settings.operator_secret else None
+        if not settings.allow_server_credentials or demo is not None:
+            errors["source"] = "This server does not allow verifying with its own identity."
+        elif expected is None or not hmac.compare_digest(expected.encode(), given.encode()):
+            errors["operator_secret"] = "The operator secret is required to use the server's own identity."  # noqa: S105 - a message
+        credentials = None
+    else:
+        source = "form"
+        try:
+            credentials = _credentials_from(form)
+        except ValidationError as error:
+            errors = _field_errors(error)
+            credentials = None
+    if errors:
+        view = _view(request, access, engine, settings, errors=errors)
+        # htmx swaps 422 answers (base.html's htmx-config): the form comes back with its messages.
+        return _page(request, access, view, status_code=422, block="start")
+    try:
+        job = verifier(request).start(
+            engine=engine,
+            wizard_id=access.wizard.id,
+            plan=access.wizard.plan,
+            credentials=credentials,
+            source=source,
+            actor=actor,
+            demo=demo,
+        )
+    except Refused as refusal:
+        view = _view(request, access, engine, settings, refused=str(refusal))
+        # htmx does not swap 4xx other than 409/422, so it gets the form with the
+        # message as a 200 fragment; a plain form post gets the page with 429.
+        if is_htmx(request):
+            return _page(request, access, replace(view, job=None), block="start")
+        return _page(request, access, view, status_code=429)
+    finally:
+        credentials = None  # the job's thread holds the only reference now
+    token = request.path_params["token"]
+    if is_htmx(request):
+        return _progress(request, access, job)
+    return RedirectResponse(f"/w/{token}/verify", status_code=303)
+
+
+def _progress(request: Request, access: Any, job: Job) -> Response:
+    token = request.path_params["token"]
+    headers = {}
+    if job.done and is_htmx(request):
+        # htmx navigates to the results (a URL that differs from the page's by
+        # more than its #fragment, or the browser would not reload); the
+        # fragment itself stops polling either way.
+        if job.run_id:
+            headers["HX-Redirect"] = f"/w/{token}/verify?run={job.run_id}#results"
+        else:
+            headers["HX-Refresh"] = "true"
+    return render(
+        request,
+        "verify.html",
+        {"nav": _nav(request, access, "verify"), "job": job, "token": token},
+        block="progress",
+        headers=headers,
+    )
+
+
+@router.get("/w/{token}/verify/jobs/{job_id}")
+async def verification_progress(request: Request, access: AccessDep, job_id: str) -> Response:
+    job = verifier(request).job(access.wizard.id, job_id[:32])
+    if job is None:
+        raise HTTPException(404, "No such verification run: it finished long ago or never existed.")
+    if not is_htmx(request):
+        return RedirectResponse(f"/w/{request.path_params['token']}/verify", status_code=303)
+    return _progress(request, access, job)

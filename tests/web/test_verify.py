@@ -1,0 +1,243 @@
+"""The Verify page against moto over HTTP: demo mode, typed credentials, limits, the report summary."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.aws.simulate import Latency
+from app.main import create_app
+from app.web import verify as verify_module
+from tests.conftest import WizardClient, make_settings
+
+
+@pytest.fixture
+def demo_client(tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[WizardClient]:
+    # Demo mode seeding the session's moto server (reset for this test) instead of starting its own.
+    monkeypatch.setattr(verify_module, "MIN_SECONDS_BETWEEN_RUNS", 0.0)
+    settings = make_settings(tmp_path, demo=True, aws_endpoint_url=endpoint)
+    with WizardClient(create_app(settings), base_url="http://testserver") as client:
+        yield client
+
+
+def _job_url(html: str) -> str:
+    match = re.search(r'hx-get="(/w/[^"]+/verify/jobs/[0-9a-f]+)"', html)
+    assert match, "no polling progress fragment"
+    return match.group(1)
+
+
+def _wait(client: WizardClient, token: str) -> str:
+    """Poll the progress fragment like htmx does until it stops polling; return the final page."""
+    page = client.get(f"/w/{token}/verify").text
+    if 'hx-trigger="every 1s"' in page:
+        url = _job_url(page)
+        for _ in range(240):  # bounded: 60 s
+            fragment = client.get(url, headers={"HX-Request": "true"})
+            assert fragment.status_code == 200
+            if 'hx-trigger="every 1s"' not in fragment.text:
+                assert re.fullmatch(
+                    rf"/w/{token}/verify\?run=[0-9a-f]{{32}}#results", fragment.headers["HX-Redirect"]
+                )
+                break
+            time.sleep(0.25)
+        else:
+            pytest.fail("the verification did not finish in 60 s")
+    return client.get(f"/w/{token}/verify").text
+
+
+def test_demo_run_shows_progress_matrix_and_fixes(demo_client: WizardClient) -> None:
+    token = demo_client.new_wizard()
+    page = demo_client.get(f"/w/{token}/verify")
+    assert page.status_code == 200
+    assert page.template.name == "verify.html"  # type: ignore[attr-defined]
+    assert "This is a simulation" in page.text and "Simulated denial" in page.text
+    assert "Run with the demo connector user" in page.text
+
+    started = demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, headers={"HX-Request": "true"})
+    assert started.status_code == 200
+    assert 'hx-trigger="every 1s"' in started.text and "Verification running" in started.text
+    assert 'href="/w/' in started.text  # the no-JavaScript Refresh link
+
+    html = _wait(demo_client, token)
+    assert "Acquired Co. (invited)" in html
+    assert "role missing" in html
+    assert f'href="/w/{token}/checklist#step-member-role"' in html
+    checklist = demo_client.get(f"/w/{token}/checklist").text
+    assert 'id="step-member-role"' in checklist
+    view = demo_client.get(f"/w/{token}/verify").context["view"]  # type: ignore[attr-defined]
+    invited = [a for a in view.accounts if a.joined_method == "INVITED"]
+    assert len(invited) == 2 and all(a.cause.value == "role-missing" for a in invited)
+
+    # Failures only, without JavaScript: a query parameter.
+    failures = demo_client.get(f"/w/{token}/verify?run={view.run.id}&failures=1").text
+    assert "Acquired Co. (invited)" in failures and "Production" not in failures
+    assert "Production" in html
+
+    # The report page summarises the last run.
+    report = demo_client.get(f"/w/{token}/report").text
+    assert "Last verification" in report and "FAIL" in report and "simulated organization" in report
+    # And so does the evidence export.
+    exported = demo_client.get(f"/w/{token}/report.json").json()["verification"]
+    assert exported["status"] == "fail" and exported["by"] == "anonymous"
+    assert exported["counts"] == dict(view.run.summary)
+    assert "## Last verification" in demo_client.get(f"/w/{token}/report.md").text
+
+
+def test_a_second_run_shows_drift(demo_client: WizardClient) -> None:
+    token = demo_client.new_wizard()
+    demo_client.form_post(f"/w/{token}/verify", {"source": "demo"})
+    first = _wait(demo_client, token)
+    assert "Since the previous run" not in first
+    # Someone creates the role in one invited account: the simulation stops denying it.
+    demo = demo_client.app.state.demo  # type: ignore[attr-defined]
+    denials = next(handler for event, handler in demo.hooks if event == "before-send.sts.AssumeRole")
+    view = demo_client.get(f"/w/{token}/verify").context["view"]  # type: ignore[attr-defined]
+    fixed = next(a for a in view.accounts if a.joined_method == "INVITED")
+    del denials.accounts[fixed.account_id]
+
+    assert (
+        demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, follow_redirects=False).status_code
+        == 303
+    )
+    html = _wait(demo_client, token)
+    assert "Since the previous run" in html
+    drift = demo_client.get(f"/w/{token}/verify").context["view"].drift  # type: ignore[attr-defined]
+    assert [(i.key, i.change.value) for i in drift.items] == [
+        (f"account:{fixed.account_id}:role", "fixed"),
+        (f"account:{fixed.account_id}:us-east-1", "changed"),
+    ]
+    assert f"{fixed.name} ({fixed.account_id}): role" in html
+    assert len(re.findall(r"\?run=[0-9a-f]{32}#results", html)) == 2  # history lists both runs
+
+
+def test_typed_credentials_never_come_back(
+    demo_client: WizardClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    demo = demo_client.app.state.demo  # type: ignore[attr-defined]
+    secret = demo.credentials.secret_access_key.get_secret_value()
+    token_canary = "CANARYTOKEN" + secrets.token_hex(20)
+    token = demo_client.new_wizard()
+    responses = [
+        demo_client.form_post(
+            f"/w/{token}/verify",
+            {
+                "access_key_id": demo.credentials.access_key_id,
+                "secret_access_key": secret,
+                "session_token": token_canary,
+            },
+            follow_redirects=False,
+        )
+    ]
+    assert responses[0].status_code == 303
+    html = _wait(demo_client, token)
+    responses.append(demo_client.get(f"/w/{token}/verify"))
+    responses.append(demo_client.get(f"/w/{token}/report"))
+    assert "arn:aws:iam::123456789012:user/digicert-tlm-connector" in html
+    texts = [r.text + str(r.headers) for r in responses] + [caplog.text, str(dict(os.environ))]
+    texts += [p.read_bytes().decode("latin-1") for p in tmp_path.glob("wizard.sqlite3*")]
+    for text in texts:
+        assert secret not in text
+        assert token_canary not in text
+
+
+def test_bad_credentials_get_a_clear_message_and_start_nothing(demo_client: WizardClient) -> None:
+    token = demo_client.new_wizard()
+    secret = "s" * 10 + " with spaces"
+    response = demo_client.form_post(
+        f"/w/{token}/verify", {"access_key_id": "not-a-key", "secret_access_key": secret}
+    )
+    assert response.status_code == 422
+    assert "upper-case letters and digits" in response.text
+    assert "40 characters" in response.text
+    assert secret not in response.text and "not-a-key" not in response.text
+    assert 'hx-trigger="every 1s"' not in response.text
+    assert response.context["view"].run is None  # type: ignore[attr-defined]
+    fragment = demo_client.form_post(
+        f"/w/{token}/verify",
+        {"access_key_id": "AKIA", "secret_access_key": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 422 and fragment.text.lstrip().startswith('<section id="verify-start"')
+    assert 'aria-invalid="true"' in fragment.text
+
+
+def test_view_links_read_results_but_cannot_run(demo_client: WizardClient) -> None:
+    token = demo_client.new_wizard()
+    wizard = demo_client.get(f"/w/{token}/verify").context["nav"]  # type: ignore[attr-defined]
+    assert wizard.can_edit
+    engine = demo_client.app.state.engine  # type: ignore[attr-defined]
+    from app.store import repo
+
+    access = repo.resolve(engine, token=token, now=repo.utcnow())
+    assert access is not None
+    _, view_token = repo.mint_link(
+        engine, wizard_id=access.wizard.id, kind="view", label="", actor="t", now=repo.utcnow(), days=1
+    )
+    page = demo_client.get(f"/w/{view_token}/verify")
+    assert page.status_code == 200 and "Run the checks" not in page.text
+    refused = demo_client.form_post(f"/w/{view_token}/verify", {"source": "demo"})
+    assert refused.status_code == 403
+
+
+def test_limits_per_wizard_and_per_server(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The per-address rate limit (tested in test_security) off: this test is about the per-wizard and server caps.
+    settings = make_settings(
+        tmp_path,
+        demo=True,
+        aws_endpoint_url=endpoint,
+        max_concurrent_verifications=1,
+        verify_rate_per_minute=0,
+    )
+    with WizardClient(create_app(settings), base_url="http://testserver") as client:
+        demo = client.app.state.demo  # type: ignore[attr-defined]
+        # Slow every call down so the first run is still going.
+        client.app.state.demo = verify_module.DemoSetup(  # type: ignore[attr-defined]
+            demo.endpoint_url, demo.credentials, (*demo.hooks, ("before-send", Latency(0.05))), demo.notes
+        )
+        first, second = client.new_wizard(), client.new_wizard()
+        assert (
+            client.form_post(f"/w/{first}/verify", {"source": "demo"}, follow_redirects=False).status_code
+            == 303
+        )
+        again = client.form_post(f"/w/{first}/verify", {"source": "demo"})
+        assert again.status_code == 429 and "already running" in again.text
+        busy = client.form_post(f"/w/{second}/verify", {"source": "demo"})
+        assert busy.status_code == 429 and "as many verifications as it allows" in busy.text
+        _wait(client, first)
+        soon = client.form_post(f"/w/{first}/verify", {"source": "demo"})
+        assert soon.status_code == 429 and "try again in" in soon.text
+        # With htmx the refusal comes back as the form fragment, which htmx swaps in.
+        fragment = client.form_post(f"/w/{first}/verify", {"source": "demo"}, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section id="verify-start"')
+        assert "try again in" in fragment.text
+
+
+def test_server_credentials_need_the_setting_and_the_operator_secret(tmp_path: Path, endpoint: str) -> None:
+    off = make_settings(tmp_path, aws_endpoint_url=endpoint)
+    with WizardClient(create_app(off), base_url="http://testserver") as client:
+        token = client.new_wizard()
+        assert "server's own AWS identity" not in client.get(f"/w/{token}/verify").text
+        refused = client.form_post(f"/w/{token}/verify", {"source": "server"})
+        assert refused.status_code == 422 and "does not allow" in refused.text
+
+    on: Any = make_settings(
+        tmp_path, aws_endpoint_url=endpoint, allow_server_credentials=True, operator_secret="op-secret-123"
+    )
+    with WizardClient(create_app(on), base_url="http://testserver") as client:
+        response = client.form_post("/wizards", {"operator_secret": "op-secret-123"}, follow_redirects=False)
+        token = str(response.headers["location"]).split("/")[2]
+        assert "server's own AWS identity" in client.get(f"/w/{token}/verify").text
+        wrong = client.form_post(f"/w/{token}/verify", {"source": "server", "operator_secret": "guess"})
+        assert wrong.status_code == 422 and "operator secret is required" in wrong.text
+        assert "guess" not in wrong.text
