@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Plans, artifacts and checks for an AWS certificate-lifecycle connector.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # No Swagger UI: FastAPI's loads its scripts from a CDN, which the CSP
+        # (and our rule of no asset from another origin) forbids.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         # Runs before every route's own dependencies (token lookup included).
