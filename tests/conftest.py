@@ -74,6 +74,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'wizard.sqlite3'}"
 
 
+def make_sqlite_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings on a SQLite file whatever backend the run uses: for tests that read the file itself."""
+    return make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'wizard.sqlite3'}", **overrides)
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database_url": default_database_url(tmp_path), "purge_interval_minutes": 0}
     values.update(overrides)
@@ -103,6 +108,18 @@ class WizardClient(TestClient):
         response = self.form_post("/wizards", follow_redirects=False)
         assert response.status_code == 303, response.text
         return str(response.headers["location"]).split("/")[2]
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return make_sqlite_settings(tmp_path)
+
+
+@pytest.fixture
+def sqlite_client(sqlite_settings: Settings) -> Iterator[WizardClient]:
+    """A client of an app on a SQLite file, for tests that read the file itself."""
+    with WizardClient(create_app(sqlite_settings), base_url="http://testserver") as test_client:
+        yield test_client
 
 
 @pytest.fixture

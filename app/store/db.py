@@ -12,7 +12,9 @@ migrate one at a time.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -37,6 +39,27 @@ PG_CONNECT_TIMEOUT_S = 5
 MIGRATION_LOCK_KEY = 0x63775F6D6967
 
 
+def _ensure_wal(cursor: Any) -> None:
+    """Switch the database file to WAL once; later connections find it already so.
+
+    Changing the journal mode needs an exclusive lock and SQLite answers
+    "database is locked" at once, without its busy handler, while another
+    connection holds a lock (seen with several workers migrating an empty
+    file at start-up); so retry for a bounded time.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -57,7 +80,7 @@ def make_engine(url: str) -> Engine:
         # transaction handling would defer it past the first read).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _ensure_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -23,7 +23,7 @@ from app.main import _purge_forever, create_app
 from app.store import db, repo
 from app.web.ratelimit import RateLimiter
 from app.web.security import CONTENT_SECURITY_POLICY
-from tests.conftest import REPO, WizardClient, make_settings
+from tests.conftest import REPO, WizardClient, make_settings, make_sqlite_settings
 from tests.web.routes import UNSAFE, concrete_path, endpoints, link_ids, mint_link
 
 ORIGIN = "http://testserver"
@@ -381,7 +381,7 @@ def _count(settings: Any, table: str) -> int:
 
 def test_operator_secret_guards_wizard_creation(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     secret = "op-secret-5b1d9c"
-    settings = make_settings(tmp_path, operator_secret=secret)
+    settings = make_sqlite_settings(tmp_path, operator_secret=secret)
     with caplog.at_level(logging.DEBUG), WizardClient(create_app(settings), base_url=ORIGIN) as client:
         home = client.get("/")
         assert 'name="operator_secret"' in home.text and secret not in home.text
@@ -433,7 +433,7 @@ def _seed_for_purge(settings: Any) -> tuple[str, str]:
 def test_cli_purge_deletes_expired_and_revoked_links_and_orphaned_wizards(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = make_settings(tmp_path)
+    settings = make_sqlite_settings(tmp_path)
     _, kept_token = _seed_for_purge(settings)
     assert cli.main(["db", "purge", "--database-url", settings.database_url]) == 0
     assert capsys.readouterr().out.strip() == "purged 2 links and 1 wizards"
@@ -449,7 +449,7 @@ def test_cli_purge_deletes_expired_and_revoked_links_and_orphaned_wizards(
 def test_the_server_purges_on_a_schedule_and_survives_a_failed_purge(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(tmp_path, purge_interval_minutes=60)
+    settings = make_sqlite_settings(tmp_path, purge_interval_minutes=60)
     _seed_for_purge(settings)
     app = create_app(settings)
     with WizardClient(app, base_url=ORIGIN):
