@@ -214,7 +214,9 @@ def main() -> None:
     print("goals: checklist page >= 0.25 of hello, tick >= 0.20, p99 <= 50 ms, zero errors")
     for name, r in results.items():
         if r["non_2xx"] or r["socket_errors"]:
-            print(f"WARNING: {name}: {r['non_2xx']:.0f} non-2xx; socket errors: {r['socket_detail'] or 'none'}")
+            print(
+                f"WARNING: {name}: {r['non_2xx']:.0f} non-2xx; socket errors: {r['socket_detail'] or 'none'}"
+            )
 
 
 if __name__ == "__main__":
