@@ -17,7 +17,6 @@ import hmac
 import secrets
 
 from fastapi import FastAPI, HTTPException, Request
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings
@@ -48,24 +47,30 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.headers = list(_BASE_HEADERS)
+        headers = list(_BASE_HEADERS)
         if hsts:
-            self.headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+            headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        page_only = [(b"cache-control", b"no-store"), (b"x-robots-tag", b"noindex, nofollow")]
+        # Raw (name, value) pairs, replacing any the app set itself: built once,
+        # because MutableHeaders' per-header assignment cost ~30 µs a response.
+        self._static = headers
+        self._pages = headers + page_only
+        self._static_names = frozenset(name for name, _ in self._static)
+        self._page_names = frozenset(name for name, _ in self._pages)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_static = scope["path"].startswith("/static/")
+        if scope["path"].startswith("/static/"):
+            ours, names = self._static, self._static_names
+        else:
+            ours, names = self._pages, self._page_names
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers:
-                    headers[name.decode()] = value.decode()
-                if not is_static:
-                    headers["Cache-Control"] = "no-store"
-                    headers["X-Robots-Tag"] = "noindex, nofollow"
+                kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                message["headers"] = kept + ours
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
