@@ -5,12 +5,8 @@ checklist states, events, last verification) into an `Evidence` and calls
 `evidence_json()` or `evidence_markdown()`. Every artifact is listed with its
 SHA-256 so a reviewer can check that the files applied are the files reviewed.
 
-`artifact_digests(plan)` is the one place that decides which artifacts are
-listed: today the policy documents this package renders itself (hashed as the
-exported JSON files are written: four-space indent, a final newline, UTF-8).
-When the full artifact bundle (app/domain/artifacts) is available, it becomes
-`[digest(a.path, a.data, a.title) for a in artifacts(plan)]` and nothing else
-here changes.
+`artifact_digests(plan)` lists every file of the plan's bundle
+(app/domain/artifacts), hashed from the same bytes as the downloads.
 
 Free text (names, notes, labels) is escaped for Markdown, so a note cannot
 inject a link, an image or HTML into the exported document.
@@ -19,7 +15,6 @@ inject a link, an image or HTML into the exported document.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,10 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from app.domain import policies
+from app.domain.artifacts import artifacts
 from app.domain.plan import Plan
 
 FORMAT = "aws-connector-wizard/evidence/1"
-DOCUMENTED_INLINE_POLICY_FILE = "inline-policy-as-documented.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +88,8 @@ def digest(path: str, data: bytes, title: str) -> ArtifactDigest:
     return ArtifactDigest(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data), title=title)
 
 
-def policy_json_bytes(document: policies.PolicyDocument) -> bytes:
-    # The same bytes as the exported file: four-space indent as the IAM console shows, final newline.
-    return (json.dumps(document, indent=4) + "\n").encode("utf-8")
-
-
 def artifact_digests(plan: Plan) -> list[ArtifactDigest]:
     """Every artifact of the plan's bundle with its SHA-256: the same bytes as the downloads."""
-    from app.domain.artifacts import artifacts
-
     return [digest(a.path, a.data, a.title) for a in artifacts(plan)]
 
 

@@ -21,7 +21,7 @@ from app.domain.iam import REGIONS
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep
-from app.web.security import verify_csrf
+from app.web.security import may_create_wizards, verify_csrf
 
 
 class Problem(BaseModel):
@@ -320,14 +320,10 @@ async def create_wizard(
     actor: ActorDep,
     body: Annotated[PlanBody | None, Body()] = None,
 ) -> CreatedWizardOut:
-    if settings.operator_secret is not None:
-        import hmac
-
-        given = request.headers.get("x-operator-secret", "")
-        if not hmac.compare_digest(settings.operator_secret.get_secret_value().encode(), given.encode()):
-            raise HTTPException(
-                403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
-            )
+    if not may_create_wizards(settings, request.headers.get("x-operator-secret", "")):
+        raise HTTPException(
+            403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
+        )
     plan = plan_or_422(body.plan_input()) if body else Plan()
     _, token = repo.create_wizard(
         engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days

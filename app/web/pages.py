@@ -33,7 +33,7 @@ from app.web.deps import (
 )
 from app.web.forms import options_input
 from app.web.render import render, render_cached
-from app.web.security import verify_csrf
+from app.web.security import may_create_wizards, verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
 
@@ -94,7 +94,7 @@ async def create_wizard(
     actor: ActorDep,
     operator_secret: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    if not _operator_ok(settings, operator_secret):
+    if not may_create_wizards(settings, operator_secret):
         return render(
             request,
             "home.html",
@@ -105,15 +105,6 @@ async def create_wizard(
         engine, plan=Plan(), actor=actor, now=repo.utcnow(), link_days=settings.link_days
     )
     return _see_other(f"/w/{token}/scope?new=1")
-
-
-def _operator_ok(settings: Any, given: str) -> bool:
-    import hmac
-
-    secret = settings.operator_secret
-    if secret is None:
-        return True
-    return hmac.compare_digest(secret.get_secret_value().encode(), given.encode())
 
 
 @router.post("/me")

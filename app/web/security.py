@@ -151,6 +151,18 @@ async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> No
     await send({"type": "http.response.body", "body": body})
 
 
+def operator_secret_matches(settings: Settings, given: str) -> bool:
+    """True when the operator secret is set and `given` is it (constant-time)."""
+    if settings.operator_secret is None:
+        return False
+    return hmac.compare_digest(settings.operator_secret.get_secret_value().encode(), given.encode())
+
+
+def may_create_wizards(settings: Settings, given: str) -> bool:
+    """Without an operator secret anyone may start a wizard; with one, only who gives it."""
+    return settings.operator_secret is None or operator_secret_matches(settings, given)
+
+
 def csrf_token_for(request: Request) -> str:
     """This browser's CSRF token: the cookie's, or a new one the response will set."""
     token = request.cookies.get(CSRF_COOKIE)

@@ -15,7 +15,6 @@ time per wizard, and at least MIN_SECONDS_BETWEEN_RUNS between two starts.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import threading
@@ -40,7 +39,7 @@ from app.web import ratelimit
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_globals
 from app.web.pages import _nav
 from app.web.render import is_htmx, render
-from app.web.security import verify_csrf
+from app.web.security import operator_secret_matches, verify_csrf
 
 log = logging.getLogger("connector_wizard.verify")
 
@@ -345,11 +344,9 @@ async def start_verification(
     if source == "demo" and demo is not None:
         credentials = demo.credentials
     elif source == "server":
-        given = str(form.get("operator_secret", ""))
-        expected = settings.operator_secret.get_secret_value() if settings.operator_secret else None
         if not settings.allow_server_credentials or demo is not None:
             errors["source"] = "This server does not allow verifying with its own identity."
-        elif expected is None or not hmac.compare_digest(expected.encode(), given.encode()):
+        elif not operator_secret_matches(settings, str(form.get("operator_secret", ""))):
             errors["operator_secret"] = "The operator secret is required to use the server's own identity."  # noqa: S105 - a message
         credentials = None
     else:
