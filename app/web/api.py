@@ -20,8 +20,8 @@ from app.domain.checklist import checklist
 from app.domain.iam import REGIONS
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
-from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep
-from app.web.security import may_create_wizards, verify_csrf
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
+from app.web.security import may_create_wizards
 
 
 class Problem(BaseModel):
@@ -56,7 +56,7 @@ LIMITED: Responses = {
     }
 }
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(verify_csrf)])
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(api_guard)])
 health = APIRouter(tags=["health"])
 
 

@@ -3,6 +3,11 @@
 All `async def`: FastAPI runs a plain `def` dependency in a worker thread, and
 six thread hops per request cost more than the work they do (a SQLite read
 here takes microseconds; profiled with cProfile).
+
+Each dependency also costs ~25 µs of FastAPI's solving per request, so the two
+hottest routes (the checklist page and a tick) take only the guard and the
+access dependency and call `engine_of` / `actor_of` themselves
+(bench/README.md).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from sqlalchemy import Engine
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import repo
-from app.web.security import csrf_token_for
+from app.web.ratelimit import limit_share_links
+from app.web.security import csrf_token_for, verify_csrf
 
 ACTOR_COOKIE = "cw_name"
 ANONYMOUS = "anonymous"
@@ -26,9 +32,13 @@ MAX_ACTOR_LENGTH = 60
 LINK_NOT_FOUND = "This wizard link does not exist, has expired or was revoked."
 
 
-async def get_engine(request: Request) -> Engine:
+def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+async def get_engine(request: Request) -> Engine:
+    return engine_of(request)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -44,8 +54,12 @@ def clean_actor(value: str | None) -> str:
     return cleaned or ANONYMOUS
 
 
-async def get_actor(request: Request) -> str:
+def actor_of(request: Request) -> str:
     return clean_actor(request.cookies.get(ACTOR_COOKIE))
+
+
+async def get_actor(request: Request) -> str:
+    return actor_of(request)
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
@@ -54,8 +68,10 @@ ActorDep = Annotated[str, Depends(get_actor)]
 TokenPath = Annotated[str, Path(min_length=1, max_length=100, description="A share link token.")]
 
 
-async def get_access(request: Request, engine: EngineDep, token: TokenPath) -> repo.Access:
-    access = repo.resolve(engine, token=token, now=repo.utcnow()) if looks_like_token(token) else None
+async def get_access(request: Request, token: TokenPath) -> repo.Access:
+    access = (
+        repo.resolve(engine_of(request), token=token, now=repo.utcnow()) if looks_like_token(token) else None
+    )
     if access is None:
         raise HTTPException(404, LINK_NOT_FOUND)
     request.state.access = access
@@ -65,7 +81,9 @@ async def get_access(request: Request, engine: EngineDep, token: TokenPath) -> r
 AccessDep = Annotated[repo.Access, Depends(get_access)]
 
 
-async def get_edit_access(access: AccessDep) -> repo.Access:
+async def get_edit_access(request: Request, token: TokenPath) -> repo.Access:
+    # Calls get_access rather than depending on it: one dependency to solve, not two.
+    access = await get_access(request, token)
     if not access.can_edit:
         raise HTTPException(403, "This is a view-only link: it cannot change anything.")
     return access
@@ -74,7 +92,7 @@ async def get_edit_access(access: AccessDep) -> repo.Access:
 EditDep = Annotated[repo.Access, Depends(get_edit_access)]
 
 
-async def page_globals(request: Request) -> None:
+def page_globals(request: Request) -> None:
     """Values every page template needs: the CSRF token, who is acting, demo mode."""
     settings: Settings = request.app.state.settings
     request.state.template_globals = {
@@ -82,3 +100,21 @@ async def page_globals(request: Request) -> None:
         "actor": clean_actor(request.cookies.get(ACTOR_COOKIE)),
         "demo": settings.demo,
     }
+
+
+# Router guards. One dependency doing three things rather than three
+# dependencies: FastAPI's dependency solving costs ~25 µs per dependency per
+# request, as much as a cached page's database read (cProfile, bench/README.md).
+
+
+async def page_guard(request: Request) -> None:
+    """Every HTML page: share-link rate limit first, then the CSRF check, then the template globals."""
+    limit_share_links(request)
+    await verify_csrf(request)
+    page_globals(request)
+
+
+async def api_guard(request: Request) -> None:
+    """Every JSON API route: share-link rate limit first, then the CSRF check."""
+    limit_share_links(request)
+    await verify_csrf(request)

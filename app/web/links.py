@@ -26,12 +26,11 @@ from app.domain import audit, evidence
 from app.domain.checklist import checklist
 from app.settings import Settings
 from app.store import repo, verifications
-from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_globals
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.pages import ChecklistItem, _items, _nav
 from app.web.render import is_htmx, render
-from app.web.security import verify_csrf
 
-router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MAX_LABEL = 100  # models.ShareLink.label
 MAX_NOTE = 2000  # models.StepState.note

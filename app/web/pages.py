@@ -28,14 +28,16 @@ from app.web.deps import (
     EditDep,
     EngineDep,
     SettingsDep,
+    actor_of,
     clean_actor,
-    page_globals,
+    engine_of,
+    page_guard,
 )
 from app.web.forms import options_input
 from app.web.render import render, render_cached
-from app.web.security import may_create_wizards, verify_csrf
+from app.web.security import may_create_wizards
 
-router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 # The wizard's pages in order: (slug, title). Verify is optional.
 WIZARD_PAGES: tuple[tuple[str, str], ...] = (
@@ -381,9 +383,9 @@ def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem
 
 
 @router.get("/w/{token}/checklist")
-async def checklist_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+async def checklist_page(request: Request, access: AccessDep) -> Response:
     def context() -> dict[str, Any]:
-        states = repo.step_states(engine, wizard_id=access.wizard.id)
+        states = repo.step_states(engine_of(request), wizard_id=access.wizard.id)
         return {"nav": _nav(request, access, "checklist"), "items": _items(access.wizard.plan, states)}
 
     return render_cached(request, "checklist.html", _page_key(access), context)
@@ -398,11 +400,10 @@ def _page_key(access: repo.Access) -> tuple[int, int]:
 async def tick_step(
     request: Request,
     access: EditDep,
-    engine: EngineDep,
-    actor: ActorDep,
     step_id: str,
     done: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    engine, actor = engine_of(request), actor_of(request)
     plan = access.wizard.plan
     steps = {step.id: step for step in checklist(plan)}
     if step_id not in steps:

@@ -1,7 +1,8 @@
 """In-memory rate limits: a token bucket per client address, bounded memory, monotonic clock.
 
 Used on the share-link prefix (every route under /w/ and /api/v1/wizards/,
-and wizard creation) and, through `enforce()`, on verification. One limiter per purpose lives on
+and wizard creation: `deps.page_guard` and `deps.api_guard` call it first)
+and, through `enforce()`, on verification. One limiter per purpose lives on
 `app.state.limiters` (built in create_app from the settings).
 
 What it is and is not:
@@ -122,9 +123,9 @@ def enforce(limiter: RateLimiter | None, request: Request, cost: float = 1.0) ->
         )
 
 
-async def limit_share_links(request: Request) -> None:
-    """App-wide dependency: count requests that carry a share-link token or create a wizard."""
-    path = request.url.path
+def limit_share_links(request: Request) -> None:
+    """Count requests that carry a share-link token or create a wizard (part of every router's guard)."""
+    path = request.scope["path"]
     if path.startswith(LINK_PREFIXES) or path in CREATE_PATHS:
         limiters: dict[str, RateLimiter | None] = request.app.state.limiters
         enforce(limiters.get("links"), request)

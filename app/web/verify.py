@@ -36,14 +36,14 @@ from app.domain.verification import CAUSE_TEXT, AccountResult, CheckResult, Drif
 from app.settings import Settings
 from app.store import verifications
 from app.web import ratelimit
-from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_globals
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.pages import _nav
 from app.web.render import is_htmx, render
-from app.web.security import operator_secret_matches, verify_csrf
+from app.web.security import operator_secret_matches
 
 log = logging.getLogger("connector_wizard.verify")
 
-router = APIRouter(dependencies=[Depends(verify_csrf), Depends(page_globals)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MIN_SECONDS_BETWEEN_RUNS = 10.0
 FINISHED_JOBS_KEPT = 200

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app import cli
 from app.main import _purge_forever, create_app
 from app.store import db, repo
-from app.web.ratelimit import RateLimiter
+from app.web.ratelimit import CREATE_PATHS, LINK_PREFIXES, RateLimiter
 from app.web.security import CONTENT_SECURITY_POLICY
 from tests.conftest import REPO, WizardClient, make_settings, make_sqlite_settings
 from tests.web.routes import UNSAFE, concrete_path, endpoints, link_ids, mint_link
@@ -356,6 +357,38 @@ def test_link_prefix_is_rate_limited_per_client_with_retry_after(tmp_path: Path)
         assert other.get(f"/w/{token}/scope").status_code == 200
 
 
+def test_every_share_link_route_is_rate_limited(tmp_path: Path) -> None:
+    # The limit lives in the routers' guards (deps.page_guard, deps.api_guard):
+    # a route added to a router without its guard would escape it; this sweep notices.
+    settings = make_settings(tmp_path, link_rate_per_minute=1)
+    with WizardClient(create_app(settings), base_url=ORIGIN) as client:
+        token = client.new_wizard()  # the one request a minute
+        app = client.app
+        assert isinstance(app, FastAPI)
+        limited = [
+            e
+            for e in endpoints(app, frozenset({"GET", *UNSAFE}))
+            if e.path.startswith(LINK_PREFIXES) or e.path in CREATE_PATHS
+        ]
+        assert len(limited) > 20, limited
+        for endpoint in limited:
+            path = concrete_path(endpoint.path, token=token, link_id=1)
+            response = _send(
+                client, endpoint.method, path, is_api=endpoint.is_api, token=None, headers=SAME_SITE
+            )
+            assert response.status_code == 429, (endpoint, response.status_code)
+            assert int(response.headers["retry-after"]) >= 1
+
+
+def test_routes_sit_on_the_app_itself_not_in_nested_routers(client: WizardClient) -> None:
+    # main.add_routes: a nested router costs two extra route walks per request.
+    app = client.app
+    assert isinstance(app, FastAPI)
+    kinds = {type(route).__name__ for route in app.routes}
+    assert kinds <= {"APIRoute", "Route", "Mount"}, kinds
+    assert sum(isinstance(route, APIRoute) for route in app.routes) > 30
+
+
 def test_ipv6_clients_share_a_bucket_per_64(tmp_path: Path) -> None:
     from starlette.requests import Request
 
@@ -489,3 +522,19 @@ def test_no_purge_task_when_the_interval_is_zero(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path, purge_interval_minutes=0))
     with WizardClient(app, base_url=ORIGIN):
         assert app.state.purge_task is None
+
+
+def test_cached_pages_escape_the_per_browser_values(client: WizardClient) -> None:
+    # render.PageCache fills the display name and CSRF token into a cached page
+    # without Jinja: the escaping must match what Jinja does on the first render.
+    edit = client.new_wizard()
+    client.form_post("/me", {"name": "Alice <b>&", "back": "/"})
+    first = client.get(f"/w/{edit}/checklist").text  # rendered, then cached
+    second = client.get(f"/w/{edit}/checklist").text  # from the cache
+    for page in (first, second):
+        assert "Alice &lt;b&gt;&amp;" in page and "Alice <b>" not in page
+    client.cookies.set("cw_csrf", 'abcdefghijklmnopqrstu"><i>x')
+    for _ in range(2):
+        page = client.get(f"/w/{edit}/checklist").text
+        assert '"><i>x' not in page
+        assert "abcdefghijklmnopqrstu&#34;&gt;&lt;i&gt;x" in page
