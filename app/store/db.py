@@ -131,13 +131,17 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
         return
     conn = _held_connection(engine)
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # On the driver itself, like prepared.Prepared: ~3 µs each against ~15 µs
+    # through exec_driver_sql. The connection is AUTOCOMMIT, so SQLAlchemy
+    # keeps no transaction state that this could contradict.
+    driver = conn.connection.driver_connection
+    driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
     try:
         yield conn
     except BaseException:
-        conn.exec_driver_sql("ROLLBACK")
+        driver.execute("ROLLBACK")  # type: ignore[union-attr]
         raise
-    conn.exec_driver_sql("COMMIT")
+    driver.execute("COMMIT")  # type: ignore[union-attr]
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from app.domain.plan import Plan
 from app.domain.tokens import new_token, new_wizard_id, token_digest
 from app.store.db import reading, writing
 from app.store.models import Event, ShareLink, StepState, Wizard
+from app.store.prepared import Prepared
 
 WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
 LINK: Table = ShareLink.__table__  # type: ignore[attr-defined]
@@ -147,17 +148,24 @@ def _step(row: Any) -> StepRecord:
     )
 
 
-# Statements used on every write, built once with bind parameters: building a
-# SQLAlchemy statement per call cost more than running it (cProfile of a tick).
-_INSERT_EVENT = insert(EVENT).values(
-    wizard_id=bindparam("wizard_id"),
-    at=bindparam("at"),
-    actor=bindparam("actor"),
-    kind=bindparam("kind"),
-    detail=bindparam("detail"),
+# Statements used on every page view and write, built once with bind
+# parameters (building a statement per call cost more than running it) and
+# Prepared: on SQLite they skip SQLAlchemy's execution path (prepared.py).
+_INSERT_EVENT = Prepared(
+    insert(EVENT).values(
+        wizard_id=bindparam("wizard_id"),
+        at=bindparam("at"),
+        actor=bindparam("actor"),
+        kind=bindparam("kind"),
+        detail=bindparam("detail"),
+    )
 )
-_BUMP_REVISION = update(WIZARD).where(WIZARD.c.id == bindparam("w_id")).values(revision=WIZARD.c.revision + 1)
-_STEP = select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.step_id == bindparam("step_id"))
+_BUMP_REVISION = Prepared(
+    update(WIZARD).where(WIZARD.c.id == bindparam("w_id")).values(revision=WIZARD.c.revision + 1)
+)
+_STEP = Prepared(
+    select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.step_id == bindparam("step_id"))
+)
 
 
 def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
@@ -166,11 +174,11 @@ def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: dateti
         # PostgreSQL enforces the column's VARCHAR length (SQLite does not): keep
         # the event, and say which fields were too long to store.
         text = json.dumps({"truncated": True, "keys": sorted(detail)})
-    conn.execute(
-        _INSERT_EVENT, {"wizard_id": wizard_id, "at": now, "actor": actor[:80], "kind": kind, "detail": text}
+    _INSERT_EVENT.run(
+        conn, {"wizard_id": wizard_id, "at": now, "actor": actor[:80], "kind": kind, "detail": text}
     )
     # Every logged change moves the wizard's revision: cached pages of the old one go stale.
-    conn.execute(_BUMP_REVISION, {"w_id": wizard_id})
+    _BUMP_REVISION.run(conn, {"w_id": wizard_id})
 
 
 # --- wizards and links -------------------------------------------------------
@@ -204,8 +212,7 @@ def create_wizard(
     return record, token
 
 
-# Built once: constructing a statement per call cost more than running it.
-_RESOLVE = (
+_RESOLVE = Prepared(
     select(
         LINK,
         WIZARD.c.plan_json,
@@ -217,13 +224,13 @@ _RESOLVE = (
     .join(WIZARD, WIZARD.c.id == LINK.c.wizard_id)
     .where(LINK.c.token_sha256 == bindparam("digest"))
 )
-_STEPS = select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"))
+_STEPS = Prepared(select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id")))
 
 
 def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
     """The wizard and link a token opens, or None if unknown, expired or revoked."""
     with reading(engine) as conn:
-        row = conn.execute(_RESOLVE, {"digest": token_digest(token)}).first()
+        row = _RESOLVE.first(conn, {"digest": token_digest(token)})
     if row is None:
         return None
     link = _link(row)
@@ -347,12 +354,12 @@ def update_plan(
 
 def step_states(engine: Engine, *, wizard_id: str) -> dict[str, StepRecord]:
     with reading(engine) as conn:
-        rows = conn.execute(_STEPS, {"wizard_id": wizard_id}).all()
+        rows = _STEPS.all(conn, {"wizard_id": wizard_id})
     return {row.step_id: _step(row) for row in rows}
 
 
 @lru_cache(maxsize=4)
-def _tick_statement(dialect: str) -> Any:
+def _tick_statement(dialect: str) -> Prepared:
     """INSERT a step state, or UPDATE it only if `done` changes (SQLite and PostgreSQL upsert)."""
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert_(STEP).values(
@@ -364,7 +371,7 @@ def _tick_statement(dialect: str) -> Any:
         note="",
         version=0,
     )
-    return statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["wizard_id", "step_id"],
         set_={
             "done": statement.excluded.done,
@@ -373,14 +380,16 @@ def _tick_statement(dialect: str) -> Any:
         },
         where=STEP.c.done != statement.excluded.done,
         # RETURNING, not rowcount: psycopg reports -1 for this upsert on PostgreSQL.
-    ).returning(STEP.c.step_id)
+        # The whole row: a changed step needs no second read.
+    ).returning(*STEP.c)
+    return Prepared(upsert)
 
 
-_UNTICK = (
+_UNTICK = Prepared(
     update(STEP)
     .where(STEP.c.wizard_id == bindparam("w_id"), STEP.c.step_id == bindparam("s_id"), STEP.c.done)
     .values(done=False, done_by="", done_at=None)
-    .returning(STEP.c.step_id)
+    .returning(*STEP.c)
 )
 
 
@@ -391,17 +400,18 @@ def set_step_done(
     key = {"wizard_id": wizard_id, "step_id": step_id}
     with writing(engine) as conn:
         if done:
-            changed = conn.execute(
-                _tick_statement(conn.dialect.name),
-                {**key, "done": True, "done_by": actor[:80], "done_at": now},
-            ).first()
+            changed = _tick_statement(conn.dialect.name).first(
+                conn, {**key, "done": True, "done_by": actor[:80], "done_at": now}
+            )
         else:
             # Unticking a step nobody ticked creates nothing.
-            changed = conn.execute(_UNTICK, {"w_id": wizard_id, "s_id": step_id}).first()
+            changed = _UNTICK.first(conn, {"w_id": wizard_id, "s_id": step_id})
         if changed is not None:
             kind = "step.done" if done else "step.undone"
             _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
-        row = conn.execute(_STEP, key).first()
+            row = changed
+        else:
+            row = _STEP.first(conn, key)
     if row is None:
         return StepRecord(step_id=step_id, done=False, done_by="", done_at=None, note="", version=0)
     return _step(row)
