@@ -57,13 +57,18 @@ def test_organization_scope_end_to_end(page: Page, base_url: str, console_errors
     assert_accessible(page)
     for title in ["Enable trusted access", "Create the IAM user", "Add the inline policy"]:
         step = page.locator("li.step", has_text=title)
+        expect(step.locator("article")).to_have_css("border-left-width", "0px")
         step.get_by_role("button", name=re.compile("Mark as done")).click()
         expect(step.get_by_role("button", name=re.compile("Done"))).to_be_visible()
-    # htmx swapped only the steps: still on the same page, now reload.
+        # The done mark (the article's left border) follows the swapped status.
+        expect(step.locator("article")).not_to_have_css("border-left-width", "0px")
+    # htmx swapped only the steps' status: still on the same page, now reload.
     page.reload()
-    done = page.locator("li.step.done")
+    done = page.locator("li.step .step-status.done")
     expect(done).to_have_count(3)
-    expect(page.locator("li.step", has_text="Create the IAM user")).to_have_class(re.compile("done"))
+    expect(page.locator("li.step", has_text="Create the IAM user").locator(".step-status")).to_have_class(
+        re.compile("done")
+    )
 
     page.get_by_role("button", name="Next: Report").click()
     expect(page.get_by_role("heading", name=re.compile("Checklist: 3 of 9 done"))).to_be_visible()
@@ -104,7 +109,7 @@ def test_pages_work_with_javascript_disabled(browser: Any, base_url: str) -> Non
         step = page.locator("li.step", has_text="Create the IAM user")
         step.get_by_role("button", name=re.compile("Mark as done")).click()
         # A plain form post and redirect back to the checklist.
-        expect(page.locator("li.step.done")).to_have_count(1)
+        expect(page.locator("li.step .step-status.done")).to_have_count(1)
     finally:
         context.close()
 

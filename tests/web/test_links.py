@@ -216,7 +216,7 @@ def test_progress_fragment_brings_each_steps_state_out_of_band(client: WizardCli
     edit_page = client.get(f"/w/{edit}/checklist").text
     assert "every 5s" not in edit_page  # editors see their own ticks at once:
     tick = client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"}, headers=HTMX)
-    assert tick.text.lstrip().startswith('<li id="step-create-user"')
+    assert tick.text.lstrip().startswith('<div id="status-create-user"')
     assert '<div id="progress" hx-swap-oob="innerHTML">' in tick.text and "2 of 9 steps done" in tick.text
 
 

@@ -136,8 +136,9 @@ def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None
     assert plain.headers["location"].endswith("/checklist#step-create-user")
     fragment = client.form_post(f"/w/{token}/steps/put-inline-policy", {"done": "true"}, headers=HTMX)
     assert fragment.status_code == 200
-    assert fragment.text.lstrip().startswith('<li id="step-put-inline-policy"')
-    assert "Done ✓" in fragment.text
+    # Only the step's status is swapped (its instructions and note never change with a tick).
+    assert fragment.text.lstrip().startswith('<div id="status-put-inline-policy" class="step-status done"')
+    assert "Done ✓" in fragment.text and "In the AWS console" not in fragment.text
     steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
     assert steps["create-user"]["done"] and steps["put-inline-policy"]["done"]
     assert not steps["member-role"]["done"]
@@ -207,7 +208,7 @@ def test_cached_pages_carry_each_browsers_own_csrf_token_and_name(settings) -> N
         assert "Alice" not in second
         # A tick moves the wizard's revision: the next page shows it.
         bob.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
-        assert 'id="step-create-user" class="step done"' in alice.get(f"/w/{token}/checklist").text
+        assert 'id="status-create-user" class="step-status done"' in alice.get(f"/w/{token}/checklist").text
 
 
 def test_unticking_a_step_nobody_ticked_changes_and_logs_nothing(client: WizardClient) -> None:
@@ -216,3 +217,19 @@ def test_unticking_a_step_nobody_ticked_changes_and_logs_nothing(client: WizardC
     assert response.status_code == 200 and "Mark as done" in response.text
     kinds = [e.kind for e in client.get(f"/w/{token}/report").context["events"]]  # type: ignore[attr-defined]
     assert kinds == ["wizard.created"]
+
+
+@pytest.mark.parametrize("value", ["yes", "truee", "x" * 500])
+def test_a_tick_with_an_unknown_done_value_is_refused_and_changes_nothing(
+    client: WizardClient, value: str
+) -> None:
+    token = client.new_wizard()
+    client.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+    response = client.form_post(f"/w/{token}/steps/create-user", {"done": value}, headers=HTMX)
+    assert response.status_code == 422
+    assert "done field must be true or false" in response.text and value not in response.text
+    steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
+    assert steps["create-user"]["done"]
+    assert client.form_post(f"/w/{token}/steps/create-user", {"done": "off"}).status_code == 200
+    steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
+    assert not steps["create-user"]["done"]
