@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         app.state.purge_task = purge
+        _freeze_startup_objects()
         try:
             yield
         finally:
@@ -78,6 +80,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security.install(app, settings)
     logs.install(app, access_log=settings.access_log)
     return app
+
+
+_frozen = False
+
+
+def _freeze_startup_objects() -> None:
+    """Once per process: move everything alive after start-up out of the collector's reach.
+
+    Modules, SQLAlchemy metadata, compiled templates and pydantic models live as
+    long as the process, and every full collection walked all of them: a 50-70 ms
+    pause every few seconds under load, which set the p99 (measured with a
+    gc.callbacks hook under wrk; bench/README.md). After gc.freeze() a full
+    collection took ~2 ms. Frozen objects are still freed by reference counting;
+    only cycles among them are never collected.
+    https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
