@@ -2,9 +2,11 @@
 
 Usage:  .venv/bin/python bench/http_bench.py [--duration 10] [--connections 50]
 
-Needs Debian's `wrk`. Starts three uvicorn servers on 127.0.0.1 one after the
-other (never at once, so they do not compete for the 2 cores): a bare FastAPI
-app, and the wizard (SQLite in a temp folder). Prints requests/s, latency
+Needs Debian's `wrk`. Starts uvicorn servers on 127.0.0.1 one after the other
+(never at once, so they do not compete for the 2 cores): a bare FastAPI app
+served as the wizard is (the asyncio loop, see app/cli.py) — the baseline —,
+the same app on uvicorn's default uvloop for reference, and the wizard (SQLite
+in a temp folder). Prints requests/s, latency
 percentiles and the ratio of each wizard route to the bare app, plus idle RSS
 and cold start time. Absolute numbers swing ±20% between runs on a shared
 machine; the ratios are what to compare.
@@ -133,29 +135,34 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_WIZARD_")}
         extra = dict(item.split("=", 1) for item in options.env)
 
-        # 1. the bare FastAPI hello app
+        # 1. the bare FastAPI hello app: served as the wizard is (the asyncio loop,
+        # app/cli.py), the baseline of the ratios; and with uvicorn's defaults
+        # (uvloop), for reference.
         (tmpdir / "hello_app.py").write_text(HELLO_APP)
-        port = free_port()
-        hello = start(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "hello_app:app",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            tmpdir,
-        )
-        try:
-            wait_ready(f"http://127.0.0.1:{port}/hello")
-            results["hello"] = wrk(f"http://127.0.0.1:{port}/hello", options.duration, options.connections)
-        finally:
-            stop(hello)
+        for name, loop in (("hello", "asyncio"), ("hello (uvloop)", "uvloop")):
+            port = free_port()
+            hello = start(
+                [
+                    PYTHON,
+                    "-m",
+                    "uvicorn",
+                    "hello_app:app",
+                    "--port",
+                    str(port),
+                    "--loop",
+                    loop,
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+                tmpdir,
+            )
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/hello")
+                results[name] = wrk(f"http://127.0.0.1:{port}/hello", options.duration, options.connections)
+            finally:
+                stop(hello)
 
         # 2. the wizard, as `connector-wizard serve` runs it
         port = free_port()
@@ -201,13 +208,17 @@ def main() -> None:
             stop(wizard)
 
     hello_rps = results["hello"]["rps"]
+    uvloop_rps = results["hello (uvloop)"]["rps"]
     print(f"command: {' '.join(['python', 'bench/http_bench.py', *sys.argv[1:]])}")
     print(f"wrk -t2 -c{options.connections} -d{options.duration}s, 127.0.0.1, one server at a time")
-    print(f"{'route':<16}{'req/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    print("ratio: to the hello served like the wizard (asyncio loop); uvloop ratio: to the hello on uvloop")
+    print(
+        f"{'route':<16}{'req/s':>10}{'ratio':>8}{'uvloop ratio':>14}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+    )
     for name, r in results.items():
         print(
-            f"{name:<16}{r['rps']:>10.0f}{r['rps'] / hello_rps:>8.2f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
-            f"{r['non_2xx']:>9.0f}"
+            f"{name:<16}{r['rps']:>10.0f}{r['rps'] / hello_rps:>8.2f}{r['rps'] / uvloop_rps:>14.2f}"
+            f"{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
         )
     print(f"cold start to first 200: {cold_start:.2f} s (goal <= 1.5 s)")
     print(f"idle RSS: {idle_rss:.0f} MB (goal <= 120 MB); after load: {loaded_rss:.0f} MB")
