@@ -31,6 +31,8 @@ from app.web.deps import (
     actor_of,
     clean_actor,
     engine_of,
+    get_access,
+    get_edit_access,
     page_guard,
 )
 from app.web.forms import options_input
@@ -382,13 +384,25 @@ def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem
     return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
 
 
-@router.get("/w/{token}/checklist")
-async def checklist_page(request: Request, access: AccessDep) -> Response:
+# The two routes a wizard session hits most, every view of the checklist and
+# every tick, are plain Starlette routes: they call the router's guard and the
+# access check themselves rather than through FastAPI's dependency injection,
+# which cost ~100 µs of a ~650 µs tick (bench/README.md). The CSRF, rate-limit
+# and header sweeps (tests/web/test_security.py) cover them like every route.
+
+
+async def checklist_page(request: Request) -> Response:
+    await page_guard(request)
+    access = await get_access(request, request.path_params["token"])
+
     def context() -> dict[str, Any]:
         states = repo.step_states(engine_of(request), wizard_id=access.wizard.id)
         return {"nav": _nav(request, access, "checklist"), "items": _items(access.wizard.plan, states)}
 
     return render_cached(request, "checklist.html", _page_key(access), context)
+
+
+router.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
 
 
 def _page_key(access: repo.Access) -> tuple[int, int]:
@@ -400,11 +414,12 @@ def _page_key(access: repo.Access) -> tuple[int, int]:
 DONE_VALUES = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False, "": False}
 
 
-@router.post("/w/{token}/steps/{step_id}")
-async def tick_step(request: Request, access: EditDep, step_id: str) -> Response:
-    # The form is read here rather than declared as a Form parameter: the CSRF
-    # check has parsed it already, and FastAPI's form validation cost ~30 µs
-    # of a ~700 µs tick (bench/README.md).
+async def tick_step(request: Request) -> Response:
+    await page_guard(request)
+    access = await get_edit_access(request, request.path_params["token"])
+    step_id = request.path_params["step_id"]
+    # Read here, not declared as a Form parameter: the CSRF check has parsed
+    # the form already, and FastAPI's form validation cost ~30 µs a tick.
     form = await request.form()
     field = form.get("done", "")
     done = DONE_VALUES.get(field) if isinstance(field, str) else None
@@ -427,6 +442,9 @@ async def tick_step(request: Request, access: EditDep, step_id: str) -> Response
         context = {"nav": _nav(request, access, "checklist"), "item": item, "progress_items": progress_items}
         return render(request, "checklist.html", context, block="status")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")
+
+
+router.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
 
 
 # --- report -------------------------------------------------------------------
