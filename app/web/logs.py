@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.tokens import TOKEN_PATTERN
 
 ACCESS_LOGGER = "connector_wizard.access"
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.encode()
 MASK = "***"
 
 # Everything after /w/ and /api/v1/wizards/ up to the next "/" is a share
@@ -78,7 +78,11 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = [
+                    (name, value) for name, value in message.get("headers", ()) if name != _REQUEST_ID_RAW
+                ]
+                headers.append((_REQUEST_ID_RAW, request_id.encode("latin-1")))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -89,26 +93,33 @@ class AccessLog:
                 method = str(scope.get("method", ""))
                 path = mask_path(str(scope.get("path", "")))
                 client = scope.get("client")
-                log.info(
-                    "%s %s %d %.2fms",
-                    method,
-                    path,
-                    status,
-                    duration_ms,
-                    extra={
-                        "method": method,
-                        "path": path,
-                        "status": status,
-                        "duration_ms": duration_ms,
-                        "client": client[0] if client else None,
-                    },
-                )
+                if log.isEnabledFor(logging.INFO):
+                    # makeRecord + handle is what log.info() does, less finding the
+                    # caller's file and line (a frame walk; no format here prints them).
+                    log.handle(
+                        log.makeRecord(
+                            log.name,
+                            logging.INFO,
+                            __file__,
+                            0,
+                            "%s %s %d %.2fms",
+                            (method, path, status, duration_ms),
+                            None,
+                            extra={
+                                "method": method,
+                                "path": path,
+                                "status": status,
+                                "duration_ms": duration_ms,
+                                "client": client[0] if client else None,
+                            },
+                        )
+                    )
             request_id_var.reset(reset)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_RAW:
             text: str = value.decode("latin-1")
             if _SANE_REQUEST_ID.fullmatch(text) and not _BARE_TOKEN.search(text):
                 return text
