@@ -29,6 +29,9 @@ STEP: Table = StepState.__table__  # type: ignore[attr-defined]
 EVENT: Table = Event.__table__  # type: ignore[attr-defined]
 MAX_EVENT_DETAIL = 4000  # models.Event.detail
 MAX_NOTE = 2000  # models.StepState.note
+# Versions are INTEGER columns: PostgreSQL's holds at most 2**31 - 1, and a larger
+# number in a comparison fails there with a DataError (a 500) instead of matching nothing.
+MAX_VERSION = 2**31 - 1
 
 
 class Conflict(Exception):

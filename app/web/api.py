@@ -345,7 +345,7 @@ async def get_wizard(access: AccessDep, engine: EngineDep) -> WizardOut:
 
 class PlanUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=0, le=2**31)
+    version: int = Field(ge=0, le=repo.MAX_VERSION)
     plan: PlanBody
 
 
@@ -430,7 +430,7 @@ async def put_step(
 class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The note's version as last read (0 before the first note); a stale one gets 409.
-    version: int = Field(ge=0, le=2**31)
+    version: int = Field(ge=0, le=repo.MAX_VERSION)
     note: str = Field(max_length=2000)
 
 

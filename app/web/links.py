@@ -254,7 +254,7 @@ async def save_note(
     actor: ActorDep,
     step_id: str,
     note: Annotated[str, Form()] = "",
-    version: Annotated[int, Form(ge=0, le=2**31)] = 0,
+    version: Annotated[int, Form(ge=0, le=repo.MAX_VERSION)] = 0,
 ) -> Response:
     steps = {step.id: step for step in checklist(access.wizard.plan)}
     if step_id not in steps:

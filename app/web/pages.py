@@ -148,7 +148,7 @@ async def save_scope(
     engine: EngineDep,
     actor: ActorDep,
     scope: Annotated[str, Form(max_length=20)] = "",
-    version: Annotated[int, Form(ge=0)] = 0,
+    version: Annotated[int, Form(ge=0, le=repo.MAX_VERSION)] = 0,
 ) -> Response:
     token = request.path_params["token"]
     try:
@@ -277,10 +277,12 @@ async def save_options(request: Request, access: EditDep, engine: EngineDep, act
 
 
 def _int(value: Any) -> int:
+    """A form's version number; -1 (never current: a 409) when it is not one the database can hold."""
     try:
-        return int(str(value))
+        number = int(str(value))
     except ValueError:
         return -1
+    return number if 0 <= number <= repo.MAX_VERSION else -1
 
 
 @dataclass(frozen=True)

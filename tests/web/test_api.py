@@ -79,3 +79,22 @@ def test_health(client: WizardClient) -> None:
 def test_openapi_documents_the_plan_endpoints(client: WizardClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/plan/policies", "/api/v1/plan/checklist", "/api/v1/wizards"} <= set(schema["paths"])
+
+
+def test_a_version_beyond_the_database_integer_is_refused_not_a_500(client: WizardClient) -> None:
+    # PostgreSQL's INTEGER holds at most 2**31 - 1 (found by schemathesis on PostgreSQL).
+    token = client.new_wizard()
+    for version in (2**31, 10**12):
+        plan = client.put(
+            f"/api/v1/wizards/{token}/plan",
+            json={"version": version, "plan": {"scope": "account"}},
+            headers=csrf_headers(client),
+        )
+        assert plan.status_code == 422, plan.text
+        note = client.put(
+            f"/api/v1/wizards/{token}/steps/create-user/note",
+            json={"version": version, "note": "n"},
+            headers=csrf_headers(client),
+        )
+        assert note.status_code == 422, note.text
+    assert client.get(f"/api/v1/wizards/{token}").json()["plan"]["scope"] == "organization"

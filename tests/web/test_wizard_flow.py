@@ -233,3 +233,19 @@ def test_a_tick_with_an_unknown_done_value_is_refused_and_changes_nothing(
     assert client.form_post(f"/w/{token}/steps/create-user", {"done": "off"}).status_code == 200
     steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
     assert not steps["create-user"]["done"]
+
+
+@pytest.mark.parametrize("version", [str(2**31), str(10**12)])
+def test_a_form_version_beyond_the_database_integer_changes_nothing(
+    client: WizardClient, version: str
+) -> None:
+    token = client.new_wizard()
+    scope = client.form_post(f"/w/{token}/scope", {"scope": "account", "version": version})
+    assert scope.status_code == 422
+    fields = {"user_name": "other", "partition": "aws", "regions": "us-east-1", "style": "documented"}
+    options = client.form_post(f"/w/{token}/options", {**fields, "version": version})
+    assert options.status_code == 409
+    note = client.form_post(f"/w/{token}/steps/create-user/note", {"note": "n", "version": version})
+    assert note.status_code == 422
+    plan = client.get(f"/api/v1/wizards/{token}").json()["plan"]
+    assert plan["scope"] == "organization" and plan["user_name"] != "other"
