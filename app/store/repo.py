@@ -166,9 +166,6 @@ _INSERT_EVENT = Prepared(
 _BUMP_REVISION = Prepared(
     update(WIZARD).where(WIZARD.c.id == bindparam("w_id")).values(revision=WIZARD.c.revision + 1)
 )
-_STEP = Prepared(
-    select(STEP).where(STEP.c.wizard_id == bindparam("wizard_id"), STEP.c.step_id == bindparam("step_id"))
-)
 
 
 def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
@@ -383,8 +380,7 @@ def _tick_statement(dialect: str) -> Prepared:
         },
         where=STEP.c.done != statement.excluded.done,
         # RETURNING, not rowcount: psycopg reports -1 for this upsert on PostgreSQL.
-        # The whole row: a changed step needs no second read.
-    ).returning(*STEP.c)
+    ).returning(STEP.c.step_id)
     return Prepared(upsert)
 
 
@@ -392,19 +388,30 @@ _UNTICK = Prepared(
     update(STEP)
     .where(STEP.c.wizard_id == bindparam("w_id"), STEP.c.step_id == bindparam("s_id"), STEP.c.done)
     .values(done=False, done_by="", done_at=None)
-    .returning(*STEP.c)
+    .returning(STEP.c.step_id)
 )
 
 
 def set_step_done(
     engine: Engine, *, wizard_id: str, step_id: str, done: bool, actor: str, now: datetime
-) -> StepRecord:
-    """Idempotent: setting a step to the state it already has changes nothing and logs nothing."""
-    key = {"wizard_id": wizard_id, "step_id": step_id}
+) -> dict[str, StepRecord]:
+    """Tick or untick a step; return every step's state as this transaction left them.
+
+    Idempotent: setting a step to the state it already has changes nothing and
+    logs nothing. The states come from the same transaction, so a tick's page
+    (its progress summary) shows exactly what it saved, with no second read.
+    """
     with writing(engine) as conn:
         if done:
             changed = _tick_statement(conn.dialect.name).first(
-                conn, {**key, "done": True, "done_by": actor[:80], "done_at": now}
+                conn,
+                {
+                    "wizard_id": wizard_id,
+                    "step_id": step_id,
+                    "done": True,
+                    "done_by": actor[:80],
+                    "done_at": now,
+                },
             )
         else:
             # Unticking a step nobody ticked creates nothing.
@@ -412,12 +419,8 @@ def set_step_done(
         if changed is not None:
             kind = "step.done" if done else "step.undone"
             _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
-            row = changed
-        else:
-            row = _STEP.first(conn, key)
-    if row is None:
-        return StepRecord(step_id=step_id, done=False, done_by="", done_at=None, note="", version=0)
-    return _step(row)
+        rows = _STEPS.all(conn, {"wizard_id": wizard_id})
+    return {row.step_id: _step(row) for row in rows}
 
 
 def set_step_note(

@@ -421,10 +421,10 @@ async def put_step(
     steps = {step.id for step in checklist(access.wizard.plan)}
     if step_id not in steps:
         raise HTTPException(404, "This plan has no such step.")
-    state = repo.set_step_done(
+    states = repo.set_step_done(
         engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=repo.utcnow()
     )
-    return next(s for s in steps_out(access.wizard.plan, {step_id: state}) if s.id == step_id)
+    return next(s for s in steps_out(access.wizard.plan, states) if s.id == step_id)
 
 
 class NoteUpdate(BaseModel):

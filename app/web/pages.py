@@ -432,15 +432,15 @@ async def tick_step(request: Request) -> Response:
     steps = {step.id: step for step in checklist(plan)}
     if step_id not in steps:
         raise HTTPException(404, "This plan has no such step.")
-    state = repo.set_step_done(
+    states = repo.set_step_done(
         engine, wizard_id=access.wizard.id, step_id=step_id, done=done, actor=actor, now=repo.utcnow()
     )
     token = request.path_params["token"]
     number = list(steps).index(step_id) + 1
-    item = ChecklistItem(number, steps[step_id], state)
+    item = ChecklistItem(number, steps[step_id], states.get(step_id))
     if request.headers.get("hx-request") == "true":
         # The progress summary comes along out of band.
-        progress_items = _items(plan, repo.step_states(engine, wizard_id=access.wizard.id))
+        progress_items = _items(plan, states)
         context = {"nav": _nav(request, access, "checklist"), "item": item, "progress_items": progress_items}
         return render(request, "checklist.html", context, block="status")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")

@@ -133,14 +133,22 @@ def test_step_ticks_are_idempotent_upserts(engine: Engine) -> None:
         now=now + timedelta(minutes=1),
     )
     assert first == again  # the second tick changed nothing, not even who or when
-    assert first.done and first.done_by == "ana" and first.done_at == now
+    assert list(first) == ["create-user"]  # the states it returns: every step ever ticked
+    tick = first["create-user"]
+    assert tick.done and tick.done_by == "ana" and tick.done_at == now
+    # Another step's state comes back too, as the same transaction left it.
+    both = repo.set_step_done(
+        engine, wizard_id=record.id, step_id="attach-policies", done=True, actor="bo", now=now
+    )
+    assert both["create-user"] == tick and both["attach-policies"].done_by == "bo"
     undone = repo.set_step_done(
         engine, wizard_id=record.id, step_id="create-user", done=False, actor="bo", now=now
     )
-    assert not undone.done and undone.done_at is None
+    assert not undone["create-user"].done and undone["create-user"].done_at is None
+    assert undone["attach-policies"].done
     kinds = [event.kind for event in repo.events(engine, wizard_id=record.id)]
-    assert kinds == ["step.undone", "step.done", "wizard.created"]
-    assert set(repo.step_states(engine, wizard_id=record.id)) == {"create-user"}
+    assert kinds == ["step.undone", "step.done", "step.done", "wizard.created"]
+    assert repo.step_states(engine, wizard_id=record.id) == undone
 
 
 def test_step_notes_are_versioned(engine: Engine) -> None:
