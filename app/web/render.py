@@ -156,7 +156,9 @@ def render_cached(
             "actor": cache.actor_placeholder,
             **build_context(),
         }
-        entry = (cache.cut(template.render(context)), context)
+        html = template.render(context)
+        # Kept without the request: a cache entry outlives it (the test client reads the rest).
+        entry = (cache.cut(html), {name: value for name, value in context.items() if name != "request"})
         cache.put(full_key, *entry)
     pieces, context = entry
     actor = str(globals_.get("actor", ""))
