@@ -156,9 +156,9 @@ def render_cached(
             "actor": cache.actor_placeholder,
             **build_context(),
         }
-        html = template.render(context)
+        rendered = template.render(context)
         # Kept without the request: a cache entry outlives it (the test client reads the rest).
-        entry = (cache.cut(html), {name: value for name, value in context.items() if name != "request"})
+        entry = (cache.cut(rendered), {key: value for key, value in context.items() if key != "request"})
         cache.put(full_key, *entry)
     pieces, context = entry
     actor = str(globals_.get("actor", ""))
