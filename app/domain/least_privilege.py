@@ -20,7 +20,13 @@ from typing import Any
 
 from app.domain.checklist import INLINE_POLICY_FILE
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
-from app.domain.policies import INLINE_POLICY_NAME, PolicyDocument, attached_managed_policies, wrap_policy
+from app.domain.policies import (
+    INLINE_POLICY_NAME,
+    PolicyDocument,
+    attached_managed_policies,
+    corrected_inline_policy,
+    wrap_policy,
+)
 
 # Service Authorization Reference pages ("Actions, resources, and condition keys for ...").
 SAR_ACM = "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html"
@@ -478,8 +484,6 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
                 )
             )
     if plan.is_organization:
-        from app.domain.policies import corrected_inline_policy
-
         corrected = corrected_inline_policy(plan)
         out.append(
             PolicyExplanation(

@@ -18,8 +18,6 @@ from app.domain.plan import Plan
 
 PolicyDocument = dict[str, Any]
 
-# Placeholder the source document prints in its inline policy.
-DOCUMENTED_ROLE_PLACEHOLDER = "<Common IAM role name>"
 INLINE_POLICY_NAME = "DigiCertTLMCommonRoleAccess"
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from app.domain.least_privilege import ACM_POLICY_NAME, ORGANIZATIONS_POLICY_NAME, SECRETS_POLICY_NAME
 from app.domain.plan import Plan, PolicyStyle
 
 # The message AWS returns when Account Management trusted access is off
@@ -358,10 +359,12 @@ MANAGED_POLICY_FOR = {
     "acm": "AWSCertificateManagerFullAccess",
     "secrets-manager": "SecretsManagerReadWrite",
 }
-_CUSTOM_KEYWORDS = {
-    "organizations": ("organizations", "org"),
-    "acm": ("acm", "certificate"),
-    "secrets-manager": ("secrets", "secret"),
+# The least-privilege style's custom policy for each need; its checklist step is
+# "custom-policy-" + the policy name.
+CUSTOM_POLICY_FOR = {
+    "organizations": ORGANIZATIONS_POLICY_NAME,
+    "acm": ACM_POLICY_NAME,
+    "secrets-manager": SECRETS_POLICY_NAME,
 }
 
 
@@ -371,11 +374,10 @@ def permission_step(plan: Plan, need: str) -> str:
         return f"attach-{MANAGED_POLICY_FOR[need]}"
     from app.domain.checklist import step_ids
 
-    for step_id in step_ids(plan):
-        lowered = step_id.lower()
-        if lowered.startswith("custom-policy-") and any(k in lowered for k in _CUSTOM_KEYWORDS[need]):
-            return step_id
-    return "create-user"
+    step_id = f"custom-policy-{CUSTOM_POLICY_FOR[need]}"
+    # The plan may not grant it (no organizations policy for one account, no
+    # Secrets Manager policy when not chosen): then the user itself is the fix.
+    return step_id if step_id in step_ids(plan) else "create-user"
 
 
 # --- redaction ------------------------------------------------------------------

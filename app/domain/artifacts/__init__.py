@@ -24,6 +24,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.domain import member_role
 from app.domain.least_privilege import PolicyExplanation, policy_explanations
@@ -77,6 +78,15 @@ class Artifact:
 
 def artifacts(plan: Plan) -> list[Artifact]:
     """Every file of the plan's bundle except the manifest, in a stable order."""
+    return list(_artifacts(plan))
+
+
+@lru_cache(maxsize=64)
+def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
+    # Plans and artifacts are immutable (frozen dataclasses of strings), and
+    # `artifact`, `render_format`, `bundle` and the explanations each ask again
+    # for the same plan's files: build the bundle once (~6.5 ms each time).
+    # Callers get a fresh list, so they cannot change what is cached.
     out = [
         Artifact(doc.file_name, "json", doc.title, doc.description, render_json(doc.document))
         for doc in documents(plan)
@@ -162,7 +172,7 @@ def artifacts(plan: Plan) -> list[Artifact]:
             checklist_markdown(plan),
         )
     )
-    return out
+    return tuple(out)
 
 
 def artifact(plan: Plan, path: str) -> Artifact | None:
@@ -224,8 +234,7 @@ def bundle(plan: Plan) -> dict[str, bytes]:
 
 
 def bundle_file_name(plan: Plan) -> str:
-    style = "least-privilege" if plan.style.value == "least-privilege" else "documented"
-    return f"connector-setup-{plan.scope.value}-{plan.partition.value}-{style}.zip"
+    return f"connector-setup-{plan.scope.value}-{plan.partition.value}-{plan.style.value}.zip"
 
 
 def bundle_zip(plan: Plan) -> bytes:

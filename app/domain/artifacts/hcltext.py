@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .yamltext import comment
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 Commenter = Callable[[str], str | None]
@@ -56,10 +58,6 @@ def quote(value: str) -> str:
         i += 1
     out.append('"')
     return "".join(out)
-
-
-def comment(text: str) -> str:
-    return "".join(c if 0x20 <= ord(c) <= 0x7E else "?" for c in text)
 
 
 def _key(key: str) -> str:
@@ -113,8 +111,7 @@ def value(
             if len(inline) <= 80:
                 return inline
         lines = ["["]
-        for sub in item:
-            note = commenter(sub) if commenter is not None and isinstance(sub, str) else None
+        for sub, note in zip(item, notes, strict=True):
             if note:
                 lines.append(f"{pad}  # {comment(note)}")
             lines.append(f"{pad}  {value(sub, indent + 2, comments)},")

@@ -73,10 +73,6 @@ def _scalar(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
 
 
-def _is_collection(value: Any) -> bool:
-    return isinstance(value, Mapping | list | tuple) and len(value) > 0
-
-
 def _empty(value: Any) -> str | None:
     if isinstance(value, Mapping) and not value:
         return "{}"
