@@ -45,17 +45,11 @@ _CAUSE_FIX: dict[Cause, str | None] = {
     Cause.ACCESS_DENIED: None,
 }
 
-# Failures that mean nothing else can work with these credentials.
-FATAL_CAUSES = frozenset(
-    {
-        Cause.INVALID_CREDENTIALS,
-        Cause.WRONG_SECRET,
-        Cause.EXPIRED_CREDENTIALS,
-        Cause.NO_CREDENTIALS,
-        Cause.UNREACHABLE,
-        Cause.TIMEOUT,
-    }
-)
+
+def _fix_for(cause: Cause, fallback: str | None) -> str | None:
+    """The checklist step that fixes cause: its own step, else fallback for the check-dependent ones."""
+    return (_CAUSE_FIX[cause] or fallback) if cause in _CAUSE_FIX else None
+
 
 _USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/.+")
 
@@ -84,16 +78,13 @@ def _failed(
     context: str = "",
 ) -> CheckResult:
     explanation = CAUSE_TEXT[failure.cause] + (f" {context}" if context else "")
-    chosen = _CAUSE_FIX.get(failure.cause) or (
-        fix if failure.cause in (Cause.CALLER_POLICY, Cause.ACCESS_DENIED) else None
-    )
     return CheckResult(
         id=check_id,
         title=title,
         status=Status.FAIL,
         call=call,
         explanation=explanation,
-        fix=chosen,
+        fix=_fix_for(failure.cause, fix),
         error_code=failure.code,
         cause=failure.cause,
         region=region,
@@ -424,12 +415,11 @@ def check_member_account(
         )
 
     if isinstance(answer, Failure):
-        cause, fix = answer.cause, _CAUSE_FIX.get(answer.cause)
+        cause = answer.cause
         if cause is Cause.ACCESS_DENIED:
             invited = account.joined_method == "INVITED" and plan.uses_default_role
-            cause, fix = (Cause.ROLE_MISSING if invited else Cause.ROLE_NOT_ASSUMABLE), "member-role"
-        elif cause is Cause.CALLER_POLICY:
-            fix = "put-inline-policy"
+            cause = Cause.ROLE_MISSING if invited else Cause.ROLE_NOT_ASSUMABLE
+        fix = _fix_for(cause, "put-inline-policy")
         explanation = CAUSE_TEXT[cause]
         status = Status.FAIL
         if is_management:
@@ -476,6 +466,6 @@ def check_member_account(
         explanation=failed[0].explanation
         if failed
         else "Role assumed; ACM reachable in every chosen region.",
-        fix=_CAUSE_FIX.get(failed[0].cause) if failed and failed[0].cause else None,
+        fix=_fix_for(failed[0].cause, None) if failed and failed[0].cause else None,
         error_code=failed[0].error_code if failed else None,
     )

@@ -98,11 +98,6 @@ class Credentials(BaseModel):
             raise ValueError("A session token is one line without spaces.")
         return SecretStr(raw)
 
-    @property
-    def is_long_term(self) -> bool:
-        """AKIA… keys are an IAM user's long-term keys; ASIA… are temporary."""
-        return self.access_key_id.startswith("AKIA")
-
     def secrets(self) -> list[str]:
         """The values that must never appear anywhere (for redaction and tests)."""
         values = [self.secret_access_key.get_secret_value()]
@@ -280,10 +275,6 @@ class ClientSet:
     @property
     def home_region(self) -> str:
         return HOME_REGION[self.partition]
-
-    @property
-    def uses_default_chain(self) -> bool:
-        return self._credentials is None
 
     @property
     def has_session_token(self) -> bool:

@@ -38,6 +38,7 @@ from pydantic import SecretStr
 from app.aws.clients import Credentials, Hook, pin_loggers
 from app.aws.simulate import DenyAssumeRole, DisabledRegions
 from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME
+from app.domain.verification import ACCOUNT_SERVICE_PRINCIPAL
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account
 DEMO_REGION = "us-east-1"
@@ -153,9 +154,8 @@ def _admin(service: str, endpoint_url: str, region: str = DEMO_REGION, **credent
     )
 
 
-def _as_account(endpoint_url: str, account_id: str, role_name: str, service: str) -> Any:
-    """A client acting inside a member account (moto grants AssumeRole unconditionally)."""
-    sts = _admin("sts", endpoint_url)
+def _as_account(sts: Any, endpoint_url: str, account_id: str, role_name: str, service: str) -> Any:
+    """A client acting inside a member account (moto grants AssumeRole unconditionally); sts is the admin's."""
     creds = sts.assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}", RoleSessionName="demo-seed"
     )
@@ -169,8 +169,8 @@ def _as_account(endpoint_url: str, account_id: str, role_name: str, service: str
     )
 
 
-def _delete_role(endpoint_url: str, account_id: str, role_name: str) -> None:
-    iam = _as_account(endpoint_url, account_id, role_name, "iam")
+def _delete_role(sts: Any, endpoint_url: str, account_id: str, role_name: str) -> None:
+    iam = _as_account(sts, endpoint_url, account_id, role_name, "iam")
     for policy in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
         iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["PolicyArn"])
     for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
@@ -178,8 +178,8 @@ def _delete_role(endpoint_url: str, account_id: str, role_name: str) -> None:
     iam.delete_role(RoleName=role_name)
 
 
-def _trust_other_account(endpoint_url: str, account_id: str, role_name: str) -> None:
-    iam = _as_account(endpoint_url, account_id, role_name, "iam")
+def _trust_other_account(sts: Any, endpoint_url: str, account_id: str, role_name: str) -> None:
+    iam = _as_account(sts, endpoint_url, account_id, role_name, "iam")
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -217,7 +217,7 @@ def seed_organization(
     org = _admin("organizations", endpoint_url)
     org.create_organization(FeatureSet=feature_set)
     if trusted_access:
-        org.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
+        org.enable_aws_service_access(ServicePrincipal=ACCOUNT_SERVICE_PRINCIPAL)
 
     iam = _admin("iam", endpoint_url)
     user = iam.create_user(UserName=user_name)["User"]
@@ -246,13 +246,14 @@ def seed_organization(
         accounts.append(DemoAccount(account_id, name, kind))
 
     denied: dict[str, str] = {MANAGEMENT_ACCOUNT_ID: "role"}
+    sts = _admin("sts", endpoint_url)
     for account in accounts:
         if account.kind == "invited":
             _mark_invited(MANAGEMENT_ACCOUNT_ID, account.id)
-            _delete_role(endpoint_url, account.id, role_name)
+            _delete_role(sts, endpoint_url, account.id, role_name)
             denied[account.id] = "role"
         elif account.kind == "untrusted":
-            _trust_other_account(endpoint_url, account.id, role_name)
+            _trust_other_account(sts, endpoint_url, account.id, role_name)
             denied[account.id] = "role"
     return DemoOrganization(
         endpoint_url=endpoint_url,

@@ -105,7 +105,7 @@ def _member_access_summary(accounts: Sequence[AccountResult], skipped: str | Non
         return CheckResult(
             id="member-access", title=title, status=Status.SKIPPED, call=call, explanation=skipped
         )
-    failed = [a for a in accounts if a.status is Status.FAIL]
+    failed = [a for a in accounts if a.failed]
     warned = [a for a in accounts if a.status is Status.WARN]
     if failed:
         role_failed = any(a.role_status is Status.FAIL for a in failed)

@@ -86,9 +86,6 @@ def account_of_role_arn(role_arn: str) -> str:
     return parts[4] if len(parts) > 5 else ""
 
 
-Handler = Callable[..., AWSResponse | None]
-
-
 class Latency:
     """Sleep before every request: a fixed network round trip, below boto3."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, desc, insert, select
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Table, desc, insert, select
 from app.domain.verification import Report, Status
 from app.store.db import reading, writing
 from app.store.models import VerificationRun
-from app.store.repo import _log
+from app.store.repo import _aware, _log
 
 RUN: Table = VerificationRun.__table__  # type: ignore[attr-defined]
 
@@ -40,10 +40,6 @@ class RunRecord:
     status: Status
     summary: dict[str, int]
     report: Report | None  # None in listings (summary only)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _record(row: Any, *, with_report: bool) -> RunRecord:
@@ -107,30 +103,26 @@ def save_run(engine: Engine, *, wizard_id: str, report: Report, actor: str) -> s
     return run_id
 
 
-def get_run(engine: Engine, *, wizard_id: str, run_id: str) -> RunRecord | None:
+def _newest(engine: Engine, wizard_id: str, *where: Any) -> RunRecord | None:
+    """The newest run of this wizard matching every condition in `where`, with its report."""
     with reading(engine) as conn:
-        row = conn.execute(select(RUN).where(RUN.c.wizard_id == wizard_id, RUN.c.id == run_id)).first()
+        row = conn.execute(
+            select(RUN).where(RUN.c.wizard_id == wizard_id, *where).order_by(desc(RUN.c.started_at)).limit(1)
+        ).first()
     return _record(row, with_report=True) if row else None
+
+
+def get_run(engine: Engine, *, wizard_id: str, run_id: str) -> RunRecord | None:
+    return _newest(engine, wizard_id, RUN.c.id == run_id)  # the id is the primary key: one row at most
 
 
 def latest_run(engine: Engine, *, wizard_id: str) -> RunRecord | None:
-    with reading(engine) as conn:
-        row = conn.execute(
-            select(RUN).where(RUN.c.wizard_id == wizard_id).order_by(desc(RUN.c.started_at)).limit(1)
-        ).first()
-    return _record(row, with_report=True) if row else None
+    return _newest(engine, wizard_id)
 
 
 def previous_run(engine: Engine, *, wizard_id: str, before: datetime) -> RunRecord | None:
     """The newest run that started before `before` (the baseline for drift)."""
-    with reading(engine) as conn:
-        row = conn.execute(
-            select(RUN)
-            .where(RUN.c.wizard_id == wizard_id, RUN.c.started_at < before)
-            .order_by(desc(RUN.c.started_at))
-            .limit(1)
-        ).first()
-    return _record(row, with_report=True) if row else None
+    return _newest(engine, wizard_id, RUN.c.started_at < before)
 
 
 def list_runs(engine: Engine, *, wizard_id: str, limit: int = 20) -> list[RunRecord]:

@@ -32,7 +32,7 @@ from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
 from app.aws.runner import verify
 from app.domain.checklist import step_ids
 from app.domain.plan import Plan
-from app.domain.verification import CAUSE_TEXT, AccountResult, CheckResult, Drift, Progress, Status, drift
+from app.domain.verification import AccountResult, CheckResult, Drift, Progress, Status, drift
 from app.settings import Settings
 from app.store import verifications
 from app.web import ratelimit
@@ -68,17 +68,12 @@ def start_demo(app: FastAPI, settings: Settings) -> Any:
     """
     from app.aws import demo
 
-    emulator = None
-    url = settings.aws_endpoint_url
-    if not url:
-        emulator = demo.DemoEmulator()
-        url = emulator.start()
-    try:
-        organization = demo.seed_organization(url)
-    except Exception:
-        if emulator is not None:
-            emulator.stop()
-        raise
+    emulator: demo.DemoEmulator | None = None
+    if settings.aws_endpoint_url:
+        organization = demo.seed_organization(settings.aws_endpoint_url)
+    else:
+        emulator, organization = demo.start_demo()
+    url = organization.endpoint_url
     app.state.demo = DemoSetup(url, organization.credentials, tuple(organization.hooks()), organization.notes)
     log.info("demo organization ready at %s (%d member accounts)", url, len(organization.accounts))
     return emulator
@@ -118,9 +113,13 @@ class Verifier:
             job = self._jobs.get(job_id)
         return job if job is not None and job.wizard_id == wizard_id else None
 
+    def _running_locked(self, wizard_id: str) -> Job | None:
+        """The unfinished job of this wizard, if any; the caller holds self._lock."""
+        return next((j for j in self._jobs.values() if j.wizard_id == wizard_id and not j.done), None)
+
     def running_for(self, wizard_id: str) -> Job | None:
         with self._lock:
-            return next((j for j in self._jobs.values() if j.wizard_id == wizard_id and not j.done), None)
+            return self._running_locked(wizard_id)
 
     def start(
         self,
@@ -135,7 +134,7 @@ class Verifier:
     ) -> Job:
         now = time.monotonic()
         with self._lock:
-            if any(j.wizard_id == wizard_id and not j.done for j in self._jobs.values()):
+            if self._running_locked(wizard_id) is not None:
                 raise Refused("A verification of this wizard is already running: wait for it to finish.")
             wait = MIN_SECONDS_BETWEEN_RUNS - (now - self._last_start.get(wizard_id, -1e9))
             if wait > 0:
@@ -219,7 +218,6 @@ class VerifyView:
     errors: dict[str, str]
     refused: str | None
     fixable: frozenset[str]
-    cause_text: dict[Any, str] = field(default_factory=lambda: dict(CAUSE_TEXT))
 
     @property
     def checks(self) -> list[CheckResult]:
