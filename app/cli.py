@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, PlanError, parse_plan
+from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, Plan, PlanError, parse_plan
 from app.settings import ENV_PREFIX
 
 
@@ -42,7 +42,25 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--secret-prefix", default=None, help="Secrets Manager name prefix (least privilege)")
 
 
-def plan_from_args(args: argparse.Namespace) -> Any:
+def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that run the web app; each overrides its CONNECTOR_WIZARD_* setting."""
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--workers", type=int, default=None)
+
+
+def _parse_plan(data: dict[str, Any], renamed: dict[str, str] | None = None) -> Plan:
+    """parse_plan, its first error a CliError naming the option (`--field-name`, or as `renamed`)."""
+    try:
+        return parse_plan(data)
+    except PlanError as error:
+        field, message = next(iter(error.errors.items()))
+        option = (renamed or {}).get(field, field.replace("_", "-"))
+        raise CliError(f"--{option}: {message}") from None
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
     from app.domain.iam import HOME_REGION, Partition
 
     data: dict[str, Any] = {
@@ -58,15 +76,11 @@ def plan_from_args(args: argparse.Namespace) -> Any:
     }
     if args.secret_prefix is not None:
         data["secret_prefix"] = args.secret_prefix
-    try:
-        return parse_plan(data)
-    except PlanError as error:
-        field, message = next(iter(error.errors.items()))
-        # Plan fields the CLI spells differently.
-        renamed = {"dedicated_member_role": "member-role"}
-        if args.member_role:
-            renamed["role_name"] = "member-role"
-        raise CliError(f"--{renamed.get(field, field.replace('_', '-'))}: {message}") from None
+    # Plan fields the CLI spells differently.
+    renamed = {"dedicated_member_role": "member-role"}
+    if args.member_role:
+        renamed["role_name"] = "member-role"
+    return _parse_plan(data, renamed)
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
@@ -112,11 +126,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     import uvicorn
 
-    from app.settings import ENV_PREFIX, Settings
+    from app.settings import Settings
     from app.web.logs import logging_config
 
     overrides = {
@@ -159,7 +171,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _cmd_serve(args)
 
 
-def _verify_plan(args: argparse.Namespace) -> Any:
+def _verify_plan(args: argparse.Namespace) -> Plan:
     from app.domain.iam import HOME_REGION, Partition
 
     data: dict[str, Any] = {
@@ -170,11 +182,7 @@ def _verify_plan(args: argparse.Namespace) -> Any:
         "secrets_manager": args.secrets_manager,
         "external_id": args.external_id,
     }
-    try:
-        return parse_plan(data)
-    except PlanError as error:
-        field, message = next(iter(error.errors.items()))
-        raise CliError(f"--{field.replace('_', '-')}: {message}") from None
+    return _parse_plan(data)
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -230,8 +238,6 @@ def report_table(report: Any, *, failures_only: bool = False) -> str:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     """Run the live checks with the default credential chain; exit 1 on any failure."""
-    from pydantic import ValidationError
-
     from app.aws.clients import AwsSettings, ClientSet, Hook
     from app.aws.runner import verify
     from app.settings import Settings
@@ -345,10 +351,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web app")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--database-url", default=None)
-    serve.add_argument("--workers", type=int, default=None)
+    _server_arguments(serve)
     serve.add_argument("--demo", action="store_true", help="verify against a simulated organization")
     serve.set_defaults(func=_cmd_serve)
 
@@ -366,10 +369,7 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(func=_cmd_export)
 
     demo = sub.add_parser("demo", help="run the web app against a simulated organization (no AWS needed)")
-    demo.add_argument("--host", default=None)
-    demo.add_argument("--port", type=int, default=None)
-    demo.add_argument("--database-url", default=None)
-    demo.add_argument("--workers", type=int, default=None)
+    _server_arguments(demo)
     demo.set_defaults(func=_cmd_demo)
 
     verify = sub.add_parser(

@@ -119,7 +119,7 @@ def _aware(value: datetime) -> datetime:
 def _wizard(row: Any) -> WizardRecord:
     return WizardRecord(
         id=row.id,
-        plan=Plan.model_validate_json(row.plan_json),
+        plan=_plan_from_json(row.plan_json),
         version=row.version,
         created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
@@ -334,7 +334,7 @@ def update_plan(
                 raise NotFound(wizard_id)
             raise Conflict(_wizard(row))
         # Which fields changed, for the audit trail (read in the same write transaction).
-        old = Plan.model_validate_json(before.plan_json).to_json_dict()
+        old = _plan_from_json(before.plan_json).to_json_dict()
         changed = [name for name, value in plan.to_json_dict().items() if old.get(name) != value]
         _log(
             conn,
@@ -350,6 +350,11 @@ def update_plan(
 
 
 # --- steps -------------------------------------------------------------------
+
+
+def clean_note(text: str) -> str:
+    """A note as typed: browser line endings made plain, surrounding blank space trimmed."""
+    return text.replace("\r\n", "\n").strip()
 
 
 def step_states(engine: Engine, *, wizard_id: str) -> dict[str, StepRecord]:

@@ -16,11 +16,12 @@ from pydantic.config import JsonDict
 
 from app import __version__
 from app.domain import artifacts, policies
-from app.domain.checklist import checklist
+from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
+from app.web.pages import step_or_404
 from app.web.security import may_create_wizards
 
 
@@ -195,26 +196,28 @@ def policies_out(plan: Plan) -> PoliciesOut:
     )
 
 
+def step_out(step: Step, states: dict[str, repo.StepRecord] | None = None) -> StepOut:
+    """One step; with its stored state when `states` is given (None: the plan alone, no state fields)."""
+    item = StepOut(
+        id=step.id,
+        title=step.title,
+        why=step.why,
+        console=list(step.console),
+        cli=list(step.cli),
+        warning=step.warning,
+    )
+    if states is not None:
+        state = states.get(step.id)
+        item.done = bool(state and state.done)
+        item.done_by = state.done_by if state and state.done else None
+        item.done_at = state.done_at.isoformat() if state and state.done_at else None
+        item.note = state.note if state else ""
+        item.note_version = state.version if state else 0
+    return item
+
+
 def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> list[StepOut]:
-    out = []
-    for step in checklist(plan):
-        state = (states or {}).get(step.id)
-        item = StepOut(
-            id=step.id,
-            title=step.title,
-            why=step.why,
-            console=list(step.console),
-            cli=list(step.cli),
-            warning=step.warning,
-        )
-        if states is not None:
-            item.done = bool(state and state.done)
-            item.done_by = state.done_by if state and state.done else None
-            item.done_at = state.done_at.isoformat() if state and state.done_at else None
-            item.note = state.note if state else ""
-            item.note_version = state.version if state else 0
-        out.append(item)
-    return out
+    return [step_out(step, states) for step in checklist(plan)]
 
 
 @router.get("/plan/policies", response_model=PoliciesOut, summary="Permissions and inline policy for a plan")
@@ -294,12 +297,11 @@ class CreatedWizardOut(BaseModel):
     wizard: WizardOut
 
 
-def wizard_out(access: repo.Access, states: dict[str, repo.StepRecord]) -> WizardOut:
-    wizard = access.wizard
+def wizard_out(wizard: repo.WizardRecord, can_edit: bool, states: dict[str, repo.StepRecord]) -> WizardOut:
     return WizardOut(
         plan=wizard.plan.to_json_dict(),
         version=wizard.version,
-        can_edit=access.can_edit,
+        can_edit=can_edit,
         created_at=wizard.created_at.isoformat(),
         updated_at=wizard.updated_at.isoformat(),
         steps=steps_out(wizard.plan, states),
@@ -325,12 +327,11 @@ async def create_wizard(
             403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
         )
     plan = plan_or_422(body.plan_input()) if body else Plan()
-    _, token = repo.create_wizard(
+    wizard, token = repo.create_wizard(
         engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days
     )
-    access = repo.resolve(engine, token=token, now=repo.utcnow())
-    assert access is not None  # noqa: S101 - just created
-    return CreatedWizardOut(edit_url=f"/w/{token}", token=token, wizard=wizard_out(access, {}))
+    # A new wizard's first link is an edit link.
+    return CreatedWizardOut(edit_url=f"/w/{token}", token=token, wizard=wizard_out(wizard, True, {}))
 
 
 @router.get(
@@ -340,7 +341,7 @@ async def create_wizard(
     responses={**NO_LINK, **LIMITED},
 )
 async def get_wizard(access: AccessDep, engine: EngineDep) -> WizardOut:
-    return wizard_out(access, repo.step_states(engine, wizard_id=access.wizard.id))
+    return wizard_out(access.wizard, access.can_edit, repo.step_states(engine, wizard_id=access.wizard.id))
 
 
 class PlanUpdate(BaseModel):
@@ -364,7 +365,7 @@ class PlanUpdate(BaseModel):
 async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: PlanUpdate) -> Any:
     plan = plan_or_422(update.plan.plan_input())
     try:
-        repo.update_plan(
+        wizard = repo.update_plan(
             engine,
             wizard_id=access.wizard.id,
             plan=plan,
@@ -382,17 +383,7 @@ async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: 
             },
             status_code=409,
         )
-    fresh = repo.Access(
-        link=access.link,
-        wizard=repo.WizardRecord(
-            id=access.wizard.id,
-            plan=plan,
-            version=update.version + 1,
-            created_at=access.wizard.created_at,
-            updated_at=repo.utcnow(),
-        ),
-    )
-    return wizard_out(fresh, repo.step_states(engine, wizard_id=access.wizard.id))
+    return wizard_out(wizard, access.can_edit, repo.step_states(engine, wizard_id=access.wizard.id))
 
 
 class StepUpdate(BaseModel):
@@ -418,20 +409,18 @@ async def put_step(
     step_id: Annotated[str, Path(max_length=100)],
     update: StepUpdate,
 ) -> StepOut:
-    steps = {step.id for step in checklist(access.wizard.plan)}
-    if step_id not in steps:
-        raise HTTPException(404, "This plan has no such step.")
+    _, step = step_or_404(access.wizard.plan, step_id)
     states = repo.set_step_done(
         engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=repo.utcnow()
     )
-    return next(s for s in steps_out(access.wizard.plan, states) if s.id == step_id)
+    return step_out(step, states)
 
 
 class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The note's version as last read (0 before the first note); a stale one gets 409.
     version: int = Field(ge=0, le=repo.MAX_VERSION)
-    note: str = Field(max_length=2000)
+    note: str = Field(max_length=repo.MAX_NOTE)
 
 
 class NoteOut(BaseModel):
@@ -463,14 +452,13 @@ async def put_note(
     step_id: Annotated[str, Path(max_length=100)],
     update: NoteUpdate,
 ) -> Any:
-    if step_id not in {step.id for step in checklist(access.wizard.plan)}:
-        raise HTTPException(404, "This plan has no such step.")
+    step_or_404(access.wizard.plan, step_id)
     try:
         state = repo.set_step_note(
             engine,
             wizard_id=access.wizard.id,
             step_id=step_id,
-            note=update.note.replace("\r\n", "\n").strip(),
+            note=repo.clean_note(update.note),
             expected_version=update.version,
             actor=actor,
             now=repo.utcnow(),

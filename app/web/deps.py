@@ -97,7 +97,7 @@ def page_globals(request: Request) -> None:
     settings: Settings = request.app.state.settings
     request.state.template_globals = {
         "csrf_token": csrf_token_for(request),
-        "actor": clean_actor(request.cookies.get(ACTOR_COOKIE)),
+        "actor": actor_of(request),
         "demo": settings.demo,
     }
 

@@ -27,13 +27,13 @@ from app.domain.checklist import checklist
 from app.settings import Settings
 from app.store import repo, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
-from app.web.pages import ChecklistItem, _items, _nav
+from app.web.pages import ChecklistItem, _checklist_items, _items, _nav, step_or_404
 from app.web.render import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MAX_LABEL = 100  # models.ShareLink.label
-MAX_NOTE = 2000  # models.StepState.note
+MAX_NOTE = repo.MAX_NOTE
 ACTIVITY_LIMIT = 500  # on the activity page
 EXPORT_ACTIVITY_LIMIT = 10_000  # in the evidence export
 
@@ -240,8 +240,7 @@ async def activity_page(request: Request, access: AccessDep, engine: EngineDep) 
 @router.get("/w/{token}/checklist/progress")
 async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
     """The progress summary (and, out of band, each step's state) that view pages poll."""
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
-    items = _items(access.wizard.plan, states)
+    items = _checklist_items(engine, access)
     context = {"nav": _nav(request, access, "checklist"), "items": items, "oob": True}
     return render(request, "checklist.html", context, block="progress")
 
@@ -256,15 +255,17 @@ async def save_note(
     note: Annotated[str, Form()] = "",
     version: Annotated[int, Form(ge=0, le=repo.MAX_VERSION)] = 0,
 ) -> Response:
-    steps = {step.id: step for step in checklist(access.wizard.plan)}
-    if step_id not in steps:
-        raise HTTPException(404, "This plan has no such step.")
-    number = list(steps).index(step_id) + 1
-    text = note.replace("\r\n", "\n").strip()
+    number, step = step_or_404(access.wizard.plan, step_id)
+    text = repo.clean_note(note)
     nav = _nav(request, access, "checklist")
 
-    def respond(state: repo.StepRecord | None, status: int, **flags: Any) -> Response:
-        item = ChecklistItem(number, steps[step_id], state)
+    def respond(
+        state: repo.StepRecord | None,
+        status: int,
+        states: dict[str, repo.StepRecord] | None = None,
+        **flags: Any,
+    ) -> Response:
+        item = ChecklistItem(number, step, state)
         if is_htmx(request):
             return render(
                 request,
@@ -273,14 +274,19 @@ async def save_note(
                 block="note",
                 status_code=status,
             )
-        states = repo.step_states(engine, wizard_id=access.wizard.id)
-        items = _items(access.wizard.plan, states)
+        items = _checklist_items(engine, access) if states is None else _items(access.wizard.plan, states)
         context = {"nav": nav, "items": items, "note_step": step_id, **flags}
         return render(request, "checklist.html", context, status_code=status)
 
     if len(text) > MAX_NOTE:
-        current = repo.step_states(engine, wizard_id=access.wizard.id).get(step_id)
-        return respond(current, 422, note_error=f"A note has at most {MAX_NOTE} characters.", mine=text)
+        states = repo.step_states(engine, wizard_id=access.wizard.id)
+        return respond(
+            states.get(step_id),
+            422,
+            states,
+            note_error=f"A note has at most {MAX_NOTE} characters.",
+            mine=text,
+        )
     try:
         state = repo.set_step_note(
             engine,
@@ -301,9 +307,13 @@ async def save_note(
 # --- evidence -------------------------------------------------------------------
 
 
-def last_verification(engine: Any, wizard_id: str) -> evidence.VerificationSummary | None:
-    """The last stored verification run, or None. Never invents one."""
-    run = verifications.latest_run(engine, wizard_id=wizard_id)
+def last_verification_run(engine: Any, wizard_id: str) -> verifications.RunRecord | None:
+    """The last stored verification run, or None: its listing row (the summary, not the full results)."""
+    return next(iter(verifications.list_runs(engine, wizard_id=wizard_id, limit=1)), None)
+
+
+def _verification_summary(run: verifications.RunRecord | None) -> evidence.VerificationSummary | None:
+    """What the evidence says of the last verification run, or None. Never invents one."""
     if run is None:
         return None
     return evidence.VerificationSummary(
@@ -312,10 +322,16 @@ def last_verification(engine: Any, wizard_id: str) -> evidence.VerificationSumma
 
 
 def build_evidence(
-    engine: Any, access: repo.Access, actor: str, *, activity_limit: int = EXPORT_ACTIVITY_LIMIT
+    engine: Any,
+    access: repo.Access,
+    actor: str,
+    *,
+    states: dict[str, repo.StepRecord],
+    run: verifications.RunRecord | None,
+    activity_limit: int = EXPORT_ACTIVITY_LIMIT,
 ) -> evidence.Evidence:
+    """The evidence export from the step states and last verification run the caller read."""
     plan = access.wizard.plan
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
     steps = [
         evidence.StepProgress(
             number=item.number,
@@ -344,7 +360,14 @@ def build_evidence(
         steps=steps,
         artifacts=evidence.artifact_digests(plan),
         activity=activity,
-        verification=last_verification(engine, access.wizard.id),
+        verification=_verification_summary(run),
+    )
+
+
+def _export_evidence(engine: Any, access: repo.Access, actor: str) -> evidence.Evidence:
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    return build_evidence(
+        engine, access, actor, states=states, run=last_verification_run(engine, access.wizard.id)
     )
 
 
@@ -355,7 +378,7 @@ def _download_name(access: repo.Access, extension: str) -> str:
 
 @router.get("/w/{token}/report.json")
 async def report_json(access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
-    body = json.dumps(evidence.evidence_json(build_evidence(engine, access, actor)), indent=2)
+    body = json.dumps(evidence.evidence_json(_export_evidence(engine, access, actor)), indent=2)
     return Response(
         body + "\n",
         media_type="application/json",
@@ -365,7 +388,7 @@ async def report_json(access: AccessDep, engine: EngineDep, actor: ActorDep) -> 
 
 @router.get("/w/{token}/report.md")
 async def report_markdown(access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
-    body = evidence.evidence_markdown(build_evidence(engine, access, actor))
+    body = evidence.evidence_markdown(_export_evidence(engine, access, actor))
     return Response(
         body,
         media_type="text/markdown; charset=utf-8",

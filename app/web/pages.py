@@ -20,7 +20,7 @@ from app.domain import artifacts, least_privilege, member_role, policies
 from app.domain.checklist import Step, checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
-from app.store import repo, verifications
+from app.store import repo
 from app.web.deps import (
     ACTOR_COOKIE,
     AccessDep,
@@ -36,7 +36,7 @@ from app.web.deps import (
     page_guard,
 )
 from app.web.forms import options_input
-from app.web.render import render, render_cached
+from app.web.render import is_htmx, render, render_cached
 from app.web.security import may_create_wizards
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
@@ -386,6 +386,19 @@ def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem
     return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
 
 
+def _checklist_items(engine: Any, access: repo.Access) -> list[ChecklistItem]:
+    """The wizard's checklist with every step's stored state."""
+    return _items(access.wizard.plan, repo.step_states(engine, wizard_id=access.wizard.id))
+
+
+def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
+    """The plan's step `step_id` and its 1-based number; 404 if the plan has no such step."""
+    for number, step in enumerate(checklist(plan), start=1):
+        if step.id == step_id:
+            return number, step
+    raise HTTPException(404, "This plan has no such step.")
+
+
 # The two routes a wizard session hits most, every view of the checklist and
 # every tick, are plain Starlette routes: they call the router's guard and the
 # access check themselves rather than through FastAPI's dependency injection,
@@ -398,8 +411,10 @@ async def checklist_page(request: Request) -> Response:
     access = await get_access(request, request.path_params["token"])
 
     def context() -> dict[str, Any]:
-        states = repo.step_states(engine_of(request), wizard_id=access.wizard.id)
-        return {"nav": _nav(request, access, "checklist"), "items": _items(access.wizard.plan, states)}
+        return {
+            "nav": _nav(request, access, "checklist"),
+            "items": _checklist_items(engine_of(request), access),
+        }
 
     return render_cached(request, "checklist.html", _page_key(access), context)
 
@@ -429,16 +444,13 @@ async def tick_step(request: Request) -> Response:
         raise HTTPException(422, "A tick's done field must be true or false.")
     engine, actor = engine_of(request), actor_of(request)
     plan = access.wizard.plan
-    steps = {step.id: step for step in checklist(plan)}
-    if step_id not in steps:
-        raise HTTPException(404, "This plan has no such step.")
+    number, step = step_or_404(plan, step_id)
     states = repo.set_step_done(
         engine, wizard_id=access.wizard.id, step_id=step_id, done=done, actor=actor, now=repo.utcnow()
     )
     token = request.path_params["token"]
-    number = list(steps).index(step_id) + 1
-    item = ChecklistItem(number, steps[step_id], states.get(step_id))
-    if request.headers.get("hx-request") == "true":
+    item = ChecklistItem(number, step, states.get(step_id))
+    if is_htmx(request):
         # The progress summary comes along out of band.
         progress_items = _items(plan, states)
         context = {"nav": _nav(request, access, "checklist"), "item": item, "progress_items": progress_items}
@@ -455,12 +467,14 @@ router.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], incl
 @router.get("/w/{token}/report")
 async def report_page(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
     plan = access.wizard.plan
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
-    items = _items(plan, states)
     # Imported here: app.web.links builds on this module's helpers.
-    from app.web.links import build_evidence
+    from app.web.links import build_evidence, last_verification_run
 
-    evidence = build_evidence(engine, access, actor, activity_limit=50)
+    # Read once each: the page and its evidence summary show the same states and run.
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    run = last_verification_run(engine, access.wizard.id)
+    items = _items(plan, states)
+    evidence = build_evidence(engine, access, actor, activity_limit=50, states=states, run=run)
     context = {
         "nav": _nav(request, access, "report"),
         "preview": _preview(plan),
@@ -469,8 +483,6 @@ async def report_page(request: Request, access: AccessDep, engine: EngineDep, ac
         "evidence": evidence,
         "events": evidence.activity,
         "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
-        "verification": next(
-            iter(verifications.list_runs(engine, wizard_id=access.wizard.id, limit=1)), None
-        ),
+        "verification": run,
     }
     return render(request, "report.html", context)
