@@ -118,7 +118,7 @@ def wrk(url: str, duration: int, connections: int, script: Path | None = None) -
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
@@ -223,12 +223,16 @@ def main() -> None:
     print(f"cold start to first 200: {cold_start:.2f} s (goal <= 1.5 s)")
     print(f"idle RSS: {idle_rss:.0f} MB (goal <= 120 MB); after load: {loaded_rss:.0f} MB")
     print("goals: checklist page >= 0.25 of hello, tick >= 0.20, p99 <= 50 ms, zero errors")
+    failed = False
     for name, r in results.items():
         if r["non_2xx"] or r["socket_errors"]:
+            failed = True
             print(
                 f"WARNING: {name}: {r['non_2xx']:.0f} non-2xx; socket errors: {r['socket_detail'] or 'none'}"
             )
+    # Throughput measured on error responses means nothing: fail the run.
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -141,8 +141,17 @@ def main() -> int:
         _run(parse_plan({"scope": "account"}), endpoint, credentials, concurrency=args.concurrency, latency=0)
 
         zero, report, zero_cpu = _run(plan, endpoint, credentials, concurrency=args.concurrency, latency=0)
-        assert report.status is not Status.FAIL, report.summary()
-        assert len(report.accounts) == args.accounts + 1
+        # Explicit checks, not `assert`: python -O would strip those and time a broken run.
+        if report.status is Status.FAIL:
+            print(f"FAILED: the zero-latency verification failed: {report.summary()}", file=sys.stderr)
+            return 1
+        if len(report.accounts) != args.accounts + 1:
+            print(
+                f"FAILED: the report lists {len(report.accounts)} accounts, "
+                f"expected {args.accounts + 1} (management + {args.accounts} seeded)",
+                file=sys.stderr,
+            )
+            return 1
         calls = 1 + len(report.accounts) * (1 + len(plan.regions))
         print(
             f"concurrent ({args.concurrency} threads), zero latency:  {zero:7.2f} s  "

@@ -236,9 +236,10 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 kill -0 "$wait_pid" 2>/dev/null && { kill "$wait_pid"; die "a container with an unusable database kept running"; }
-wait "$wait_pid" || true
-failclosed_status=$(cat "$work/failclosed.status")
-[[ $failclosed_status != 0 ]] || die "a container with an unusable database exited 0"
+wait "$wait_pid" || die "docker wait failed for the container with an unusable database"
+failclosed_status=$(tr -d '[:space:]' <"$work/failclosed.status")
+[[ $failclosed_status =~ ^[0-9]+$ ]] || die "docker wait gave no exit status: '$failclosed_status'"
+[[ $failclosed_status =~ ^0*[1-9][0-9]*$ ]] || die "a container with an unusable database exited 0"
 failed_logs=$(docker logs "$name-failclosed" 2>&1)
 grep -q 'Application startup failed' <<<"$failed_logs" || die "no startup failure logged"
 log "an unusable database stops the container before it serves (exit $failclosed_status)"

@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest
 from pydantic import SecretStr
 
 from app.aws.clients import Credentials
-from app.aws.demo import DemoOrganization, seed_organization
+from app.aws.demo import _ADMIN, DEMO_REGION, DemoOrganization, seed_organization
 from app.aws.simulate import DenyAssumeRole, Throttle, account_of_role_arn, error_response, request_params
 from app.domain.verification import Cause, Status
 from tests.aws.conftest import plan_of, run, run_org
@@ -213,3 +214,8 @@ def test_seeded_org_is_independent_per_test(endpoint: str) -> None:
     # The reset between tests really forgets the previous organization.
     org = seed_organization(endpoint, created=1, invited=0, untrusted=0)
     assert len(org.accounts) == 1
+    # The seeder's own list always has what it just made; ask moto what the organization holds.
+    client = boto3.client("organizations", region_name=DEMO_REGION, endpoint_url=endpoint, **_ADMIN)
+    listed = [a["Id"] for page in client.get_paginator("list_accounts").paginate() for a in page["Accounts"]]
+    assert len(listed) == 2  # the management account and the one created above, nothing left over
+    assert org.accounts[0].id in listed

@@ -19,7 +19,6 @@ from app.domain.least_privilege import (
     policy_explanations,
 )
 from app.domain.plan import Plan, PlanError, parse_plan
-from app.domain.policies import corrected_inline_policy, documented_inline_policy
 from tests.domain.artifact_matrix import MATRIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,17 +59,6 @@ def test_parliament_has_no_finding_on_any_least_privilege_or_corrected_policy(pa
     assert len(docs) > 15  # the matrix really produced many distinct documents
     problems = {f"{d['plan']}/{d['file']}": findings(parliament, d["doc"]) for d in docs.values()}
     assert {k: v for k, v in problems.items() if v} == {}
-
-
-@pytest.mark.parametrize("partition", ["aws", "aws-us-gov", "aws-cn"])
-def test_parliament_finds_exactly_the_resource_mismatch_of_the_documented_policy(
-    parliament: Any, partition: str
-) -> None:
-    plan = Plan(partition=partition, regions=(MATRIX[f"organization-documented-secrets-{partition}"].regions))
-    found = findings(parliament, documented_inline_policy(plan))
-    assert [issue for issue, _ in found] == ["RESOURCE_MISMATCH"]
-    assert {d["action"] for d in found[0][1]} == {"sts:GetSessionToken", "sts:GetAccessKeyInfo"}
-    assert findings(parliament, corrected_inline_policy(plan)) == []
 
 
 def test_no_least_privilege_action_is_a_wildcard_and_each_is_known_to_parliament(parliament: Any) -> None:

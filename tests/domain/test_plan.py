@@ -68,18 +68,17 @@ def test_messages_never_echo_the_input() -> None:
     assert "alert(1)" not in text and "rm -rf" not in text
 
 
-@pytest.mark.parametrize("value", ["a", "x" * 1225, "bad id", "quote'"])
-def test_external_id_rules(value: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        *[("external_id", v) for v in ["a", "x" * 1225, "bad id", "quote'"]],
+        *[("secret_prefix", v) for v in ["", "a*", "a b", "p" * 129]],
+    ],
+)
+def test_external_id_and_secret_prefix_rules(field: str, value: str) -> None:
     with pytest.raises(PlanError) as error:
-        parse_plan({"external_id": value})
-    assert "external_id" in error.value.errors
-
-
-@pytest.mark.parametrize("value", ["", "a*", "a b", "p" * 129])
-def test_secret_prefix_rules(value: str) -> None:
-    with pytest.raises(PlanError) as error:
-        parse_plan({"secret_prefix": value})
-    assert "secret_prefix" in error.value.errors
+        parse_plan({field: value})
+    assert field in error.value.errors
 
 
 def test_plan_is_immutable_and_round_trips_through_json() -> None:

@@ -124,12 +124,16 @@ def test_parliament_flags_exactly_the_documented_mistake(partition: Partition) -
     assert ours == {"sts:GetSessionToken", "sts:GetAccessKeyInfo"}
     detail = _parliament_codes(documented)[0][1].lower()
     assert "getsessiontoken" in detail and "getaccesskeyinfo" in detail
+    # parliament itself names exactly those two actions, not merely mentions them.
+    (finding,) = analyze_policy_string(json.dumps(documented)).findings
+    assert {d["action"] for d in finding.detail} == {"sts:GetSessionToken", "sts:GetAccessKeyInfo"}
 
 
 @pytest.mark.parametrize("partition", list(Partition))
 def test_corrected_policy_passes_parliament_and_our_lint(partition: Partition) -> None:
     corrected = policies.corrected_inline_policy(Plan(partition=partition, role_name="Custom.Role@x"))
     assert _parliament_codes(corrected) == []
+    assert _parliament_codes(policies.corrected_inline_policy(Plan(partition=partition))) == []
     assert policies.lint_policy(corrected) == []
     actions = {
         action

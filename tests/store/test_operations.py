@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
 from app.cli import main
@@ -45,6 +46,8 @@ def test_db_current_says_whether_the_database_is_up_to_date(
     assert status == 0
     assert f"at {db.head_revision()}, the latest migration: up to date" in out
     assert "***" in out or "sqlite" in out  # a PostgreSQL password is never printed
+    password = make_url(database_url).password
+    assert not password or password not in out
 
 
 def test_db_current_on_an_unreachable_database_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,12 +70,6 @@ def test_wizard_lifecycle_through_the_api(client: WizardClient) -> None:
     assert stale.json()["version"] == 2 and stale.json()["plan"]["scope"] == "organization"
 
 
-def test_health(client: WizardClient) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
-    ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ok"
-
-
 def test_openapi_documents_the_plan_endpoints(client: WizardClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/plan/policies", "/api/v1/plan/checklist", "/api/v1/wizards"} <= set(schema["paths"])

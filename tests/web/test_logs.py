@@ -137,9 +137,17 @@ def test_access_log_off_keeps_request_ids(start_server: Any, tmp_path: Path) -> 
 
 def test_request_id_reaches_log_lines_written_during_the_request(client: Any, caplog: Any) -> None:
     caplog.set_level(logging.INFO, logger=logs.ACCESS_LOGGER)
-    response = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    # caplog's handler is not the app's: give it the same filter so records get the id stamped
+    # while the request's context is current, as the configured handlers do.
+    id_filter = logs.RequestIdFilter()
+    caplog.handler.addFilter(id_filter)
+    try:
+        response = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    finally:
+        caplog.handler.removeFilter(id_filter)
     request_id = response.headers["x-request-id"]
     assert request_id != "bad id with spaces" and len(request_id) == 32
     (record,) = [r for r in caplog.records if r.name == logs.ACCESS_LOGGER]
     assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
+    assert getattr(record, "request_id", None) == request_id
     assert logs.request_id_var.get() == "-"  # reset after the request

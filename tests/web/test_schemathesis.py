@@ -33,8 +33,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.python import asgi
 
 from app.domain.iam import HOME_REGION, REGIONS, Partition
-from app.domain.least_privilege import custom_user_policies
-from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
+from app.domain.plan import DEFAULT_ROLE_NAME
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -60,23 +59,8 @@ def _create_wizard() -> str:
     return str(created.json()["token"])
 
 
-def _least_privilege_built() -> bool:
-    try:
-        custom_user_policies(Plan(style=PolicyStyle.LEAST_PRIVILEGE))
-    except NotImplementedError:
-        return False
-    return True
-
-
-# The least-privilege style is built on another branch (issue 3); until it is
-# merged its plans end in NotImplementedError. Fuzzed as soon as it exists.
-LEAST_PRIVILEGE_BUILT = _least_privilege_built()
-
-
 def _fit_plan(plan: dict[str, Any]) -> None:
-    if not LEAST_PRIVILEGE_BUILT and plan.get("style") == PolicyStyle.LEAST_PRIVILEGE.value:
-        plan["style"] = PolicyStyle.DOCUMENTED.value
-    # Another rule across two fields: a dedicated member role needs its own name.
+    # A rule across two fields: a dedicated member role needs its own name.
     if plan.get("dedicated_member_role") in (True, "true") and plan.get("role_name", DEFAULT_ROLE_NAME) == (
         DEFAULT_ROLE_NAME
     ):

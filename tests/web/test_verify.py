@@ -16,7 +16,7 @@ import pytest
 from app.aws.simulate import Latency
 from app.main import create_app
 from app.web import verify as verify_module
-from tests.conftest import WizardClient, make_settings
+from tests.conftest import WizardClient, make_settings, make_sqlite_settings
 
 
 @pytest.fixture
@@ -24,6 +24,17 @@ def demo_client(tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch) 
     # Demo mode seeding the session's moto server (reset for this test) instead of starting its own.
     monkeypatch.setattr(verify_module, "MIN_SECONDS_BETWEEN_RUNS", 0.0)
     settings = make_settings(tmp_path, demo=True, aws_endpoint_url=endpoint)
+    with WizardClient(create_app(settings), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def sqlite_demo_client(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[WizardClient]:
+    # Like demo_client, but on a SQLite file whatever the run's backend: for tests that read the file.
+    monkeypatch.setattr(verify_module, "MIN_SECONDS_BETWEEN_RUNS", 0.0)
+    settings = make_sqlite_settings(tmp_path, demo=True, aws_endpoint_url=endpoint)
     with WizardClient(create_app(settings), base_url="http://testserver") as client:
         yield client
 
@@ -119,8 +130,9 @@ def test_a_second_run_shows_drift(demo_client: WizardClient) -> None:
 
 
 def test_typed_credentials_never_come_back(
-    demo_client: WizardClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    sqlite_demo_client: WizardClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    demo_client = sqlite_demo_client  # reads the SQLite file itself, whatever the backend
     caplog.set_level(logging.DEBUG)
     demo = demo_client.app.state.demo  # type: ignore[attr-defined]
     secret = demo.credentials.secret_access_key.get_secret_value()
@@ -143,7 +155,9 @@ def test_typed_credentials_never_come_back(
     responses.append(demo_client.get(f"/w/{token}/report"))
     assert "arn:aws:iam::123456789012:user/digicert-tlm-connector" in html
     texts = [r.text + str(r.headers) for r in responses] + [caplog.text, str(dict(os.environ))]
-    texts += [p.read_bytes().decode("latin-1") for p in tmp_path.glob("wizard.sqlite3*")]
+    database_files = sorted(tmp_path.glob("wizard.sqlite3*"))
+    assert database_files, "no SQLite file to search for the secret"
+    texts += [p.read_bytes().decode("latin-1") for p in database_files]
     for text in texts:
         assert secret not in text
         assert token_canary not in text
