@@ -454,7 +454,11 @@ def check_member_account(
                 MaxItems=1,
             )
             if isinstance(listed, Failure):
-                cause = Cause.MEMBER_ROLE_PERMISSIONS if listed.cause is Cause.ACCESS_DENIED else listed.cause
+                # Inside a member account the caller is the member role: a denial, however
+                # AWS words it ("no identity-based policy allows" is the caller's own
+                # policies), is the member role's permissions.
+                denied = listed.cause in (Cause.ACCESS_DENIED, Cause.CALLER_POLICY)
+                cause = Cause.MEMBER_ROLE_PERMISSIONS if denied else listed.cause
                 regions.append(RegionResult(region, Status.FAIL, listed.code, cause, CAUSE_TEXT[cause]))
             else:
                 regions.append(RegionResult(region, Status.PASS))

@@ -143,13 +143,27 @@ def test_documented_inline_policy_denies_get_access_key_info(small_org: DemoOrga
     assert "corrected inline policy" in check.explanation
 
 
-def test_acm_denied_for_the_user_names_the_policy_to_attach(small_org: DemoOrganization) -> None:
+@pytest.mark.parametrize(
+    ("message", "user_cause"),
+    [
+        ("not authorized", Cause.ACCESS_DENIED),
+        # AWS's usual wording when the caller's own policies allow nothing.
+        (
+            "User: arn:aws:sts::111111111111:assumed-role/X/s is not authorized to perform: "
+            "acm:ListCertificates because no identity-based policy allows the acm:ListCertificates action",
+            Cause.CALLER_POLICY,
+        ),
+    ],
+)
+def test_acm_denied_for_the_user_names_the_policy_to_attach(
+    small_org: DemoOrganization, message: str, user_cause: Cause
+) -> None:
     def deny(request: AWSPreparedRequest, **_: object) -> object:
-        return error_response(request, status=400, code="AccessDeniedException", message="not authorized")
+        return error_response(request, status=400, code="AccessDeniedException", message=message)
 
     report = run_org(plan_of(), small_org, [("before-send.acm.ListCertificates", deny)])
     check = next(c for c in report.checks if c.id == "acm")
-    assert (check.cause, check.fix) == (Cause.ACCESS_DENIED, "attach-AWSCertificateManagerFullAccess")
+    assert (check.cause, check.fix) == (user_cause, "attach-AWSCertificateManagerFullAccess")
     # The same denial inside member accounts is the member role's permissions.
     created = next(a for a in report.accounts if a.account_id == small_org.accounts_of("created")[0].id)
     assert (created.role_status, created.cause, created.fix) == (
