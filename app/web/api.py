@@ -410,10 +410,10 @@ async def put_step(
     update: StepUpdate,
 ) -> StepOut:
     _, step = step_or_404(access.wizard.plan, step_id)
-    states = repo.set_step_done(
+    state = repo.set_step_done(
         engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=repo.utcnow()
     )
-    return step_out(step, states)
+    return step_out(step, {step_id: state} if state is not None else {})
 
 
 class NoteUpdate(BaseModel):

@@ -27,7 +27,7 @@ from app.domain.checklist import checklist
 from app.settings import Settings
 from app.store import repo, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
-from app.web.pages import ChecklistItem, _checklist_items, _items, _nav, step_or_404
+from app.web.pages import ChecklistItem, _checklist_items, _items, _nav, checklist_context, step_or_404
 from app.web.render import is_htmx, render
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
@@ -240,8 +240,10 @@ async def activity_page(request: Request, access: AccessDep, engine: EngineDep) 
 @router.get("/w/{token}/checklist/progress")
 async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
     """The progress summary (and, out of band, each step's state) that view pages poll."""
-    items = _checklist_items(engine, access)
-    context = {"nav": _nav(request, access, "checklist"), "items": items, "oob": True}
+    context = {
+        **checklist_context(_nav(request, access, "checklist"), _checklist_items(engine, access)),
+        "oob": True,
+    }
     return render(request, "checklist.html", context, block="progress")
 
 
@@ -275,7 +277,7 @@ async def save_note(
                 status_code=status,
             )
         items = _checklist_items(engine, access) if states is None else _items(access.wizard.plan, states)
-        context = {"nav": nav, "items": items, "note_step": step_id, **flags}
+        context = {**checklist_context(nav, items), "note_step": step_id, **flags}
         return render(request, "checklist.html", context, status_code=status)
 
     if len(text) > MAX_NOTE:

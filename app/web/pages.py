@@ -40,6 +40,8 @@ from app.web.render import is_htmx, render, render_cached
 from app.web.security import may_create_wizards
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+# The checklist page and a tick: matched before every other route (main.create_app).
+hot_routes = APIRouter(include_in_schema=False)
 
 # The wizard's pages in order: (slug, title). Verify is optional.
 WIZARD_PAGES: tuple[tuple[str, str], ...] = (
@@ -382,8 +384,25 @@ class ChecklistItem:
         return self.state is not None and self.state.done
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How many of the plan's steps are done, of how many."""
+
+    done: int
+    total: int
+
+    @classmethod
+    def of(cls, items: list[ChecklistItem]) -> Progress:
+        return cls(sum(1 for item in items if item.done), len(items))
+
+
 def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem]:
     return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
+
+
+def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
+    """What the whole checklist page shows (more keys may be added for one response)."""
+    return {"nav": nav, "items": items, "progress": Progress.of(items)}
 
 
 def _checklist_items(engine: Any, access: repo.Access) -> list[ChecklistItem]:
@@ -411,15 +430,14 @@ async def checklist_page(request: Request) -> Response:
     access = await get_access(request, request.path_params["token"])
 
     def context() -> dict[str, Any]:
-        return {
-            "nav": _nav(request, access, "checklist"),
-            "items": _checklist_items(engine_of(request), access),
-        }
+        return checklist_context(
+            _nav(request, access, "checklist"), _checklist_items(engine_of(request), access)
+        )
 
     return render_cached(request, "checklist.html", _page_key(access), context)
 
 
-router.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
+hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
 
 
 def _page_key(access: repo.Access) -> tuple[int, int]:
@@ -445,20 +463,25 @@ async def tick_step(request: Request) -> Response:
     engine, actor = engine_of(request), actor_of(request)
     plan = access.wizard.plan
     number, step = step_or_404(plan, step_id)
-    states = repo.set_step_done(
-        engine, wizard_id=access.wizard.id, step_id=step_id, done=done, actor=actor, now=repo.utcnow()
+    wizard_id = access.wizard.id
+    state = repo.set_step_done(
+        engine, wizard_id=wizard_id, step_id=step_id, done=done, actor=actor, now=repo.utcnow()
     )
     token = request.path_params["token"]
-    item = ChecklistItem(number, step, states.get(step_id))
     if is_htmx(request):
         # The progress summary comes along out of band.
-        progress_items = _items(plan, states)
-        context = {"nav": _nav(request, access, "checklist"), "item": item, "progress_items": progress_items}
+        done_ids = repo.done_step_ids(engine, wizard_id=wizard_id)
+        steps = checklist(plan)
+        context = {
+            "nav": _nav(request, access, "checklist"),
+            "item": ChecklistItem(number, step, state),
+            "tick_progress": Progress(sum(1 for each in steps if each.id in done_ids), len(steps)),
+        }
         return render(request, "checklist.html", context, block="status")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")
 
 
-router.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
+hot_routes.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
 
 
 # --- report -------------------------------------------------------------------

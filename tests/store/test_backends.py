@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, inspect, select
@@ -121,34 +121,28 @@ def test_plan_update_is_versioned(engine: Engine) -> None:
 def test_step_ticks_are_idempotent_upserts(engine: Engine) -> None:
     now = repo.utcnow()
     record, _ = repo.create_wizard(engine, plan=parse_plan({}), actor="ana", now=now, link_days=30)
-    first = repo.set_step_done(
-        engine, wizard_id=record.id, step_id="create-user", done=True, actor="ana", now=now
-    )
-    again = repo.set_step_done(
-        engine,
-        wizard_id=record.id,
-        step_id="create-user",
-        done=True,
-        actor="bo",
-        now=now + timedelta(minutes=1),
-    )
-    assert first == again  # the second tick changed nothing, not even who or when
-    assert list(first) == ["create-user"]  # the states it returns: every step ever ticked
-    tick = first["create-user"]
-    assert tick.done and tick.done_by == "ana" and tick.done_at == now
-    # Another step's state comes back too, as the same transaction left it.
-    both = repo.set_step_done(
-        engine, wizard_id=record.id, step_id="attach-policies", done=True, actor="bo", now=now
-    )
-    assert both["create-user"] == tick and both["attach-policies"].done_by == "bo"
-    undone = repo.set_step_done(
-        engine, wizard_id=record.id, step_id="create-user", done=False, actor="bo", now=now
-    )
-    assert not undone["create-user"].done and undone["create-user"].done_at is None
-    assert undone["attach-policies"].done
+
+    def tick(step_id: str, done: bool, actor: str, at: datetime) -> repo.StepRecord | None:
+        return repo.set_step_done(
+            engine, wizard_id=record.id, step_id=step_id, done=done, actor=actor, now=at
+        )
+
+    first = tick("create-user", True, "ana", now)
+    assert first is not None and first.done and first.done_by == "ana" and first.done_at == now
+    # The second tick changes nothing, not even who or when; it returns the stored state.
+    assert tick("create-user", True, "bo", now + timedelta(minutes=1)) == first
+    assert tick("never-ticked", False, "bo", now) is None  # unticking nothing creates nothing
+    assert tick("attach-policies", True, "bo", now) is not None
+    assert repo.done_step_ids(engine, wizard_id=record.id) == {"create-user", "attach-policies"}
+    undone = tick("create-user", False, "bo", now)
+    assert undone is not None and not undone.done and undone.done_at is None and undone.done_by == ""
+    assert tick("create-user", False, "cy", now) == undone
+    assert repo.done_step_ids(engine, wizard_id=record.id) == {"attach-policies"}
     kinds = [event.kind for event in repo.events(engine, wizard_id=record.id)]
     assert kinds == ["step.undone", "step.done", "step.done", "wizard.created"]
-    assert repo.step_states(engine, wizard_id=record.id) == undone
+    states = repo.step_states(engine, wizard_id=record.id)
+    assert states["create-user"] == undone and states["attach-policies"].done_by == "bo"
+    assert set(states) == {"create-user", "attach-policies"}
 
 
 def test_step_notes_are_versioned(engine: Engine) -> None:

@@ -73,6 +73,9 @@ def _cases(facts: dict[str, Any]) -> list[tuple[Prepared, dict[str, Any]]]:
         *[(repo._RESOLVE, {"digest": token_digest(token)}) for token in facts["tokens"]],
         (repo._STEPS, {"wizard_id": wizard_id}),
         (repo._STEPS, {"wizard_id": "no-such-wizard"}),
+        (repo._STEP, {**step, "step_id": "create-user"}),
+        (repo._STEP, {**step, "step_id": "no-such-step"}),
+        (repo._DONE_STEP_IDS, step),
         # insert a new state; change nothing (same done); untick; untick again (nothing)
         (tick, {**step, "step_id": "attach-policies", "done": True, "done_by": "Carol", "done_at": later}),
         (tick, {**step, "step_id": "create-user", "done": True, "done_by": "Carol", "done_at": later}),

@@ -220,6 +220,21 @@ def test_progress_fragment_brings_each_steps_state_out_of_band(client: WizardCli
     assert '<div id="progress" hx-swap-oob="innerHTML">' in tick.text and "2 of 9 steps done" in tick.text
 
 
+def test_a_ticks_progress_counts_only_the_steps_of_the_plan_as_it_is_now(client: WizardClient) -> None:
+    edit = client.new_wizard()
+    client.form_post(f"/w/{edit}/steps/enable-trusted-access", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
+    # An account has no trusted-access step: its stored tick stays, and stops counting.
+    client.form_post(f"/w/{edit}/scope", {"scope": "account", "version": "1"})
+    steps = [step["id"] for step in client.get(f"/api/v1/wizards/{edit}").json()["steps"]]
+    total = len(steps)
+    assert "enable-trusted-access" not in steps and "create-user" in steps
+    tick = client.form_post(f"/w/{edit}/steps/{steps[-1]}", {"done": "true"}, headers=HTMX)
+    assert tick.status_code == 200
+    assert f"2 of {total} steps done" in tick.text
+    assert f"2 of {total} steps done" in client.get(f"/w/{edit}/checklist").text
+
+
 # --- the share page --------------------------------------------------------------
 
 
