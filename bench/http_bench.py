@@ -41,16 +41,20 @@ async def hello():
 """
 
 TICK_LUA = """
--- Alternate done=true / done=false on one step, like a person clicking (htmx fragment).
+-- Alternate done=true / done=false on one step, like a person clicking, sent
+-- as htmx sends the tick button's form: the state in the form's action URL,
+-- the CSRF token in the X-CSRF-Token header (base.html hx-headers) and in the
+-- form's hidden field, HX-Request for the fragment.
 local n = 0
 request = function()
   n = n + 1
   local done = (n %% 2 == 0) and "true" or "false"
-  return wrk.format("POST", "%(path)s", {
+  return wrk.format("POST", "%(path)s?done=" .. done, {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Cookie"] = "cw_csrf=%(csrf)s",
+    ["X-CSRF-Token"] = "%(csrf)s",
     ["HX-Request"] = "true",
-  }, "csrf_token=%(csrf)s&done=" .. done)
+  }, "csrf_token=%(csrf)s")
 end
 """
 

@@ -77,8 +77,8 @@ def test_view_link_watches_progress_live_and_cannot_tick(
         csrf = next(c["value"] for c in viewer_context.cookies() if c["name"] == "cw_csrf")
         token = view_url.rsplit("/", 1)[1]
         answer = viewer.request.post(
-            f"{base_url}/w/{token}/steps/enable-trusted-access",
-            form={"done": "true", "csrf_token": csrf},
+            f"{base_url}/w/{token}/steps/enable-trusted-access?done=true",
+            form={"csrf_token": csrf},
             headers={"Origin": base_url},
         )
         assert answer.status == 403

@@ -93,7 +93,7 @@ def test_16_threads_toggling_steps_lose_no_update(live: str, caplog: pytest.LogC
             for j in range(REQUESTS):
                 done = target[step] if (REQUESTS - 1 - j) % 2 == 0 else not target[step]
                 try:
-                    response = client.post(f"/w/{token}/steps/{step}", data={"done": str(done).lower()})
+                    response = client.post(f"/w/{token}/steps/{step}?done={str(done).lower()}", data={})
                 except httpx.HTTPError as error:
                     with lock:
                         errors.append(repr(error))

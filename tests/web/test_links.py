@@ -66,7 +66,7 @@ def test_the_database_files_never_contain_a_raw_token(
     tokens = [edit]
     tokens += [mint_link(client, edit, label=f"viewer {n}") for n in range(5)]
     tokens.append(mint_link(client, edit, kind="edit", label="colleague"))
-    client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/create-user?done=true")
     client.form_post(f"/w/{edit}/steps/create-user/note", {"note": "done by me", "version": "0"})
     client.form_post(f"/w/{edit}/links/{max(link_ids(client, edit))}/revoke")
     for token in tokens:
@@ -105,7 +105,7 @@ def test_expired_revoked_and_unknown_links_get_byte_identical_answers(client: Wi
         ("GET", "/w/{t}/links", {}),
         ("GET", "/w/{t}/report.json", {}),
         ("GET", "/w/{t}/checklist/progress", {"headers": HTMX}),
-        ("POST", "/w/{t}/steps/create-user", {"data": {"done": "true", "csrf_token": client.csrf()}}),
+        ("POST", "/w/{t}/steps/create-user?done=true", {"data": {"csrf_token": client.csrf()}}),
         ("GET", "/api/v1/wizards/{t}", {}),
         ("PUT", "/api/v1/wizards/{t}/steps/create-user", {"json": {"done": True}, "headers": csrf}),
     ]
@@ -177,7 +177,7 @@ def test_view_links_get_403_on_every_unsafe_route_and_change_nothing(client: Wiz
 def test_view_pages_show_progress_but_no_controls_and_no_credential_forms(client: WizardClient) -> None:
     edit = client.new_wizard()
     view = mint_link(client, edit)
-    client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/create-user?done=true")
     client.form_post(f"/w/{edit}/steps/create-user/note", {"note": "key made", "version": "0"})
     assert client.get(f"/w/{view}", follow_redirects=False).headers["location"] == f"/w/{view}/checklist"
     checklist = client.get(f"/w/{view}/checklist").text
@@ -207,7 +207,7 @@ def test_view_pages_show_progress_but_no_controls_and_no_credential_forms(client
 def test_progress_fragment_brings_each_steps_state_out_of_band(client: WizardClient) -> None:
     edit = client.new_wizard()
     view = mint_link(client, edit)
-    client.form_post(f"/w/{edit}/steps/enable-trusted-access", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/enable-trusted-access?done=true")
     fragment = client.get(f"/w/{view}/checklist/progress", headers=HTMX)
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert "1 of 9 steps done" in fragment.text
@@ -215,21 +215,21 @@ def test_progress_fragment_brings_each_steps_state_out_of_band(client: WizardCli
     assert 'id="state-enable-trusted-access"' in fragment.text
     edit_page = client.get(f"/w/{edit}/checklist").text
     assert "every 5s" not in edit_page  # editors see their own ticks at once:
-    tick = client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"}, headers=HTMX)
+    tick = client.form_post(f"/w/{edit}/steps/create-user?done=true", headers=HTMX)
     assert tick.text.lstrip().startswith('<div id="status-create-user"')
     assert '<div id="progress" hx-swap-oob="innerHTML">' in tick.text and "2 of 9 steps done" in tick.text
 
 
 def test_a_ticks_progress_counts_only_the_steps_of_the_plan_as_it_is_now(client: WizardClient) -> None:
     edit = client.new_wizard()
-    client.form_post(f"/w/{edit}/steps/enable-trusted-access", {"done": "true"})
-    client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/enable-trusted-access?done=true")
+    client.form_post(f"/w/{edit}/steps/create-user?done=true")
     # An account has no trusted-access step: its stored tick stays, and stops counting.
     client.form_post(f"/w/{edit}/scope", {"scope": "account", "version": "1"})
     steps = [step["id"] for step in client.get(f"/api/v1/wizards/{edit}").json()["steps"]]
     total = len(steps)
     assert "enable-trusted-access" not in steps and "create-user" in steps
-    tick = client.form_post(f"/w/{edit}/steps/{steps[-1]}", {"done": "true"}, headers=HTMX)
+    tick = client.form_post(f"/w/{edit}/steps/{steps[-1]}?done=true", headers=HTMX)
     assert tick.status_code == 200
     assert f"2 of {total} steps done" in tick.text
     assert f"2 of {total} steps done" in client.get(f"/w/{edit}/checklist").text
@@ -327,7 +327,7 @@ def test_an_edit_link_never_touches_another_wizard(client: WizardClient) -> None
         assert response.status_code == 404
     assert client.get(f"/w/{b}/scope").status_code == 200
     assert client.get(f"/w/{b_view}/scope").status_code == 200
-    client.form_post(f"/w/{a}/steps/create-user", {"done": "true"})
+    client.form_post(f"/w/{a}/steps/create-user?done=true")
     client.form_post(f"/w/{a}/steps/create-user/note", {"note": "only in A", "version": "0"})
     client.form_post(f"/w/{a}/links/revoke", {"which": "view"})
     b_state = client.get(f"/api/v1/wizards/{b}").json()
@@ -400,8 +400,8 @@ def test_the_timeline_says_who_did_what_and_when(client: WizardClient) -> None:
             "style": "documented",
         },
     )
-    client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
-    client.form_post(f"/w/{edit}/steps/create-user", {"done": "false"})
+    client.form_post(f"/w/{edit}/steps/create-user?done=true")
+    client.form_post(f"/w/{edit}/steps/create-user?done=false")
     client.form_post(f"/w/{edit}/steps/create-user/note", {"note": "n", "version": "0"})
     mint_link(client, edit, label="customer", days=3)
     client.form_post(f"/w/{edit}/links/revoke", {"which": "view"})
@@ -428,7 +428,7 @@ def test_the_timeline_says_who_did_what_and_when(client: WizardClient) -> None:
 def test_evidence_json_has_plan_digests_checklist_and_no_invented_verification(client: WizardClient) -> None:
     edit = client.new_wizard()
     client.form_post("/me", {"name": "Bob"})
-    client.form_post(f"/w/{edit}/steps/enable-trusted-access", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/enable-trusted-access?done=true")
     client.form_post(f"/w/{edit}/steps/enable-trusted-access/note", {"note": "ticket CHG-1", "version": "0"})
     response = client.get(f"/w/{edit}/report.json")
     assert response.status_code == 200
@@ -456,7 +456,7 @@ def test_evidence_json_has_plan_digests_checklist_and_no_invented_verification(c
 def test_evidence_markdown_is_escaped_and_matches_the_json(client: WizardClient) -> None:
     edit = client.new_wizard()
     client.form_post("/me", {"name": "Eve | ![x](http://evil/)"})
-    client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
+    client.form_post(f"/w/{edit}/steps/create-user?done=true")
     client.form_post(
         f"/w/{edit}/steps/create-user/note",
         {"note": "<script>alert(1)</script> [link](javascript:x) | cell", "version": "0"},
@@ -495,8 +495,8 @@ def test_no_token_reaches_the_logs(client: WizardClient, caplog: pytest.LogCaptu
     with caplog.at_level(logging.DEBUG):
         edit = client.new_wizard()
         view = mint_link(client, edit)
-        client.form_post(f"/w/{edit}/steps/create-user", {"done": "true"})
-        client.form_post(f"/w/{view}/steps/create-user", {"done": "true"})
+        client.form_post(f"/w/{edit}/steps/create-user?done=true")
+        client.form_post(f"/w/{view}/steps/create-user?done=true")
         client.get(f"/w/{view}/links")
         client.get(f"/w/{edit}/report.md")
         client.form_post(f"/w/{edit}/links/revoke", {"which": "all", "confirm": "yes"})

@@ -131,10 +131,10 @@ def test_preview_swaps_in_the_regions_of_a_new_partition(client: WizardClient) -
 
 def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None:
     token = client.new_wizard()
-    plain = client.form_post(f"/w/{token}/steps/create-user", {"done": "true"}, follow_redirects=False)
+    plain = client.form_post(f"/w/{token}/steps/create-user?done=true", follow_redirects=False)
     assert plain.status_code == 303
     assert plain.headers["location"].endswith("/checklist#step-create-user")
-    fragment = client.form_post(f"/w/{token}/steps/put-inline-policy", {"done": "true"}, headers=HTMX)
+    fragment = client.form_post(f"/w/{token}/steps/put-inline-policy?done=true", headers=HTMX)
     assert fragment.status_code == 200
     # Only the step's status is swapped (its instructions and note never change with a tick).
     assert fragment.text.lstrip().startswith('<div id="status-put-inline-policy" class="step-status done"')
@@ -143,7 +143,7 @@ def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None
     assert steps["create-user"]["done"] and steps["put-inline-policy"]["done"]
     assert not steps["member-role"]["done"]
     # Idempotent: ticking again changes nothing and logs nothing new.
-    client.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+    client.form_post(f"/w/{token}/steps/create-user?done=true")
     report = client.get(f"/w/{token}/report")
     assert report.context["done_count"] == 2  # type: ignore[attr-defined]
     assert [e.kind for e in report.context["events"]].count("step.done") == 2  # type: ignore[attr-defined]
@@ -151,7 +151,7 @@ def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None
 
 def test_unknown_step_is_404(client: WizardClient) -> None:
     token = client.new_wizard()
-    assert client.form_post(f"/w/{token}/steps/no-such-step", {"done": "true"}).status_code == 404
+    assert client.form_post(f"/w/{token}/steps/no-such-step?done=true").status_code == 404
 
 
 def test_ticks_survive_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -161,7 +161,7 @@ def test_ticks_survive_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-d
     with WizardClient(create_app(settings)) as first:
         token = first.new_wizard()
         for step in ["enable-trusted-access", "create-user", "member-role"]:
-            first.form_post(f"/w/{token}/steps/{step}", {"done": "true"})
+            first.form_post(f"/w/{token}/steps/{step}?done=true")
     with WizardClient(create_app(settings)) as second:
         steps = {s["id"]: s["done"] for s in second.get(f"/api/v1/wizards/{token}").json()["steps"]}
     assert [k for k, v in steps.items() if v] == ["enable-trusted-access", "create-user", "member-role"]
@@ -174,7 +174,7 @@ def test_the_database_never_stores_the_raw_token(tmp_path: Path) -> None:
     path = tmp_path / "tokens.sqlite3"
     with WizardClient(create_app(make_settings(tmp_path, database_url=f"sqlite:///{path}"))) as client:
         token = client.new_wizard()
-        client.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+        client.form_post(f"/w/{token}/steps/create-user?done=true")
         files = [path, path.with_name(path.name + "-wal")]
         blob = b"".join(p.read_bytes() for p in files if p.exists())
     assert token.encode() not in blob
@@ -207,16 +207,29 @@ def test_cached_pages_carry_each_browsers_own_csrf_token_and_name(settings) -> N
         assert 'value="Alice &lt;admin&gt;"' in first
         assert "Alice" not in second
         # A tick moves the wizard's revision: the next page shows it.
-        bob.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
+        bob.form_post(f"/w/{token}/steps/create-user?done=true")
         assert 'id="status-create-user" class="step-status done"' in alice.get(f"/w/{token}/checklist").text
 
 
 def test_unticking_a_step_nobody_ticked_changes_and_logs_nothing(client: WizardClient) -> None:
     token = client.new_wizard()
-    response = client.form_post(f"/w/{token}/steps/create-user", {"done": "false"}, headers=HTMX)
+    response = client.form_post(f"/w/{token}/steps/create-user?done=false", headers=HTMX)
     assert response.status_code == 200 and "Mark as done" in response.text
     kinds = [e.kind for e in client.get(f"/w/{token}/report").context["events"]]  # type: ignore[attr-defined]
     assert kinds == ["wizard.created"]
+
+
+@pytest.mark.parametrize("query", ["", "?done=", "?state=true"])
+def test_a_tick_that_does_not_say_done_or_not_is_refused_and_unticks_nothing(
+    client: WizardClient, query: str
+) -> None:
+    token = client.new_wizard()
+    client.form_post(f"/w/{token}/steps/create-user?done=true")
+    # The old form's body field no longer decides anything: the URL does.
+    response = client.form_post(f"/w/{token}/steps/create-user{query}", {"done": "false"}, headers=HTMX)
+    assert response.status_code == 422
+    steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
+    assert steps["create-user"]["done"]
 
 
 @pytest.mark.parametrize("value", ["yes", "truee", "x" * 500])
@@ -224,13 +237,13 @@ def test_a_tick_with_an_unknown_done_value_is_refused_and_changes_nothing(
     client: WizardClient, value: str
 ) -> None:
     token = client.new_wizard()
-    client.form_post(f"/w/{token}/steps/create-user", {"done": "true"})
-    response = client.form_post(f"/w/{token}/steps/create-user", {"done": value}, headers=HTMX)
+    client.form_post(f"/w/{token}/steps/create-user?done=true")
+    response = client.form_post(f"/w/{token}/steps/create-user?done={value}", headers=HTMX)
     assert response.status_code == 422
-    assert "done field must be true or false" in response.text and value not in response.text
+    assert "done value must be true or false" in response.text and value not in response.text
     steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
     assert steps["create-user"]["done"]
-    assert client.form_post(f"/w/{token}/steps/create-user", {"done": "off"}).status_code == 200
+    assert client.form_post(f"/w/{token}/steps/create-user?done=off").status_code == 200
     steps = {s["id"]: s for s in client.get(f"/api/v1/wizards/{token}").json()["steps"]}
     assert not steps["create-user"]["done"]
 
