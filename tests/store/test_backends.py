@@ -118,6 +118,14 @@ def test_plan_update_is_versioned(engine: Engine) -> None:
         repo.update_plan(engine, wizard_id="0" * 32, plan=account, expected_version=1, actor="bo", now=now)
 
 
+def test_a_wizards_plan_is_one_object_from_creation_on(engine: Engine) -> None:
+    # repo._plan_from_json: caches keyed by plan (checklist, artifacts) then hit by identity.
+    now = repo.utcnow()
+    record, token = repo.create_wizard(engine, plan=parse_plan({}), actor="ana", now=now, link_days=30)
+    access = repo.resolve(engine, token=token, now=now)
+    assert access is not None and access.wizard.plan is record.plan
+
+
 def test_step_ticks_are_idempotent_upserts(engine: Engine) -> None:
     now = repo.utcnow()
     record, _ = repo.create_wizard(engine, plan=parse_plan({}), actor="ana", now=now, link_days=30)
