@@ -239,10 +239,14 @@ async def activity_page(request: Request, access: AccessDep, engine: EngineDep) 
 
 @router.get("/w/{token}/checklist/progress")
 async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
-    """The progress summary (and, out of band, each step's state) that view pages poll."""
+    """The progress summary (and, out of band, each step's state) that view pages poll.
+
+    Without htmx it is the checklist page itself: the out-of-band copies of the
+    step states would repeat the page's own (and their ids) in one document.
+    """
     context = {
         **checklist_context(_nav(request, access, "checklist"), _checklist_items(engine, access)),
-        "oob": True,
+        "oob": is_htmx(request),
     }
     return render(request, "checklist.html", context, block="progress")
 

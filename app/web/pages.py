@@ -253,7 +253,8 @@ async def options_preview(request: Request, access: AccessDep) -> Response:
         "options": OptionsView(plan_input=data, errors=errors),
         "preview": _preview(plan),
         # The partition changed: swap in its region checkboxes too (out of band).
-        "oob": request.query_params.get("shown_partition") != data.get("partition"),
+        # Not on a whole page (no htmx): it has the fieldset already.
+        "oob": is_htmx(request) and request.query_params.get("shown_partition") != data.get("partition"),
     }
     return render(request, "options.html", context, block="preview")
 

@@ -7,7 +7,9 @@ too; `concrete_path` fills in the path parameters every route here uses.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 from fastapi import FastAPI
@@ -66,3 +68,21 @@ def link_ids(client: Any, token: str) -> list[int]:
     """Ids of the wizard's links, from the revoke forms of its share page."""
     page = client.get(f"/w/{token}/links")
     return [int(i) for i in re.findall(r"/links/(\d+)/revoke", page.text)]
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: Counter[str] = Counter()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value is not None:
+                self.ids[value] += 1
+
+
+def duplicate_ids(html: str) -> list[str]:
+    """The id attributes that occur more than once (an id must be unique in a document)."""
+    parser = _Ids()
+    parser.feed(html)
+    return sorted(name for name, count in parser.ids.items() if count > 1)

@@ -17,6 +17,7 @@ from app.aws.simulate import Latency
 from app.main import create_app
 from app.web import verify as verify_module
 from tests.conftest import WizardClient, make_settings, make_sqlite_settings
+from tests.web.routes import duplicate_ids
 
 
 @pytest.fixture
@@ -90,11 +91,12 @@ def test_demo_run_shows_progress_matrix_and_fixes(demo_client: WizardClient) -> 
     # Failures only, without JavaScript: a query parameter.
     failures = demo_client.get(f"/w/{token}/verify?run={view.run.id}&failures=1").text
     assert "Acquired Co. (invited)" in failures and "Production" not in failures
-    assert "Production" in html
+    assert "Production" in html and duplicate_ids(html) == []
 
     # The report page summarises the last run.
     report = demo_client.get(f"/w/{token}/report").text
     assert "Last verification" in report and "FAIL" in report and "simulated organization" in report
+    assert report.count("Last verification") == 1 and duplicate_ids(report) == []
     # And so does the evidence export.
     exported = demo_client.get(f"/w/{token}/report.json").json()["verification"]
     assert exported["status"] == "fail" and exported["by"] == "anonymous"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WizardClient, make_settings
+from tests.web.routes import concrete_path, duplicate_ids, endpoints
 
 HTMX = {"HX-Request": "true"}
 
@@ -262,3 +263,22 @@ def test_a_form_version_beyond_the_database_integer_changes_nothing(
     assert note.status_code == 422
     plan = client.get(f"/api/v1/wizards/{token}").json()["plan"]
     assert plan["scope"] == "organization" and plan["user_name"] != "other"
+
+
+def test_every_page_of_a_wizard_has_unique_ids(client: WizardClient) -> None:
+    from fastapi import FastAPI
+
+    token = client.new_wizard()
+    client.form_post(f"/w/{token}/steps/create-user?done=true")
+    client.form_post(f"/w/{token}/steps/create-user/note", {"note": "ticket 42", "version": "0"})
+    app = client.app
+    assert isinstance(app, FastAPI)
+    pages = 0
+    for endpoint in endpoints(app, frozenset({"GET"})):
+        if endpoint.is_api or "{job_id}" in endpoint.path:
+            continue
+        response = client.get(concrete_path(endpoint.path, token=token, link_id=1))
+        if response.status_code == 200 and response.headers["content-type"].startswith("text/html"):
+            pages += 1
+            assert duplicate_ids(response.text) == [], str(endpoint)
+    assert pages >= 10
