@@ -67,35 +67,57 @@ class MemberAccount:
     joined_method: str
 
 
-def _failed(
-    check_id: str,
-    title: str,
-    call: str,
-    failure: Failure,
-    *,
-    fix: str | None,
-    region: str | None = None,
-    context: str = "",
-) -> CheckResult:
-    explanation = CAUSE_TEXT[failure.cause] + (f" {context}" if context else "")
-    return CheckResult(
-        id=check_id,
-        title=title,
-        status=Status.FAIL,
-        call=call,
-        explanation=explanation,
-        fix=_fix_for(failure.cause, fix),
-        error_code=failure.code,
-        cause=failure.cause,
-        region=region,
-        detail=failure.detail,
-    )
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """A live check's fixed facts: the id its results carry, its title, the AWS call(s) it makes."""
+
+    id: str
+    title: str
+    call: str
+
+    def result(self, status: Status, explanation: str, **fields: Any) -> CheckResult:
+        return CheckResult(
+            id=self.id, title=self.title, status=status, call=self.call, explanation=explanation, **fields
+        )
+
+    def passed(self, explanation: str, **fields: Any) -> CheckResult:
+        return self.result(Status.PASS, explanation, **fields)
+
+    def skipped(self, why: str, **fields: Any) -> CheckResult:
+        return self.result(Status.SKIPPED, why, **fields)
+
+    def found(
+        self, cause: Cause, *, status: Status = Status.FAIL, before: str = "", after: str = ""
+    ) -> CheckResult:
+        """A cause the check itself found in an answer (not an error): its text, and its step as the fix."""
+        return self.result(status, before + CAUSE_TEXT[cause] + after, cause=cause, fix=_fix_for(cause, None))
+
+    def failed(
+        self, failure: Failure, *, fix: str | None, region: str | None = None, context: str = ""
+    ) -> CheckResult:
+        """The call failed: the cause's text (and context), the cause's step or else `fix`."""
+        return self.result(
+            Status.FAIL,
+            CAUSE_TEXT[failure.cause] + (f" {context}" if context else ""),
+            fix=_fix_for(failure.cause, fix),
+            error_code=failure.code,
+            cause=failure.cause,
+            region=region,
+            detail=failure.detail,
+        )
 
 
-def _skipped(check_id: str, title: str, call: str, why: str, region: str | None = None) -> CheckResult:
-    return CheckResult(
-        id=check_id, title=title, status=Status.SKIPPED, call=call, explanation=why, region=region
-    )
+IDENTITY = CheckSpec("identity", "Identity", "sts:GetCallerIdentity")
+ACCESS_KEY_INFO = CheckSpec("access-key-info", "Access key info", "sts:GetAccessKeyInfo")
+SESSION_TOKEN = CheckSpec("session-token", "Session token", "sts:GetSessionToken")
+ORGANIZATION = CheckSpec("organization", "Organization", "organizations:DescribeOrganization")
+MEMBER_ACCOUNTS = CheckSpec("member-accounts", "Member accounts", "organizations:ListAccounts")
+TRUSTED_ACCESS = CheckSpec(
+    "trusted-access", "Trusted access", "organizations:ListAWSServiceAccessForOrganization"
+)
+MEMBER_ACCESS = CheckSpec("member-access", "Member access", "sts:AssumeRole, acm:ListCertificates")
+ACM = CheckSpec("acm", "ACM", "acm:ListCertificates")
+SECRETS_MANAGER = CheckSpec("secrets-manager", "Secrets Manager", "secretsmanager:ListSecrets")
 
 
 def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = False, **kwargs: Any) -> Any:
@@ -110,10 +132,9 @@ def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = F
 
 
 def check_identity(clients: ClientSet) -> tuple[CheckResult, Identity | None]:
-    title, call = "Identity", "sts:GetCallerIdentity"
     answer = _attempt(clients, clients.client("sts").get_caller_identity)
     if isinstance(answer, Failure):
-        return _failed("identity", title, call, answer, fix="create-access-key"), None
+        return IDENTITY.failed(answer, fix="create-access-key"), None
     identity = Identity(arn=str(answer["Arn"]), account_id=str(answer["Account"]))
     if not _USER_ARN.fullmatch(identity.arn):
         kind = (
@@ -121,39 +142,17 @@ def check_identity(clients: ClientSet) -> tuple[CheckResult, Identity | None]:
             if identity.arn.endswith(":root")
             else identity.arn.split(":")[5].split("/")[0]
         )
-        return (
-            CheckResult(
-                id="identity",
-                title=title,
-                status=Status.FAIL,
-                call=call,
-                explanation=f"Signed in as {kind}. " + CAUSE_TEXT[Cause.NOT_IAM_USER],
-                fix="create-user",
-                cause=Cause.NOT_IAM_USER,
-            ),
-            identity,
-        )
-    return (
-        CheckResult(
-            id="identity",
-            title=title,
-            status=Status.PASS,
-            call=call,
-            explanation=f"Signed in as the IAM user {identity.arn} in account {identity.account_id}.",
-        ),
-        identity,
-    )
+        return IDENTITY.found(Cause.NOT_IAM_USER, before=f"Signed in as {kind}. "), identity
+    explanation = f"Signed in as the IAM user {identity.arn} in account {identity.account_id}."
+    return IDENTITY.passed(explanation), identity
 
 
 def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
-    title, call = "Access key info", "sts:GetAccessKeyInfo"
     if not plan.is_organization:
-        return _skipped(
-            "access-key-info", title, call, "Only the organization scope's inline policy grants this."
-        )
+        return ACCESS_KEY_INFO.skipped("Only the organization scope's inline policy grants this.")
     key_id = clients.access_key_id()
     if key_id is None:
-        return _skipped("access-key-info", title, call, "No access key is in use.")
+        return ACCESS_KEY_INFO.skipped("No access key is in use.")
     answer = _attempt(clients, clients.client("sts").get_access_key_info, AccessKeyId=key_id)
     if isinstance(answer, Failure):
         context = (
@@ -162,106 +161,51 @@ def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) ->
             if answer.is_access_denied
             else ""
         )
-        return _failed("access-key-info", title, call, answer, fix="put-inline-policy", context=context)
+        return ACCESS_KEY_INFO.failed(answer, fix="put-inline-policy", context=context)
     account = str(answer.get("Account", ""))
     if account != identity.account_id:
-        return CheckResult(
-            id="access-key-info",
-            title=title,
-            status=Status.WARN,
-            call=call,
-            explanation=f"The key belongs to account {account}, but the caller is in {identity.account_id}.",
+        return ACCESS_KEY_INFO.result(
+            Status.WARN, f"The key belongs to account {account}, but the caller is in {identity.account_id}."
         )
-    return CheckResult(
-        id="access-key-info",
-        title=title,
-        status=Status.PASS,
-        call=call,
-        explanation=f"The key in use belongs to account {account}.",
-    )
+    return ACCESS_KEY_INFO.passed(f"The key in use belongs to account {account}.")
 
 
 def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
-    title, call = "Session token", "sts:GetSessionToken"
     if not plan.is_organization:
-        return _skipped(
-            "session-token", title, call, "Only the organization scope's inline policy names this."
-        )
+        return SESSION_TOKEN.skipped("Only the organization scope's inline policy names this.")
     if clients.has_session_token:
-        return CheckResult(
-            id="session-token",
-            title=title,
-            status=Status.SKIPPED,
-            call=call,
-            explanation=CAUSE_TEXT[Cause.TEMPORARY_CREDENTIALS],
-            cause=Cause.TEMPORARY_CREDENTIALS,
-        )
+        return SESSION_TOKEN.found(Cause.TEMPORARY_CREDENTIALS, status=Status.SKIPPED)
     # The shortest session AWS allows; the credentials it returns are dropped.
     # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
     answer = _attempt(clients, clients.client("sts").get_session_token, DurationSeconds=900)
     if isinstance(answer, Failure):
         if answer.is_access_denied and "session credentials" in (answer.detail or "").lower():
-            return CheckResult(
-                id="session-token",
-                title=title,
-                status=Status.SKIPPED,
-                call=call,
-                explanation=CAUSE_TEXT[Cause.TEMPORARY_CREDENTIALS],
-                cause=Cause.TEMPORARY_CREDENTIALS,
-                error_code=answer.code,
-            )
-        return _failed("session-token", title, call, answer, fix="put-inline-policy")
-    return CheckResult(
-        id="session-token",
-        title=title,
-        status=Status.PASS,
-        call=call,
-        explanation="The user can get temporary credentials (they were discarded unused).",
-    )
+            cause = Cause.TEMPORARY_CREDENTIALS
+            return SESSION_TOKEN.skipped(CAUSE_TEXT[cause], cause=cause, error_code=answer.code)
+        return SESSION_TOKEN.failed(answer, fix="put-inline-policy")
+    return SESSION_TOKEN.passed("The user can get temporary credentials (they were discarded unused).")
 
 
 # --- organization -------------------------------------------------------------------
 
 
 def check_organization(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
-    title, call = "Organization", "organizations:DescribeOrganization"
     answer = _attempt(clients, clients.client("organizations").describe_organization)
     if isinstance(answer, Failure):
-        return _failed("organization", title, call, answer, fix=permission_step(plan, "organizations"))
+        return ORGANIZATION.failed(answer, fix=permission_step(plan, "organizations"))
     org = answer["Organization"]
     management = str(org.get("MasterAccountId", ""))
     if management != identity.account_id:
-        return CheckResult(
-            id="organization",
-            title=title,
-            status=Status.FAIL,
-            call=call,
-            explanation=CAUSE_TEXT[Cause.NOT_MANAGEMENT_ACCOUNT]
-            + f" The management account is {management}; the caller is in {identity.account_id}.",
-            fix="create-user",
-            cause=Cause.NOT_MANAGEMENT_ACCOUNT,
-        )
+        after = f" The management account is {management}; the caller is in {identity.account_id}."
+        return ORGANIZATION.found(Cause.NOT_MANAGEMENT_ACCOUNT, after=after)
     if org.get("FeatureSet") != "ALL":
-        return CheckResult(
-            id="organization",
-            title=title,
-            status=Status.FAIL,
-            call=call,
-            explanation=CAUSE_TEXT[Cause.NOT_ALL_FEATURES],
-            fix="enable-trusted-access",
-            cause=Cause.NOT_ALL_FEATURES,
-        )
-    return CheckResult(
-        id="organization",
-        title=title,
-        status=Status.PASS,
-        call=call,
-        explanation=f"Organization {org.get('Id')} with all features; the caller is its management account.",
+        return ORGANIZATION.found(Cause.NOT_ALL_FEATURES)
+    return ORGANIZATION.passed(
+        f"Organization {org.get('Id')} with all features; the caller is its management account."
     )
 
 
 def list_member_accounts(clients: ClientSet, plan: Plan) -> tuple[CheckResult, list[MemberAccount]]:
-    title, call = "Member accounts", "organizations:ListAccounts"
     paginator = clients.client("organizations").get_paginator("list_accounts")
     accounts: list[MemberAccount] = []
     inactive = 0
@@ -282,24 +226,12 @@ def list_member_accounts(clients: ClientSet, plan: Plan) -> tuple[CheckResult, l
                 )
     except (ClientError, BotoCoreError) as error:
         failure = classify(error, secrets=clients.secrets())
-        return _failed(
-            "member-accounts", title, call, failure, fix=permission_step(plan, "organizations")
-        ), []
+        return MEMBER_ACCOUNTS.failed(failure, fix=permission_step(plan, "organizations")), []
     note = f" ({inactive} suspended or closing, not checked)" if inactive else ""
-    return (
-        CheckResult(
-            id="member-accounts",
-            title=title,
-            status=Status.PASS,
-            call=call,
-            explanation=f"{len(accounts)} active accounts{note}.",
-        ),
-        accounts,
-    )
+    return MEMBER_ACCOUNTS.passed(f"{len(accounts)} active accounts{note}."), accounts
 
 
 def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
-    title, call = "Trusted access", "organizations:ListAWSServiceAccessForOrganization"
     paginator = clients.client("organizations").get_paginator("list_aws_service_access_for_organization")
     principals: set[str] = set()
     try:
@@ -307,56 +239,28 @@ def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
             principals.update(str(s["ServicePrincipal"]) for s in page.get("EnabledServicePrincipals", ()))
     except (ClientError, BotoCoreError) as error:
         failure = classify(error, secrets=clients.secrets())
-        return _failed("trusted-access", title, call, failure, fix=permission_step(plan, "organizations"))
+        return TRUSTED_ACCESS.failed(failure, fix=permission_step(plan, "organizations"))
     if ACCOUNT_SERVICE_PRINCIPAL not in principals:
-        return CheckResult(
-            id="trusted-access",
-            title=title,
-            status=Status.FAIL,
-            call=call,
-            explanation=CAUSE_TEXT[Cause.TRUSTED_ACCESS_DISABLED],
-            fix="enable-trusted-access",
-            cause=Cause.TRUSTED_ACCESS_DISABLED,
-        )
-    return CheckResult(
-        id="trusted-access",
-        title=title,
-        status=Status.PASS,
-        call=call,
-        explanation=f"{ACCOUNT_SERVICE_PRINCIPAL} is enabled for the organization.",
-    )
+        return TRUSTED_ACCESS.found(Cause.TRUSTED_ACCESS_DISABLED)
+    return TRUSTED_ACCESS.passed(f"{ACCOUNT_SERVICE_PRINCIPAL} is enabled for the organization.")
 
 
 # --- the user's own regional access ---------------------------------------------------
 
 
 def check_acm(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
-    title, call = "ACM", "acm:ListCertificates"
     answer = _attempt(
         clients, clients.client("acm", region).list_certificates, region_may_be_disabled=True, MaxItems=1
     )
     if isinstance(answer, Failure):
-        return _failed("acm", title, call, answer, fix=permission_step(plan, "acm"), region=region)
-    return CheckResult(
-        id="acm",
-        title=title,
-        status=Status.PASS,
-        call=call,
-        region=region,
-        explanation=f"The user can list certificates in {region}.",
-    )
+        return ACM.failed(answer, fix=permission_step(plan, "acm"), region=region)
+    return ACM.passed(f"The user can list certificates in {region}.", region=region)
 
 
 def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
-    title, call = "Secrets Manager", "secretsmanager:ListSecrets"
     if not plan.secrets_manager:
-        return _skipped(
-            "secrets-manager",
-            title,
-            call,
-            "Not chosen: the DigiCert sensor stores temporary private keys instead.",
-            region=region,
-        )
+        why = "Not chosen: the DigiCert sensor stores temporary private keys instead."
+        return SECRETS_MANAGER.skipped(why, region=region)
     answer = _attempt(
         clients,
         clients.client("secretsmanager", region).list_secrets,
@@ -364,22 +268,8 @@ def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckR
         MaxResults=1,
     )
     if isinstance(answer, Failure):
-        return _failed(
-            "secrets-manager",
-            title,
-            call,
-            answer,
-            fix=permission_step(plan, "secrets-manager"),
-            region=region,
-        )
-    return CheckResult(
-        id="secrets-manager",
-        title=title,
-        status=Status.PASS,
-        call=call,
-        region=region,
-        explanation=f"The user can list secrets in {region}.",
-    )
+        return SECRETS_MANAGER.failed(answer, fix=permission_step(plan, "secrets-manager"), region=region)
+    return SECRETS_MANAGER.passed(f"The user can list secrets in {region}.", region=region)
 
 
 # --- one member account -------------------------------------------------------------

@@ -63,67 +63,33 @@ class _Tracker:
 
 
 def _skip_all(plan: Plan, why: str) -> list[CheckResult]:
-    ids = [
-        ("access-key-info", "Access key info", "sts:GetAccessKeyInfo"),
-        ("session-token", "Session token", "sts:GetSessionToken"),
-    ]
+    specs = [checks.ACCESS_KEY_INFO, checks.SESSION_TOKEN]
     if plan.is_organization:
-        ids += [
-            ("organization", "Organization", "organizations:DescribeOrganization"),
-            ("member-accounts", "Member accounts", "organizations:ListAccounts"),
-            ("trusted-access", "Trusted access", "organizations:ListAWSServiceAccessForOrganization"),
-            ("member-access", "Member access", "sts:AssumeRole, acm:ListCertificates"),
-        ]
-    skipped = [CheckResult(id=i, title=t, status=Status.SKIPPED, call=c, explanation=why) for i, t, c in ids]
+        specs += [checks.ORGANIZATION, checks.MEMBER_ACCOUNTS, checks.TRUSTED_ACCESS, checks.MEMBER_ACCESS]
+    skipped = [spec.skipped(why) for spec in specs]
     for region in plan.regions:
-        skipped.append(
-            CheckResult(
-                id="acm",
-                title="ACM",
-                status=Status.SKIPPED,
-                call="acm:ListCertificates",
-                explanation=why,
-                region=region,
-            )
-        )
-        skipped.append(
-            CheckResult(
-                id="secrets-manager",
-                title="Secrets Manager",
-                status=Status.SKIPPED,
-                call="secretsmanager:ListSecrets",
-                explanation=why,
-                region=region,
-            )
-        )
+        skipped += [
+            checks.ACM.skipped(why, region=region),
+            checks.SECRETS_MANAGER.skipped(why, region=region),
+        ]
     return skipped
 
 
 def _member_access_summary(accounts: Sequence[AccountResult], skipped: str | None) -> CheckResult:
-    title, call = "Member access", "sts:AssumeRole, acm:ListCertificates"
     if skipped is not None:
-        return CheckResult(
-            id="member-access", title=title, status=Status.SKIPPED, call=call, explanation=skipped
-        )
+        return checks.MEMBER_ACCESS.skipped(skipped)
     failed = [a for a in accounts if a.failed]
     warned = [a for a in accounts if a.status is Status.WARN]
     if failed:
         role_failed = any(a.role_status is Status.FAIL for a in failed)
-        return CheckResult(
-            id="member-access",
-            title=title,
-            status=Status.FAIL,
-            call=call,
+        return checks.MEMBER_ACCESS.result(
+            Status.FAIL,
+            f"{len(failed)} of {len(accounts)} accounts failed (causes in the account table).",
             fix="member-role" if role_failed else None,
-            explanation=f"{len(failed)} of {len(accounts)} accounts failed (causes in the account table).",
         )
-    return CheckResult(
-        id="member-access",
-        title=title,
-        status=Status.WARN if warned else Status.PASS,
-        call=call,
-        explanation=f"All {len(accounts)} accounts passed"
-        + (f" ({len(warned)} with warnings)." if warned else "."),
+    return checks.MEMBER_ACCESS.result(
+        Status.WARN if warned else Status.PASS,
+        f"All {len(accounts)} accounts passed" + (f" ({len(warned)} with warnings)." if warned else "."),
     )
 
 
