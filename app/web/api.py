@@ -21,8 +21,8 @@ from app.domain.iam import REGIONS
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.store import db, repo
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
-from app.web.pages import step_or_404
 from app.web.security import may_create_wizards
+from app.web.views import step_or_404
 
 
 class Problem(BaseModel):

@@ -27,8 +27,15 @@ from app.domain.checklist import checklist
 from app.settings import Settings
 from app.store import repo, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
-from app.web.pages import ChecklistItem, _checklist_items, _items, _nav, checklist_context, step_or_404
 from app.web.render import is_htmx, render
+from app.web.views import (
+    ChecklistItem,
+    checklist_context,
+    checklist_items,
+    step_or_404,
+    stored_checklist_items,
+    wizard_nav,
+)
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
@@ -92,7 +99,7 @@ def _links_page(
     status_code: int = 200,
 ) -> Response:
     context = {
-        "nav": _nav(request, access, "links"),
+        "nav": wizard_nav(request, access, "links"),
         "rows": _link_rows(engine, access),
         "form": form or MintForm(label="", days=settings.link_days, kind="view", errors={}),
         "max_days": settings.max_link_days,
@@ -227,7 +234,7 @@ def _timeline(engine: Any, access: repo.Access, limit: int) -> list[TimelineEntr
 @router.get("/w/{token}/activity")
 async def activity_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
     context = {
-        "nav": _nav(request, access, "activity"),
+        "nav": wizard_nav(request, access, "activity"),
         "timeline": _timeline(engine, access, ACTIVITY_LIMIT),
         "limit": ACTIVITY_LIMIT,
     }
@@ -245,7 +252,7 @@ async def checklist_progress(request: Request, access: AccessDep, engine: Engine
     step states would repeat the page's own (and their ids) in one document.
     """
     context = {
-        **checklist_context(_nav(request, access, "checklist"), _checklist_items(engine, access)),
+        **checklist_context(wizard_nav(request, access, "checklist"), stored_checklist_items(engine, access)),
         "oob": is_htmx(request),
     }
     return render(request, "checklist.html", context, block="progress")
@@ -263,7 +270,7 @@ async def save_note(
 ) -> Response:
     number, step = step_or_404(access.wizard.plan, step_id)
     text = repo.clean_note(note)
-    nav = _nav(request, access, "checklist")
+    nav = wizard_nav(request, access, "checklist")
 
     def respond(
         state: repo.StepRecord | None,
@@ -280,7 +287,11 @@ async def save_note(
                 block="note",
                 status_code=status,
             )
-        items = _checklist_items(engine, access) if states is None else _items(access.wizard.plan, states)
+        items = (
+            stored_checklist_items(engine, access)
+            if states is None
+            else checklist_items(access.wizard.plan, states)
+        )
         context = {**checklist_context(nav, items), "note_step": step_id, **flags}
         return render(request, "checklist.html", context, status_code=status)
 
@@ -348,7 +359,7 @@ def build_evidence(
             done_at=item.state.done_at if item.state else None,
             note=item.state.note if item.state else "",
         )
-        for item in _items(plan, states)
+        for item in checklist_items(plan, states)
     ]
     activity = [
         evidence.ActivityEntry(

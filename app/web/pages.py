@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.domain import artifacts, least_privilege, member_role, policies
-from app.domain.checklist import Step, checklist
+from app.domain.checklist import checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
 from app.store import repo
@@ -36,48 +36,22 @@ from app.web.deps import (
     page_guard,
 )
 from app.web.forms import options_input
+from app.web.links import build_evidence, last_verification_run
 from app.web.render import is_htmx, render, render_cached
 from app.web.security import may_create_wizards
+from app.web.views import (
+    ChecklistItem,
+    Progress,
+    checklist_context,
+    checklist_items,
+    step_or_404,
+    stored_checklist_items,
+    wizard_nav,
+)
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 # The checklist page and a tick: matched before every other route (main.create_app).
 hot_routes = APIRouter(include_in_schema=False)
-
-# The wizard's pages in order: (slug, title). Verify is optional.
-WIZARD_PAGES: tuple[tuple[str, str], ...] = (
-    ("scope", "Scope"),
-    ("options", "Options"),
-    ("policies", "Policies"),
-    ("checklist", "Checklist"),
-    ("verify", "Verify"),
-    ("report", "Report"),
-)
-
-
-@dataclass(frozen=True)
-class WizardNav:
-    """What every wizard page shows around its content: the link, the progress bar."""
-
-    token: str
-    current: str
-    can_edit: bool
-    plan: Plan
-    version: int
-    pages: tuple[tuple[str, str], ...] = WIZARD_PAGES
-
-    def url(self, slug: str = "") -> str:
-        return f"/w/{self.token}/{slug}" if slug else f"/w/{self.token}"
-
-    @property
-    def tools(self) -> tuple[tuple[str, str], ...]:
-        """Pages beside the numbered steps: (slug, title). Sharing needs an edit link."""
-        shared = (("links", "Share"),) if self.can_edit else ()
-        return (*shared, ("activity", "Activity"))
-
-
-def _nav(request: Request, access: repo.Access, current: str) -> WizardNav:
-    token = request.path_params["token"]
-    return WizardNav(token, current, access.can_edit, access.wizard.plan, access.wizard.version)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -140,7 +114,7 @@ async def wizard_root(request: Request, access: AccessDep) -> Response:
 
 @router.get("/w/{token}/scope")
 async def scope_page(request: Request, access: AccessDep, new: bool = False) -> Response:
-    return render(request, "scope.html", {"nav": _nav(request, access, "scope"), "is_new": new})
+    return render(request, "scope.html", {"nav": wizard_nav(request, access, "scope"), "is_new": new})
 
 
 @router.post("/w/{token}/scope")
@@ -160,7 +134,7 @@ async def save_scope(
             request,
             "scope.html",
             {
-                "nav": _nav(request, access, "scope"),
+                "nav": wizard_nav(request, access, "scope"),
                 "is_new": False,
                 "error": "Choose organization or account.",
             },
@@ -197,7 +171,7 @@ def _save_plan(
     except repo.Conflict as conflict:
         current = repo.Access(link=access.link, wizard=conflict.current)
         context = {
-            "nav": _nav(request, current, page),
+            "nav": wizard_nav(request, current, page),
             "is_new": False,
             **_options_context(current.wizard.plan),
         }
@@ -235,7 +209,7 @@ def _options_context(
 
 @router.get("/w/{token}/options")
 async def options_page(request: Request, access: AccessDep) -> Response:
-    context = {"nav": _nav(request, access, "options"), **_options_context(access.wizard.plan)}
+    context = {"nav": wizard_nav(request, access, "options"), **_options_context(access.wizard.plan)}
     return render(request, "options.html", context)
 
 
@@ -249,7 +223,7 @@ async def options_preview(request: Request, access: AccessDep) -> Response:
     except PlanError as error:
         plan, errors = access.wizard.plan, error.errors
     context = {
-        "nav": _nav(request, access, "options"),
+        "nav": wizard_nav(request, access, "options"),
         "options": OptionsView(plan_input=data, errors=errors),
         "preview": _preview(plan),
         # The partition changed: swap in its region checkboxes too (out of band).
@@ -268,7 +242,7 @@ async def save_options(request: Request, access: EditDep, engine: EngineDep, act
         plan = parse_plan(data)
     except PlanError as error:
         context = {
-            "nav": _nav(request, access, "options"),
+            "nav": wizard_nav(request, access, "options"),
             "options": OptionsView(plan_input=data, errors=error.errors),
             "preview": _preview(access.wizard.plan),
         }
@@ -339,7 +313,7 @@ async def policies_page(request: Request, access: AccessDep) -> Response:
     def context() -> dict[str, Any]:
         plan = access.wizard.plan
         return {
-            "nav": _nav(request, access, "policies"),
+            "nav": wizard_nav(request, access, "policies"),
             "preview": _preview(plan),
             "view": _policies_view(plan),
         }
@@ -374,51 +348,6 @@ def _attachment(file_name: str) -> dict[str, str]:
 # --- checklist ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChecklistItem:
-    number: int
-    step: Step
-    state: repo.StepRecord | None
-
-    @property
-    def done(self) -> bool:
-        return self.state is not None and self.state.done
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """How many of the plan's steps are done, of how many."""
-
-    done: int
-    total: int
-
-    @classmethod
-    def of(cls, items: list[ChecklistItem]) -> Progress:
-        return cls(sum(1 for item in items if item.done), len(items))
-
-
-def _items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem]:
-    return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
-
-
-def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
-    """What the whole checklist page shows (more keys may be added for one response)."""
-    return {"nav": nav, "items": items, "progress": Progress.of(items)}
-
-
-def _checklist_items(engine: Any, access: repo.Access) -> list[ChecklistItem]:
-    """The wizard's checklist with every step's stored state."""
-    return _items(access.wizard.plan, repo.step_states(engine, wizard_id=access.wizard.id))
-
-
-def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
-    """The plan's step `step_id` and its 1-based number; 404 if the plan has no such step."""
-    for number, step in enumerate(checklist(plan), start=1):
-        if step.id == step_id:
-            return number, step
-    raise HTTPException(404, "This plan has no such step.")
-
-
 # The two routes a wizard session hits most, every view of the checklist and
 # every tick, are plain Starlette routes: they call the router's guard and the
 # access check themselves rather than through FastAPI's dependency injection,
@@ -432,7 +361,7 @@ async def checklist_page(request: Request) -> Response:
 
     def context() -> dict[str, Any]:
         return checklist_context(
-            _nav(request, access, "checklist"), _checklist_items(engine_of(request), access)
+            wizard_nav(request, access, "checklist"), stored_checklist_items(engine_of(request), access)
         )
 
     return render_cached(request, "checklist.html", _page_key(access), context)
@@ -475,7 +404,7 @@ async def tick_step(request: Request) -> Response:
         done_ids = repo.done_step_ids(engine, wizard_id=wizard_id)
         steps = checklist(plan)
         context = {
-            "nav": _nav(request, access, "checklist"),
+            "nav": wizard_nav(request, access, "checklist"),
             "item": ChecklistItem(number, step, state),
             "tick_progress": Progress(sum(1 for each in steps if each.id in done_ids), len(steps)),
         }
@@ -492,16 +421,13 @@ hot_routes.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], 
 @router.get("/w/{token}/report")
 async def report_page(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
     plan = access.wizard.plan
-    # Imported here: app.web.links builds on this module's helpers.
-    from app.web.links import build_evidence, last_verification_run
-
     # Read once each: the page and its evidence summary show the same states and run.
     states = repo.step_states(engine, wizard_id=access.wizard.id)
     run = last_verification_run(engine, access.wizard.id)
-    items = _items(plan, states)
+    items = checklist_items(plan, states)
     evidence = build_evidence(engine, access, actor, activity_limit=50, states=states, run=run)
     context = {
-        "nav": _nav(request, access, "report"),
+        "nav": wizard_nav(request, access, "report"),
         "preview": _preview(plan),
         "items": items,
         "done_count": sum(1 for item in items if item.done),

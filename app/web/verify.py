@@ -37,9 +37,9 @@ from app.settings import Settings
 from app.store import verifications
 from app.web import ratelimit
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
-from app.web.pages import _nav
 from app.web.render import is_htmx, render
 from app.web.security import operator_secret_matches
+from app.web.views import wizard_nav
 
 log = logging.getLogger("connector_wizard.verify")
 
@@ -285,7 +285,7 @@ def _page(
     request: Request, access: Any, view: VerifyView, status_code: int = 200, block: str | None = None
 ) -> Response:
     context = {
-        "nav": _nav(request, access, "verify"),
+        "nav": wizard_nav(request, access, "verify"),
         "view": view,
         "job": view.job,
         "token": request.path_params["token"],
@@ -397,7 +397,7 @@ def _progress(request: Request, access: Any, job: Job) -> Response:
     return render(
         request,
         "verify.html",
-        {"nav": _nav(request, access, "verify"), "job": job, "token": token},
+        {"nav": wizard_nav(request, access, "verify"), "job": job, "token": token},
         block="progress",
         headers=headers,
     )

@@ -1,0 +1,101 @@
+"""What the wizard's pages, fragments and API share: the navigation around
+every page, the checklist with its stored states, the step a URL names.
+
+Plain values for templates and JSON; the routes (pages, links, verify, api)
+build them and nothing here renders or talks to HTTP beyond a 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException, Request
+from sqlalchemy import Engine
+
+from app.domain.checklist import Step, checklist
+from app.domain.plan import Plan
+from app.store import repo
+
+# The wizard's pages in order: (slug, title). Verify is optional.
+WIZARD_PAGES: tuple[tuple[str, str], ...] = (
+    ("scope", "Scope"),
+    ("options", "Options"),
+    ("policies", "Policies"),
+    ("checklist", "Checklist"),
+    ("verify", "Verify"),
+    ("report", "Report"),
+)
+
+
+@dataclass(frozen=True)
+class WizardNav:
+    """What every wizard page shows around its content: the link, the progress bar."""
+
+    token: str
+    current: str
+    can_edit: bool
+    plan: Plan
+    version: int
+    pages: tuple[tuple[str, str], ...] = WIZARD_PAGES
+
+    def url(self, slug: str = "") -> str:
+        return f"/w/{self.token}/{slug}" if slug else f"/w/{self.token}"
+
+    @property
+    def tools(self) -> tuple[tuple[str, str], ...]:
+        """Pages beside the numbered steps: (slug, title). Sharing needs an edit link."""
+        shared = (("links", "Share"),) if self.can_edit else ()
+        return (*shared, ("activity", "Activity"))
+
+
+def wizard_nav(request: Request, access: repo.Access, current: str) -> WizardNav:
+    """The navigation for page `current` of the wizard the request's link opens."""
+    token = request.path_params["token"]
+    return WizardNav(token, current, access.can_edit, access.wizard.plan, access.wizard.version)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    number: int
+    step: Step
+    state: repo.StepRecord | None
+
+    @property
+    def done(self) -> bool:
+        return self.state is not None and self.state.done
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How many of the plan's steps are done, of how many."""
+
+    done: int
+    total: int
+
+    @classmethod
+    def of(cls, items: list[ChecklistItem]) -> Progress:
+        return cls(sum(1 for item in items if item.done), len(items))
+
+
+def checklist_items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem]:
+    """The plan's steps, numbered, each with its state from `states`."""
+    return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
+
+
+def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
+    """What the whole checklist page shows (more keys may be added for one response)."""
+    return {"nav": nav, "items": items, "progress": Progress.of(items)}
+
+
+def stored_checklist_items(engine: Engine, access: repo.Access) -> list[ChecklistItem]:
+    """The wizard's checklist with every step's stored state."""
+    return checklist_items(access.wizard.plan, repo.step_states(engine, wizard_id=access.wizard.id))
+
+
+def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
+    """The plan's step `step_id` and its 1-based number; 404 if the plan has no such step."""
+    for number, step in enumerate(checklist(plan), start=1):
+        if step.id == step_id:
+            return number, step
+    raise HTTPException(404, "This plan has no such step.")
