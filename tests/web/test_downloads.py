@@ -8,7 +8,7 @@ import json
 import zipfile
 
 from app.domain import artifacts
-from app.domain.plan import parse_plan
+from app.domain.plan import Plan, parse_plan
 from tests.conftest import WizardClient
 
 DEDICATED = {
@@ -25,11 +25,9 @@ DEDICATED = {
 }
 
 
-def plan_of(form: dict) -> object:
-    data = {k: v for k, v in form.items() if k != "version"}
-    data["dedicated_member_role"] = True
-    data["secrets_manager"] = True
-    return parse_plan(data)
+def stored_plan(client: WizardClient, token: str) -> Plan:
+    """The plan the wizard saved, as the API returns it."""
+    return parse_plan(client.get(f"/api/v1/wizards/{token}").json()["plan"])
 
 
 def test_policies_page_lists_and_serves_every_artifact(client: WizardClient) -> None:
@@ -37,8 +35,9 @@ def test_policies_page_lists_and_serves_every_artifact(client: WizardClient) -> 
     assert client.form_post(f"/w/{token}/options", DEDICATED, follow_redirects=False).status_code == 303
     page = client.get(f"/w/{token}/policies")
     view = page.context["view"]  # type: ignore[attr-defined]
-    plan = plan_of(DEDICATED)
-    expected = artifacts.artifacts(plan)  # type: ignore[arg-type]
+    plan = stored_plan(client, token)
+    assert plan.dedicated_member_role and plan.role_name == "TLMMemberRole" and plan.external_id == "ext-1234"
+    expected = artifacts.artifacts(plan)
     assert [f.path for f in view.files] == [a.path for a in expected]
     assert "cloudformation/member-role-stackset.yaml" in page.text
     assert "What least privilege removes" in page.text
