@@ -110,6 +110,10 @@ def test_pages_work_with_javascript_disabled(browser: Any, base_url: str) -> Non
         step.get_by_role("button", name=re.compile("Mark as done")).click()
         # A plain form post and redirect back to the checklist.
         expect(page.locator("li.step .step-status.done")).to_have_count(1)
+        # And back: the form asks for the other state in its URL.
+        step.get_by_role("button", name=re.compile("Done ✓")).click()
+        expect(page.locator("li.step .step-status.done")).to_have_count(0)
+        expect(step.get_by_role("button", name=re.compile("Mark as done"))).to_be_visible()
     finally:
         context.close()
 
