@@ -10,8 +10,10 @@ import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 
+from app.domain import member_role
+from app.domain.least_privilege import custom_user_policies
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
-from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies
+from app.domain.policies import INLINE_POLICY_FILE, INLINE_POLICY_NAME, attached_managed_policies
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +24,6 @@ class Step:
     console: tuple[str, ...]
     cli: tuple[str, ...]
     warning: str | None = None
-
-
-INLINE_POLICY_FILE = "inline-policy.json"
 
 
 def _q(value: str) -> str:
@@ -126,8 +125,6 @@ def _attach_managed(plan: Plan) -> list[Step]:
 
 def _custom_policy_steps(plan: Plan) -> list[Step]:
     """Least-privilege style: custom managed policies created and attached (see artifacts)."""
-    from app.domain.least_privilege import custom_user_policies
-
     steps = []
     for policy in custom_user_policies(plan):
         steps.append(
@@ -182,9 +179,6 @@ def _put_inline_policy(plan: Plan) -> Step:
 
 def _member_role(plan: Plan) -> Step:
     if plan.dedicated_member_role:
-        from app.domain import member_role
-        from app.domain.artifacts import cloudformation
-
         region = member_role.stack_set_region(plan)
         template = "file://cloudformation/member-role-stackset.yaml"
         return Step(
@@ -214,8 +208,8 @@ def _member_role(plan: Plan) -> Step:
                 f"aws cloudformation activate-organizations-access --region {region}",
                 'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
                 "ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\"",
-                " ".join(cloudformation.create_stack_set_command(plan, continuation=None, template=template)),
-                " ".join(cloudformation.create_stack_instances_command(plan, continuation=None)),
+                " ".join(member_role.create_stack_set_command(plan, continuation=None, template=template)),
+                " ".join(member_role.create_stack_instances_command(plan, continuation=None)),
             ),
         )
     if plan.role_name == DEFAULT_ROLE_NAME:

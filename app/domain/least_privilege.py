@@ -3,7 +3,8 @@
 Pure (stdlib only, plus the plan). `custom_user_policies(plan)` replaces the
 AWS managed policies of the *as documented* style with scoped custom policies;
 `least_privilege_diff(plan)` says in plain words what that removes, and
-`policy_explanations(plan)` says why each remaining permission is there.
+`explain_document` why each permission of a document is there
+(app/domain/explanations.py puts them together for every policy of a plan).
 
 Every action is a `Permission` that carries the reason and the AWS Service
 Authorization Reference page listing it (its resource types decide whether a
@@ -18,13 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.checklist import INLINE_POLICY_FILE
-from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
+from app.domain.plan import DEFAULT_ROLE_NAME, Plan
 from app.domain.policies import (
-    INLINE_POLICY_NAME,
     PolicyDocument,
-    attached_managed_policies,
-    corrected_inline_policy,
     wrap_policy,
 )
 
@@ -450,84 +447,6 @@ def explain_document(document: PolicyDocument) -> tuple[PermissionReason, ...]:
             PermissionReason(tuple(actions), tuple(resources), why, sources, condition, tuple(known))
         )
     return tuple(reasons)
-
-
-def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
-    """Every policy the plan attaches, to the user and to the member role, explained."""
-    from app.domain import member_role
-
-    user = f"user {plan.user_name}"
-    out: list[PolicyExplanation] = []
-    if plan.style is PolicyStyle.DOCUMENTED:
-        for managed in attached_managed_policies(plan):
-            out.append(
-                PolicyExplanation(
-                    name=managed.name,
-                    file_name=None,
-                    attached_to=user,
-                    summary=f"AWS managed policy ({managed.arn}): {managed.purpose}",
-                    reasons=(
-                        PermissionReason(
-                            actions=(MANAGED_POLICY_SCOPE[managed.name],),
-                            resources=("*",),
-                            why=managed.purpose,
-                            sources=(MANAGED_POLICY_PAGES[managed.name],),
-                        ),
-                    ),
-                )
-            )
-    else:
-        for policy in custom_user_policies(plan):
-            out.append(
-                PolicyExplanation(
-                    policy.name, policy.file_name, user, policy.purpose, explain_document(policy.document)
-                )
-            )
-    if plan.is_organization:
-        corrected = corrected_inline_policy(plan)
-        out.append(
-            PolicyExplanation(
-                INLINE_POLICY_NAME,
-                INLINE_POLICY_FILE,
-                user,
-                "Inline policy (corrected): lets the user reach member accounts through the common role "
-                f"{plan.role_name}.",
-                explain_document(corrected),
-            )
-        )
-    if member_role.applies(plan):
-        trust = member_role.trust_policy(plan)
-        principal_why = (
-            f"Only the IAM user {plan.user_name} of the management account may assume the role"
-            + (", and only with the external ID." if plan.external_id else ".")
-        )
-        out.append(
-            PolicyExplanation(
-                f"{plan.role_name} (trust policy)",
-                member_role.TRUST_POLICY_FILE,
-                f"role {plan.role_name} in every member account",
-                principal_why,
-                (
-                    PermissionReason(
-                        ("sts:AssumeRole",),
-                        (trust["Statement"][0]["Principal"]["AWS"],),
-                        principal_why,
-                        (SAR_STS,),
-                    ),
-                ),
-            )
-        )
-        for policy in member_role.permission_policies(plan):
-            out.append(
-                PolicyExplanation(
-                    policy.name,
-                    policy.file_name,
-                    f"role {plan.role_name} in every member account",
-                    policy.purpose,
-                    explain_document(policy.document),
-                )
-            )
-    return out
 
 
 MANAGED_POLICY_PAGES = {

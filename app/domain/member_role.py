@@ -107,3 +107,43 @@ def role_description(plan: Plan) -> str:
     # IAM role descriptions allow printable ASCII and Latin-1; this text is ours
     # plus the validated user name.
     return f"Lets the DigiCert TLM connector user {plan.user_name} manage ACM certificates in this account."
+
+
+# --- deploying it with a StackSet (the checklist step, the shell script, the stack's header) ---
+
+
+def create_stack_set_command(
+    plan: Plan, *, continuation: str | None = " \\", template: str = ""
+) -> list[str]:
+    """`aws cloudformation create-stack-set`, one argument group per line (continuation None: raw groups)."""
+    region = stack_set_region(plan)
+    body = template or "file://member-role-stackset.yaml"
+    lines = [
+        f"aws cloudformation create-stack-set --region {region} --stack-set-name {STACK_SET_NAME}",
+        f"--template-body {body}",
+        "--permission-model SERVICE_MANAGED",
+        "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false",
+        "--capabilities CAPABILITY_NAMED_IAM",
+        '--parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
+    ]
+    return _continued(lines, continuation)
+
+
+def create_stack_instances_command(plan: Plan, *, continuation: str | None = " \\") -> list[str]:
+    region = stack_set_region(plan)
+    lines = [
+        f"aws cloudformation create-stack-instances --region {region} --stack-set-name {STACK_SET_NAME}",
+        '--deployment-targets "OrganizationalUnitIds=$ROOT_ID"',
+        f"--regions {region}",
+        "--operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10",
+    ]
+    return _continued(lines, continuation)
+
+
+def _continued(lines: list[str], continuation: str | None) -> list[str]:
+    if continuation is None:
+        return lines
+    out = [lines[0] + continuation]
+    out += [f"  {line}{continuation}" for line in lines[1:-1]]
+    out.append(f"  {lines[-1]}")
+    return out

@@ -19,6 +19,8 @@ from app.domain.plan import Plan
 PolicyDocument = dict[str, Any]
 
 INLINE_POLICY_NAME = "DigiCertTLMCommonRoleAccess"
+# The inline policy's file in the artifacts, and in the checklist's CLI commands.
+INLINE_POLICY_FILE = "inline-policy.json"
 
 
 @dataclass(frozen=True, slots=True)

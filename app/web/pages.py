@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.domain import artifacts, least_privilege, member_role, policies
+from app.domain import artifacts, explanations, least_privilege, member_role, policies
 from app.domain.checklist import checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
@@ -300,7 +300,7 @@ def _policies_view(plan: Plan) -> PoliciesView:
     return PoliciesView(
         custom_policies=least_privilege.custom_user_policies(plan),
         diff=least_privilege.least_privilege_diff(plan),
-        explanations=least_privilege.policy_explanations(plan),
+        explanations=explanations.policy_explanations(plan),
         trust_policy=member_role.trust_policy(plan) if dedicated else None,
         role_policies=member_role.permission_policies(plan) if dedicated else [],
         files=artifacts.artifacts(plan),

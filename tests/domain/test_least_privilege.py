@@ -10,15 +10,12 @@ from typing import Any
 
 import pytest
 
-from app.domain import least_privilege, member_role
+from app.domain import member_role
 from app.domain.artifacts.documents import documents
-from app.domain.least_privilege import (
-    ALL_PERMISSIONS,
-    custom_user_policies,
-    least_privilege_diff,
-    policy_explanations,
-)
+from app.domain.explanations import policy_explanations
+from app.domain.least_privilege import ALL_PERMISSIONS, custom_user_policies, least_privilege_diff
 from app.domain.plan import Plan, PlanError, parse_plan
+from app.domain.policies import attached_managed_policies
 from tests.domain.artifact_matrix import MATRIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -229,5 +226,5 @@ def test_explanations_cover_every_action_of_every_policy() -> None:
             assert all(r.why and r.sources for r in reasons), (key, doc.file_name)
         if plan.style.value == "documented":
             assert [e.name for e in explained if e.file_name is None] == [
-                m.name for m in least_privilege.attached_managed_policies(plan)
+                m.name for m in attached_managed_policies(plan)
             ]

@@ -11,7 +11,7 @@ Pure (stdlib only, plus the domain). The web page, the API and the CLI call:
 - `bundle_zip(plan)`: that bundle as a reproducible zip (fixed timestamps,
   sorted entries), and `bundle_file_name(plan)` for its download name;
 - `artifact_explanations(plan)`: per file, the policies it grants and why each
-  permission is there (from `least_privilege.policy_explanations`).
+  permission is there (from `explanations.policy_explanations`).
 
 Nothing here reads the clock, the environment or the disk: the same plan
 always gives byte-identical files (the golden tests rely on it).
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.domain import member_role
-from app.domain.least_privilege import PolicyExplanation, policy_explanations
+from app.domain.explanations import policy_explanations
+from app.domain.least_privilege import PolicyExplanation
 from app.domain.plan import Plan
 
 from . import cloudformation, shell, terraform

@@ -155,8 +155,8 @@ def stackset_header(plan: Plan) -> list[str]:
         f"  aws cloudformation activate-organizations-access --region {region}",
         f"  {_account_id_command()}",
         "  ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\"",
-        *(f"  {line}" for line in create_stack_set_command(plan, continuation=" \\")),
-        *(f"  {line}" for line in create_stack_instances_command(plan, continuation=" \\")),
+        *(f"  {line}" for line in member_role.create_stack_set_command(plan, continuation=" \\")),
+        *(f"  {line}" for line in member_role.create_stack_instances_command(plan, continuation=" \\")),
         "One region only: IAM roles are global, a second region would collide on the role name.",
     ]
 
@@ -172,45 +172,6 @@ def management_role_header(plan: Plan) -> list[str]:
         "    --template-file member-role-management-account.yaml --capabilities CAPABILITY_NAMED_IAM \\",
         '    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
     ]
-
-
-def create_stack_set_command(
-    plan: Plan, *, continuation: str | None = " \\", template: str = ""
-) -> list[str]:
-    """`aws cloudformation create-stack-set`, one argument group per line (continuation None: raw groups)."""
-    region = member_role.stack_set_region(plan)
-    body = template or "file://member-role-stackset.yaml"
-    lines = [
-        f"aws cloudformation create-stack-set --region {region} "
-        f"--stack-set-name {member_role.STACK_SET_NAME}",
-        f"--template-body {body}",
-        "--permission-model SERVICE_MANAGED",
-        "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false",
-        "--capabilities CAPABILITY_NAMED_IAM",
-        '--parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
-    ]
-    return _continued(lines, continuation)
-
-
-def create_stack_instances_command(plan: Plan, *, continuation: str | None = " \\") -> list[str]:
-    region = member_role.stack_set_region(plan)
-    lines = [
-        f"aws cloudformation create-stack-instances --region {region} "
-        f"--stack-set-name {member_role.STACK_SET_NAME}",
-        '--deployment-targets "OrganizationalUnitIds=$ROOT_ID"',
-        f"--regions {region}",
-        "--operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10",
-    ]
-    return _continued(lines, continuation)
-
-
-def _continued(lines: list[str], continuation: str | None) -> list[str]:
-    if continuation is None:
-        return lines
-    out = [lines[0] + continuation]
-    out += [f"  {line}{continuation}" for line in lines[1:-1]]
-    out.append(f"  {lines[-1]}")
-    return out
 
 
 def render_management(plan: Plan) -> str:

@@ -10,10 +10,14 @@ import json
 from dataclasses import dataclass
 
 from app.domain import member_role
-from app.domain.checklist import INLINE_POLICY_FILE
 from app.domain.least_privilege import custom_user_policies
 from app.domain.plan import Plan, PolicyStyle
-from app.domain.policies import PolicyDocument, corrected_inline_policy, documented_inline_policy
+from app.domain.policies import (
+    INLINE_POLICY_FILE,
+    PolicyDocument,
+    corrected_inline_policy,
+    documented_inline_policy,
+)
 
 DOCUMENTED_INLINE_POLICY_FILE = "inline-policy-as-documented.json"
 

@@ -11,8 +11,9 @@ import re
 
 from app.domain import member_role
 from app.domain.checklist import checklist
+from app.domain.explanations import policy_explanations
 from app.domain.iam import PARTITION_LABELS
-from app.domain.least_privilege import least_privilege_diff, policy_explanations
+from app.domain.least_privilege import least_privilege_diff
 from app.domain.plan import Plan, PolicyStyle
 from app.domain.policies import documented_permissions
 

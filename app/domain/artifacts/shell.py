@@ -13,11 +13,15 @@ from __future__ import annotations
 import shlex
 
 from app.domain import member_role
-from app.domain.checklist import INLINE_POLICY_FILE
 from app.domain.iam import HOME_REGION
 from app.domain.least_privilege import custom_user_policies
 from app.domain.plan import Plan, PolicyStyle
-from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies, corrected_inline_policy
+from app.domain.policies import (
+    INLINE_POLICY_FILE,
+    INLINE_POLICY_NAME,
+    attached_managed_policies,
+    corrected_inline_policy,
+)
 
 from . import cloudformation
 from .documents import render_json
@@ -148,10 +152,8 @@ def _trusted_access() -> list[str]:
 def _stack_set_lines(plan: Plan, template_body: str) -> list[str]:
     """Create (or update) the member-role StackSet and its instances in every member account."""
     continuation = " \\"
-    create_set = cloudformation.create_stack_set_command(
-        plan, continuation=continuation, template=template_body
-    )
-    create_instances = cloudformation.create_stack_instances_command(plan, continuation=continuation)
+    create_set = member_role.create_stack_set_command(plan, continuation=continuation, template=template_body)
+    create_instances = member_role.create_stack_instances_command(plan, continuation=continuation)
     return [
         'step "Deploying the member role $ROLE_NAME to every member account (service-managed StackSet)"',
         'run aws cloudformation activate-organizations-access --region "$REGION"',

@@ -1,0 +1,103 @@
+"""Why each permission of a plan is there: every policy it attaches, explained.
+
+Pure (stdlib only, plus the plan). The user's policies come from
+least_privilege (or the AWS managed policies of the documented style), the
+member role's from member_role; the Policies page, the bundle's explanations
+and the Markdown checklist all read `policy_explanations(plan)`.
+"""
+
+from __future__ import annotations
+
+from app.domain import member_role
+from app.domain.least_privilege import (
+    MANAGED_POLICY_PAGES,
+    MANAGED_POLICY_SCOPE,
+    SAR_STS,
+    PermissionReason,
+    PolicyExplanation,
+    custom_user_policies,
+    explain_document,
+)
+from app.domain.plan import Plan, PolicyStyle
+from app.domain.policies import (
+    INLINE_POLICY_FILE,
+    INLINE_POLICY_NAME,
+    attached_managed_policies,
+    corrected_inline_policy,
+)
+
+
+def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
+    """Every policy the plan attaches, to the user and to the member role, explained."""
+    user = f"user {plan.user_name}"
+    out: list[PolicyExplanation] = []
+    if plan.style is PolicyStyle.DOCUMENTED:
+        for managed in attached_managed_policies(plan):
+            out.append(
+                PolicyExplanation(
+                    name=managed.name,
+                    file_name=None,
+                    attached_to=user,
+                    summary=f"AWS managed policy ({managed.arn}): {managed.purpose}",
+                    reasons=(
+                        PermissionReason(
+                            actions=(MANAGED_POLICY_SCOPE[managed.name],),
+                            resources=("*",),
+                            why=managed.purpose,
+                            sources=(MANAGED_POLICY_PAGES[managed.name],),
+                        ),
+                    ),
+                )
+            )
+    else:
+        for policy in custom_user_policies(plan):
+            out.append(
+                PolicyExplanation(
+                    policy.name, policy.file_name, user, policy.purpose, explain_document(policy.document)
+                )
+            )
+    if plan.is_organization:
+        corrected = corrected_inline_policy(plan)
+        out.append(
+            PolicyExplanation(
+                INLINE_POLICY_NAME,
+                INLINE_POLICY_FILE,
+                user,
+                "Inline policy (corrected): lets the user reach member accounts through the common role "
+                f"{plan.role_name}.",
+                explain_document(corrected),
+            )
+        )
+    if member_role.applies(plan):
+        trust = member_role.trust_policy(plan)
+        principal_why = (
+            f"Only the IAM user {plan.user_name} of the management account may assume the role"
+            + (", and only with the external ID." if plan.external_id else ".")
+        )
+        out.append(
+            PolicyExplanation(
+                f"{plan.role_name} (trust policy)",
+                member_role.TRUST_POLICY_FILE,
+                f"role {plan.role_name} in every member account",
+                principal_why,
+                (
+                    PermissionReason(
+                        ("sts:AssumeRole",),
+                        (trust["Statement"][0]["Principal"]["AWS"],),
+                        principal_why,
+                        (SAR_STS,),
+                    ),
+                ),
+            )
+        )
+        for policy in member_role.permission_policies(plan):
+            out.append(
+                PolicyExplanation(
+                    policy.name,
+                    policy.file_name,
+                    f"role {plan.role_name} in every member account",
+                    policy.purpose,
+                    explain_document(policy.document),
+                )
+            )
+    return out
