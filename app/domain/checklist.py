@@ -26,6 +26,11 @@ class Step:
     warning: str | None = None
 
 
+def custom_policy_step_id(policy_name: str) -> str:
+    """The checklist step that creates and attaches the custom policy `policy_name` (least privilege)."""
+    return f"custom-policy-{policy_name}"
+
+
 def _q(value: str) -> str:
     return shlex.quote(value)
 
@@ -129,7 +134,7 @@ def _custom_policy_steps(plan: Plan) -> list[Step]:
     for policy in custom_user_policies(plan):
         steps.append(
             Step(
-                id=f"custom-policy-{policy.name}",
+                id=custom_policy_step_id(policy.name),
                 title=f"Create and attach the policy {policy.name}",
                 why=policy.purpose,
                 console=(

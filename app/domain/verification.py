@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from app.domain.checklist import custom_policy_step_id, step_ids
 from app.domain.least_privilege import ACM_POLICY_NAME, ORGANIZATIONS_POLICY_NAME, SECRETS_POLICY_NAME
 from app.domain.plan import Plan, PolicyStyle
 
@@ -359,8 +360,8 @@ MANAGED_POLICY_FOR = {
     "acm": "AWSCertificateManagerFullAccess",
     "secrets-manager": "SecretsManagerReadWrite",
 }
-# The least-privilege style's custom policy for each need; its checklist step is
-# "custom-policy-" + the policy name.
+# The least-privilege style's custom policy for each need (its checklist step:
+# checklist.custom_policy_step_id).
 CUSTOM_POLICY_FOR = {
     "organizations": ORGANIZATIONS_POLICY_NAME,
     "acm": ACM_POLICY_NAME,
@@ -372,9 +373,7 @@ def permission_step(plan: Plan, need: str) -> str:
     """The checklist step that grants the user `need` (organizations, acm, secrets-manager)."""
     if plan.style is PolicyStyle.DOCUMENTED:
         return f"attach-{MANAGED_POLICY_FOR[need]}"
-    from app.domain.checklist import step_ids
-
-    step_id = f"custom-policy-{CUSTOM_POLICY_FOR[need]}"
+    step_id = custom_policy_step_id(CUSTOM_POLICY_FOR[need])
     # The plan may not grant it (no organizations policy for one account, no
     # Secrets Manager policy when not chosen): then the user itself is the fix.
     return step_id if step_id in step_ids(plan) else "create-user"

@@ -79,7 +79,7 @@ class LinkRecord:
     revoked_at: datetime | None
 
     def is_active(self, now: datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or _aware(self.expires_at) > now)
+        return self.revoked_at is None and (self.expires_at is None or as_utc(self.expires_at) > now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -123,8 +123,8 @@ def _wizard(row: Any) -> WizardRecord:
         id=row.id,
         plan=_plan_from_json(row.plan_json),
         version=row.version,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         revision=row.revision,
     )
 
@@ -135,10 +135,10 @@ def _link(row: Any) -> LinkRecord:
         wizard_id=row.wizard_id,
         kind=row.kind,
         label=row.label,
-        created_at=_aware(row.created_at),
+        created_at=as_utc(row.created_at),
         created_by=row.created_by,
-        expires_at=_aware(row.expires_at) if row.expires_at else None,
-        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+        expires_at=as_utc(row.expires_at) if row.expires_at else None,
+        revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
     )
 
 
@@ -147,7 +147,7 @@ def _step(row: Any) -> StepRecord:
         step_id=row.step_id,
         done=bool(row.done),
         done_by=row.done_by,
-        done_at=_aware(row.done_at) if row.done_at else None,
+        done_at=as_utc(row.done_at) if row.done_at else None,
         note=row.note,
         version=row.version,
     )
@@ -170,7 +170,10 @@ _BUMP_REVISION = Prepared(
 )
 
 
-def _log(conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
+def add_event(
+    conn: Connection, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any
+) -> None:
+    """Record an event inside the caller's write transaction (log_event opens its own)."""
     text = json.dumps(detail, sort_keys=True)
     if len(text) > MAX_EVENT_DETAIL:
         # PostgreSQL enforces the column's VARCHAR length (SQLite does not): keep
@@ -210,7 +213,9 @@ def create_wizard(
                 expires_at=now + timedelta(days=link_days),
             )
         )
-        _log(conn, wizard_id=wizard_id, actor=actor, kind="wizard.created", now=now, scope=plan.scope.value)
+        add_event(
+            conn, wizard_id=wizard_id, actor=actor, kind="wizard.created", now=now, scope=plan.scope.value
+        )
     # The plan as stored, the object every later read of this wizard gets.
     record = WizardRecord(
         id=wizard_id, plan=_plan_from_json(plan_json), version=1, created_at=now, updated_at=now
@@ -246,8 +251,8 @@ def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
         id=row.wizard_id,
         plan=_plan_from_json(row.plan_json),
         version=row.wizard_version,
-        created_at=_aware(row.w_created),
-        updated_at=_aware(row.w_updated),
+        created_at=as_utc(row.w_created),
+        updated_at=as_utc(row.w_updated),
         revision=row.w_revision,
     )
     return Access(link=link, wizard=wizard)
@@ -270,7 +275,7 @@ def mint_link(
             )
         )
         link_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
-        _log(
+        add_event(
             conn,
             wizard_id=wizard_id,
             actor=actor,
@@ -308,7 +313,7 @@ def revoke_links(
     with writing(engine) as conn:
         count = conn.execute(update(LINK).where(and_(*conditions)).values(revoked_at=now)).rowcount
         if count:
-            _log(
+            add_event(
                 conn,
                 wizard_id=wizard_id,
                 actor=actor,
@@ -342,7 +347,7 @@ def update_plan(
         # Which fields changed, for the audit trail (read in the same write transaction).
         old = _plan_from_json(before.plan_json).to_json_dict()
         changed = [name for name, value in plan.to_json_dict().items() if old.get(name) != value]
-        _log(
+        add_event(
             conn,
             wizard_id=wizard_id,
             actor=actor,
@@ -437,7 +442,7 @@ def set_step_done(
             changed = _UNTICK.first(conn, {"w_id": wizard_id, "s_id": step_id})
         if changed is not None:
             kind = "step.done" if done else "step.undone"
-            _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
+            add_event(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
             row = changed
         else:
             row = _STEP.first(conn, {"wizard_id": wizard_id, "step_id": step_id})
@@ -499,7 +504,7 @@ def set_step_note(
                     select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)
                 ).one()
                 raise Conflict(_step(row))
-        _log(conn, wizard_id=wizard_id, actor=actor, kind="step.note", now=now, step=step_id)
+        add_event(conn, wizard_id=wizard_id, actor=actor, kind="step.note", now=now, step=step_id)
         row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
     return _step(row)
 
@@ -509,7 +514,7 @@ def set_step_note(
 
 def log_event(engine: Engine, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:
     with writing(engine) as conn:
-        _log(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, **detail)
+        add_event(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, **detail)
 
 
 def events(engine: Engine, *, wizard_id: str, limit: int = 200) -> list[EventRecord]:
@@ -518,7 +523,7 @@ def events(engine: Engine, *, wizard_id: str, limit: int = 200) -> list[EventRec
             select(EVENT).where(EVENT.c.wizard_id == wizard_id).order_by(EVENT.c.id.desc()).limit(limit)
         ).all()
     return [
-        EventRecord(at=_aware(r.at), actor=r.actor, kind=r.kind, detail=json.loads(r.detail or "{}"))
+        EventRecord(at=as_utc(r.at), actor=r.actor, kind=r.kind, detail=json.loads(r.detail or "{}"))
         for r in rows
     ]
 

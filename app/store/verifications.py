@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Table, desc, insert, select
 from app.domain.verification import Report, Status
 from app.store.db import reading, writing
 from app.store.models import VerificationRun
-from app.store.repo import _aware, _log
+from app.store.repo import add_event, as_utc
 
 RUN: Table = VerificationRun.__table__  # type: ignore[attr-defined]
 
@@ -46,8 +46,8 @@ def _record(row: Any, *, with_report: bool) -> RunRecord:
     return RunRecord(
         id=row.id,
         wizard_id=row.wizard_id,
-        started_at=_aware(row.started_at),
-        finished_at=_aware(row.finished_at),
+        started_at=as_utc(row.started_at),
+        finished_at=as_utc(row.finished_at),
         actor=row.actor,
         source=row.source,
         caller_arn=row.caller_arn,
@@ -88,7 +88,7 @@ def save_run(engine: Engine, *, wizard_id: str, report: Report, actor: str) -> s
         )
         if old:
             conn.execute(RUN.delete().where(RUN.c.id.in_(old)))
-        _log(
+        add_event(
             conn,
             wizard_id=wizard_id,
             actor=actor,

@@ -40,7 +40,6 @@ from app.web.views import (
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MAX_LABEL = 100  # models.ShareLink.label
-MAX_NOTE = repo.MAX_NOTE
 ACTIVITY_LIMIT = 500  # on the activity page
 EXPORT_ACTIVITY_LIMIT = 10_000  # in the evidence export
 
@@ -295,13 +294,13 @@ async def save_note(
         context = {**checklist_context(nav, items), "note_step": step_id, **flags}
         return render(request, "checklist.html", context, status_code=status)
 
-    if len(text) > MAX_NOTE:
+    if len(text) > repo.MAX_NOTE:
         states = repo.step_states(engine, wizard_id=access.wizard.id)
         return respond(
             states.get(step_id),
             422,
             states,
-            note_error=f"A note has at most {MAX_NOTE} characters.",
+            note_error=f"A note has at most {repo.MAX_NOTE} characters.",
             mine=text,
         )
     try:

@@ -30,10 +30,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.tokens import TOKEN_PATTERN
+from app.web.security import replace_headers
 
 ACCESS_LOGGER = "connector_wizard.access"
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_RAW = REQUEST_ID_HEADER.encode()
+_REQUEST_ID_NAMES = frozenset({_REQUEST_ID_RAW})
 MASK = "***"
 
 # Everything after /w/ and /api/v1/wizards/ up to the next "/" is a share
@@ -78,11 +80,7 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = [
-                    (name, value) for name, value in message.get("headers", ()) if name != _REQUEST_ID_RAW
-                ]
-                headers.append((_REQUEST_ID_RAW, request_id.encode("latin-1")))
-                message["headers"] = headers
+                replace_headers(message, [(_REQUEST_ID_RAW, request_id.encode("latin-1"))], _REQUEST_ID_NAMES)
             await send(message)
 
         try:

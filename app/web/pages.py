@@ -17,7 +17,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.domain import artifacts, explanations, least_privilege, member_role, policies
-from app.domain.checklist import checklist
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
 from app.store import repo
@@ -401,12 +400,10 @@ async def tick_step(request: Request) -> Response:
     token = request.path_params["token"]
     if is_htmx(request):
         # The progress summary comes along out of band.
-        done_ids = repo.done_step_ids(engine, wizard_id=wizard_id)
-        steps = checklist(plan)
         context = {
             "nav": wizard_nav(request, access, "checklist"),
             "item": ChecklistItem(number, step, state),
-            "tick_progress": Progress(sum(1 for each in steps if each.id in done_ids), len(steps)),
+            "tick_progress": Progress.of_plan(plan, repo.done_step_ids(engine, wizard_id=wizard_id)),
         }
         return render(request, "checklist.html", context, block="status")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")

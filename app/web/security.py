@@ -42,6 +42,15 @@ _BASE_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
+def replace_headers(message: Message, ours: list[tuple[bytes, bytes]], names: frozenset[bytes]) -> None:
+    """Put `ours` on a response-start message, dropping any header of those (lower-case) names the app set.
+
+    Raw pairs, not MutableHeaders: its per-header assignment cost ~30 µs a response.
+    """
+    kept = [(name, value) for name, value in message.get("headers", ()) if name.lower() not in names]
+    message["headers"] = kept + ours
+
+
 class SecurityHeaders:
     """Adds the security headers; `no-store` and `noindex` on everything but static files."""
 
@@ -51,8 +60,7 @@ class SecurityHeaders:
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         page_only = [(b"cache-control", b"no-store"), (b"x-robots-tag", b"noindex, nofollow")]
-        # Raw (name, value) pairs, replacing any the app set itself: built once,
-        # because MutableHeaders' per-header assignment cost ~30 µs a response.
+        # Built once; replace_headers puts them on every response.
         self._static = headers
         self._pages = headers + page_only
         self._static_names = frozenset(name for name, _ in self._static)
@@ -69,8 +77,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
-                message["headers"] = kept + ours
+                replace_headers(message, ours, names)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -77,6 +77,12 @@ class Progress:
     def of(cls, items: list[ChecklistItem]) -> Progress:
         return cls(sum(1 for item in items if item.done), len(items))
 
+    @classmethod
+    def of_plan(cls, plan: Plan, done_step_ids: frozenset[str]) -> Progress:
+        """From the ids of the done steps (repo.done_step_ids); ids outside this plan do not count."""
+        steps = checklist(plan)
+        return cls(sum(1 for step in steps if step.id in done_step_ids), len(steps))
+
 
 def checklist_items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem]:
     """The plan's steps, numbered, each with its state from `states`."""

@@ -158,7 +158,6 @@ def test_view_links_get_403_on_every_unsafe_route_and_change_nothing(client: Wiz
         else:
             data = {
                 "csrf_token": csrf,
-                "done": "true",
                 "note": "x",
                 "version": "0",
                 "which": "all",

@@ -58,7 +58,7 @@ def _send(
         if token is not None:
             all_headers["X-CSRF-Token"] = token
         return client.request(method, path, json={}, headers=all_headers, follow_redirects=False)
-    data = {"done": "true", "note": "n", "version": "0", "which": "view", "label": "l", "days": "3"}
+    data = {"note": "n", "version": "0", "which": "view", "label": "l", "days": "3"}
     if token is not None:
         data["csrf_token"] = token
     return client.request(method, path, data=data, headers=all_headers, follow_redirects=False)
