@@ -13,8 +13,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from app.main import create_app
-from tests.browser.conftest import CHROMIUM, LiveServer
+from tests.browser.conftest import CHROMIUM
 from tests.conftest import make_settings
+from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,8 +23,8 @@ if ((${#missing[@]})); then
 fi
 
 bash scripts/vendor-assets.sh --check
-.venv/bin/ruff check app tests bench migrations
-.venv/bin/ruff format --check app tests bench migrations
+.venv/bin/ruff check app tests bench migrations scripts
+.venv/bin/ruff format --check app tests bench migrations scripts
 .venv/bin/mypy
 # pytest exits 5 when it collected no test: that fails this script too.
 exec .venv/bin/python -m pytest "$@"

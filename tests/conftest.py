@@ -132,6 +132,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files under tests/golden")
 
 
+# A whole-suite run must collect at least this many tests (tests/min-tests.txt):
+# a conftest that stops importing, a skip that spreads or a renamed folder
+# would otherwise still end green with fewer tests. Raise it when tests are added.
+MIN_TESTS_FILE = REPO / "tests" / "min-tests.txt"
+
+
+def _is_whole_suite(config: pytest.Config) -> bool:
+    """No paths, -k or -m narrowed the run: it collects the configured testpaths."""
+    narrowed = config.option.keyword or config.option.markexpr or config.option.deselect
+    return config.args_source != pytest.Config.ArgsSource.ARGS and not narrowed
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not _is_whole_suite(session.config):
+        return
+    floor = int(MIN_TESTS_FILE.read_text().split()[0])
+    collected = len(session.items)
+    if collected < floor:
+        raise pytest.UsageError(
+            f"collected {collected} tests, fewer than the floor of {floor} in {MIN_TESTS_FILE.name}: "
+            "a test file stopped being collected (or lower the floor on purpose)"
+        )
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
