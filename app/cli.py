@@ -150,7 +150,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        proxy_headers=False,
+        # X-Forwarded-For / -Proto only from the proxies the operator names
+        # (uvicorn's ProxyHeadersMiddleware, outermost: rate limits, logs and
+        # the scheme then see the real client); off by default.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
         # The standard library's event loop, not uvloop: under load uvloop
         # starves some connections (a handler burning 0.5 ms, 50 connections:

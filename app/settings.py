@@ -6,6 +6,7 @@ checks). Invalid values fail at start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -26,6 +27,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes for `serve`.")
     log_format: Literal["text", "json"] = Field(default="text", description="Log line format.")
     access_log: bool = Field(default=True, description="Log one line per request (share tokens masked).")
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted (`*`: any); empty: none.",
+    )
 
     operator_secret: SecretStr | None = Field(
         default=None,
@@ -80,6 +85,19 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError("must be IP addresses or networks separated by commas, or *") from None
+        return ",".join(items)
 
     @model_validator(mode="after")
     def _link_days_within_max(self) -> Settings:

@@ -24,7 +24,13 @@ def test_every_setting_is_in_the_readme_table() -> None:
 
 @pytest.mark.parametrize(
     ("env", "value"),
-    [("DATABASE_URL", "mysql://x"), ("PORT", "99999"), ("LINK_DAYS", "400"), ("LOG_FORMAT", "xml")],
+    [
+        ("DATABASE_URL", "mysql://x"),
+        ("PORT", "99999"),
+        ("LINK_DAYS", "400"),
+        ("LOG_FORMAT", "xml"),
+        ("FORWARDED_ALLOW_IPS", "proxy.internal"),
+    ],
 )
 def test_bad_values_fail_fast(monkeypatch: pytest.MonkeyPatch, env: str, value: str) -> None:
     monkeypatch.setenv(ENV_PREFIX + env, value)

@@ -9,7 +9,9 @@ What it is and is not:
 - per process: with `--workers N` each worker counts on its own, so a client
   gets up to N times the rate; several replicas each count on their own too;
 - per client address as the server sees it: behind a reverse proxy every
-  request comes from the proxy's address (the proxy should limit then);
+  request comes from the proxy's address unless the proxy is named in
+  CONNECTOR_WIZARD_FORWARDED_ALLOW_IPS (then uvicorn puts the X-Forwarded-For
+  client in the scope, app/cli.py `serve`);
   IPv6 clients are grouped by /64, the block one host usually holds;
 - bounded: at most `max_keys` buckets; the least recently used one is dropped
   beyond that (that client starts again with a full bucket);

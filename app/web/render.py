@@ -200,5 +200,6 @@ def set_csrf_cookie(request: Request, response: Response) -> None:
     """Set the CSRF cookie if this request minted a token (security.csrf_token_for)."""
     token = getattr(request.state, "new_csrf_token", None)
     if token is not None:
-        secure = bool(request.app.state.settings.hsts)
+        # HTTPS as the client sees it: HSTS promised, or a trusted proxy said so (X-Forwarded-Proto).
+        secure = bool(request.app.state.settings.hsts) or request.url.scheme == "https"
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
