@@ -26,6 +26,7 @@ from app.domain.verification import (
     CheckResult,
     RegionResult,
     Status,
+    management_account_role_note,
     permission_step,
 )
 
@@ -313,15 +314,10 @@ def check_member_account(
         explanation = CAUSE_TEXT[cause]
         status = Status.FAIL
         if is_management:
-            # Organizations creates the role only in member accounts; the
-            # management account has it only if someone deployed it there
-            # (StackSets skip it, PRODUCT.md fact 3).
+            # The management account is not where the common role is deployed
+            # (management_account_role_note says why for this plan's role).
             status = Status.WARN
-            explanation = (
-                f"The management account has no assumable {plan.role_name}: AWS Organizations creates it "
-                "only in member accounts. Deploy the management-account stack if the connector should "
-                "manage certificates here too. " + explanation
-            )
+            explanation = management_account_role_note(plan) + " " + explanation
         return done(
             role_status=status,
             error_code=answer.code,

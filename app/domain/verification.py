@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +20,7 @@ from typing import Any
 
 from app.domain.checklist import custom_policy_step_id, step_ids
 from app.domain.least_privilege import ACM_POLICY_NAME, ORGANIZATIONS_POLICY_NAME, SECRETS_POLICY_NAME
-from app.domain.plan import Plan, PolicyStyle
+from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 
 # The message AWS returns when Account Management trusted access is off
 # (PRODUCT.md fact 5), quoted verbatim in the explanation.
@@ -135,6 +135,61 @@ CAUSE_TEXT: dict[Cause, str] = {
     ),
     Cause.UNEXPECTED: "AWS returned an unexpected error.",
 }
+
+
+def management_account_role_note(plan: Plan) -> str:
+    """Why the management account's row may have no assumable common role, for this plan's role.
+
+    Only OrganizationAccountAccessRole is created by AWS Organizations, and only
+    in the member accounts it creates; a dedicated member role comes from the
+    StackSet, which never deploys to the management account (docs/facts.md).
+    """
+    if plan.uses_default_role:
+        return (
+            f"The management account has no assumable {DEFAULT_ROLE_NAME}: AWS Organizations creates it only "
+            "in the member accounts it creates. Create the role there too if the connector should manage "
+            "certificates in the management account."
+        )
+    if plan.dedicated_member_role:
+        return (
+            f"The management account has no assumable {plan.role_name}: the member-role StackSet deploys it "
+            "only to member accounts (service-managed StackSets never deploy to the management account). "
+            "Deploy member-role-management-account.yaml there as a single stack if the connector should "
+            "manage certificates in the management account."
+        )
+    return (
+        f"The management account has no assumable {plan.role_name}: it has the role only if someone created "
+        "it there as well as in the member accounts. Create it there too if the connector should manage "
+        "certificates in the management account."
+    )
+
+
+# Plain words for a status in a count ("3 passed, 1 with warnings").
+_STATUS_WORDS = {
+    Status.PASS: "passed",
+    Status.WARN: "with warnings",
+    Status.FAIL: "failed",
+    Status.SKIPPED: "skipped",
+}
+
+
+def count_sentence(summary: Mapping[str, int], kind: str, noun: str) -> str:
+    """'12 checks: 9 passed, 1 with warnings, 2 failed' from Report.summary() (every item counted once)."""
+    total = int(summary.get(kind, 0))
+    parts = [
+        f"{summary[f'{kind}_{status.value}']} {word}"
+        for status, word in _STATUS_WORDS.items()
+        if summary.get(f"{kind}_{status.value}", 0)
+    ]
+    return f"{total} {noun}" + (": " + ", ".join(parts) if parts else "")
+
+
+def summary_sentence(summary: Mapping[str, int]) -> str:
+    """The whole run in one sentence: checks, then member accounts when there are any."""
+    sentence = count_sentence(summary, "checks", "checks")
+    if summary.get("accounts"):
+        sentence += "; " + count_sentence(summary, "accounts", "member accounts")
+    return sentence + "."
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,8 +562,11 @@ __all__ = [
     "RegionResult",
     "Report",
     "Status",
+    "count_sentence",
     "drift",
+    "management_account_role_note",
     "permission_step",
     "redact",
+    "summary_sentence",
     "worst",
 ]

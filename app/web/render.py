@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain.verification import summary_sentence
 from app.resources import resource_path
 from app.web.security import CSRF_COOKIE
 
@@ -47,6 +48,8 @@ def make_templates() -> jinja2.Environment:
         auto_reload=False,
     )
     env.globals["static_url"] = static_url
+    # A verification's counts in words, the same sentence on every page that shows one.
+    env.globals["summary_sentence"] = summary_sentence
     # The macros are a global module rather than an {% import %} in each page:
     # a block rendered on its own (an htmx fragment) skips the page's top-level
     # code, imports included. Macros get everything they need as arguments.

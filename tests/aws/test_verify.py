@@ -204,3 +204,28 @@ def test_report_round_trips_through_json(small_org: DemoOrganization) -> None:
     report = run_org(plan_of(regions="us-east-1,ap-east-1"), small_org)
     again = Report.from_json_dict(report.to_json_dict())
     assert again == report
+
+
+def test_the_management_account_row_names_where_a_dedicated_role_comes_from(endpoint: str) -> None:
+    org = seed_organization(endpoint, created=2, invited=0, untrusted=0, role_name="DigiCertTLMMember")
+    plan = plan_of(dedicated_member_role=True, role_name="DigiCertTLMMember")
+    management = next(a for a in run_org(plan, org).accounts if a.is_management)
+    assert management.status is Status.WARN
+    # Organizations creates only OrganizationAccountAccessRole; this role comes from the StackSet.
+    assert "Organizations creates" not in management.explanation
+    assert (
+        "StackSet" in management.explanation
+        and "member-role-management-account.yaml" in management.explanation
+    )
+
+
+def test_the_management_account_row_of_a_custom_common_role(endpoint: str) -> None:
+    org = seed_organization(endpoint, created=1, invited=0, untrusted=0, role_name="CertOps")
+    management = next(a for a in run_org(plan_of(role_name="CertOps"), org).accounts if a.is_management)
+    assert "Organizations creates" not in management.explanation
+    assert "CertOps" in management.explanation
+
+
+def test_the_management_account_row_of_the_default_role(small_org: DemoOrganization) -> None:
+    management = next(a for a in run_org(plan_of(), small_org).accounts if a.is_management)
+    assert "AWS Organizations creates it only in the member accounts it creates" in management.explanation

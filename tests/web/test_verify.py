@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,15 @@ def test_demo_run_shows_progress_matrix_and_fixes(demo_client: WizardClient) -> 
     assert "Acquired Co. (invited)" in failures and "Production" not in failures
     assert "Production" in html and duplicate_ids(html) == []
 
+    # The summary counts every account once, by status: the management account's warning too.
+    by_status = Counter(a.status.value for a in view.accounts)
+    assert by_status["warn"] == 1 and sum(by_status.values()) == len(view.accounts)
+    counted = (
+        f"{len(view.accounts)} member accounts: {by_status['pass']} passed, 1 with warnings, "
+        f"{by_status['fail']} failed."
+    )
+    assert counted in html
+
     # The report page summarises the last run.
     report = demo_client.get(f"/w/{token}/report").text
     assert "Last verification" in report and "FAIL" in report and "simulated organization" in report
@@ -102,6 +112,7 @@ def test_demo_run_shows_progress_matrix_and_fixes(demo_client: WizardClient) -> 
     assert exported["status"] == "fail" and exported["by"] == "anonymous"
     assert exported["counts"] == dict(view.run.summary)
     assert "## Last verification" in demo_client.get(f"/w/{token}/report.md").text
+    assert counted in report
 
 
 def test_a_second_run_shows_drift(demo_client: WizardClient) -> None:
