@@ -142,7 +142,7 @@ def management_account_role_note(plan: Plan) -> str:
 
     Only OrganizationAccountAccessRole is created by AWS Organizations, and only
     in the member accounts it creates; a dedicated member role comes from the
-    StackSet, which never deploys to the management account (docs/facts.md).
+    StackSet, which never deploys to the management account (docs/facts.md#stacksets).
     """
     if plan.uses_default_role:
         return (
