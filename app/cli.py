@@ -11,11 +11,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 
-from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, Plan, PlanError, parse_plan
+from app.domain.plan import Plan, PlanError, parse_plan, plan_options
 from app.settings import ENV_PREFIX
 
 
@@ -24,22 +25,29 @@ class CliError(Exception):
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scope", choices=["organization", "account"], default="organization")
-    parser.add_argument("--user-name", default=DEFAULT_USER_NAME, help="IAM user for the connector")
-    parser.add_argument(
-        "--role-name", default=DEFAULT_ROLE_NAME, help="common IAM role name (organization scope)"
-    )
-    parser.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
-    parser.add_argument(
-        "--regions", default=None, help="comma-separated ACM regions (default: the partition's home)"
-    )
-    parser.add_argument("--no-secrets-manager", action="store_true", help="leave out Secrets Manager")
-    parser.add_argument("--style", choices=["documented", "least-privilege"], default="documented")
-    parser.add_argument(
-        "--member-role", default=None, metavar="NAME", help="deploy a dedicated member role NAME"
-    )
-    parser.add_argument("--external-id", default=None, help="external ID the member role requires")
-    parser.add_argument("--secret-prefix", default=None, help="Secrets Manager name prefix (least privilege)")
+    """One option per plan field, from the plan's own schema (`Option` in app/domain/plan.py).
+
+    Every option defaults to "not given" (None): the plan's default applies,
+    and only what the user typed reaches the plan's rules.
+    """
+    for name, option in plan_options().items():
+        annotation = Plan.model_fields[name].annotation
+        if option.cli_kind in {"on", "off"}:
+            parser.add_argument(
+                option.cli,
+                dest=name,
+                action="store_const",
+                const=option.cli_kind == "on",
+                default=None,
+                help=option.help if option.cli_kind == "on" else f"do not {option.help}",
+            )
+            continue
+        choices = None
+        if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+            choices = [member.value for member in annotation]
+        parser.add_argument(
+            option.cli, dest=name, default=None, choices=choices, metavar=option.metavar, help=option.help
+        )
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,44 +58,40 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None)
 
 
-def _parse_plan(data: dict[str, Any], renamed: dict[str, str] | None = None) -> Plan:
-    """parse_plan, its first error a CliError naming the option (`--field-name`, or as `renamed`)."""
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The plan the options typed on the command line describe; CliError naming the option if it breaks a rule."""
+    data: dict[str, Any] = {}
+    flags: dict[str, str] = {}  # plan field -> the option that gave it
+    for name, option in plan_options().items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if option.cli_kind == "names" and option.names is not None:
+            # `--member-role NAME` is the dedicated role and its name, the common
+            # role name: a --role-name beside it would be a second name for the
+            # same role (docs/decisions.md, "One plan schema").
+            if getattr(args, option.names, None) is not None:
+                other = plan_options()[option.names].cli
+                raise CliError(f"{other}: not together with {option.cli}, which names the role already")
+            data[name], data[option.names] = True, value
+            flags[name] = flags[option.names] = option.cli
+        else:
+            data[name] = value
+            flags[name] = option.cli
     try:
         return parse_plan(data)
     except PlanError as error:
         field, message = next(iter(error.errors.items()))
-        option = (renamed or {}).get(field, field.replace("_", "-"))
-        raise CliError(f"--{option}: {message}") from None
-
-
-def plan_from_args(args: argparse.Namespace) -> Plan:
-    from app.domain.iam import HOME_REGION, Partition
-
-    data: dict[str, Any] = {
-        "scope": args.scope,
-        "user_name": args.user_name,
-        "role_name": args.member_role or args.role_name,
-        "dedicated_member_role": args.member_role is not None,
-        "external_id": args.external_id,
-        "secrets_manager": not args.no_secrets_manager,
-        "partition": args.partition,
-        "regions": args.regions or HOME_REGION[Partition(args.partition)],
-        "style": args.style,
-    }
-    if args.secret_prefix is not None:
-        data["secret_prefix"] = args.secret_prefix
-    # Plan fields the CLI spells differently.
-    renamed = {"dedicated_member_role": "member-role"}
-    if args.member_role:
-        renamed["role_name"] = "member-role"
-    return _parse_plan(data, renamed)
+        raise CliError(f"{flags.get(field) or plan_options()[field].cli}: {message}") from None
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
     from app.domain import policies
 
+    if args.json and args.format is not None:
+        raise CliError("--json: not together with --format; give one of them")
     plan = plan_from_args(args)
-    if args.format != "text" or args.json:
+    if args.json or args.format not in (None, "text"):
         from app.domain.artifacts import render_format
 
         fmt = "json" if args.json else args.format
@@ -175,20 +179,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _cmd_serve(args)
 
 
-def _verify_plan(args: argparse.Namespace) -> Plan:
-    from app.domain.iam import HOME_REGION, Partition
-
-    data: dict[str, Any] = {
-        "scope": args.scope,
-        "role_name": args.role_name,
-        "partition": args.partition,
-        "regions": args.regions or HOME_REGION[Partition(args.partition)],
-        "secrets_manager": args.secrets_manager,
-        "external_id": args.external_id,
-    }
-    return _parse_plan(data)
-
-
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
@@ -246,7 +236,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from app.aws.runner import verify
     from app.settings import Settings
 
-    plan = _verify_plan(args)
+    if args.old_secrets_manager:
+        raise CliError("--secrets-manager: gone; verify checks Secrets Manager unless --no-secrets-manager")
+    plan = plan_from_args(args)
     try:
         settings = Settings()
     except ValidationError as error:
@@ -363,7 +355,10 @@ def _parser() -> argparse.ArgumentParser:
     _plan_arguments(policy)
     policy.add_argument("--json", action="store_true", help="print the policy documents as JSON")
     policy.add_argument(
-        "--format", choices=["text", "json", "cli", "cloudformation", "terraform", "markdown"], default="text"
+        "--format",
+        choices=["text", "json", "cli", "cloudformation", "terraform", "markdown"],
+        default=None,
+        help="output format (default: text)",
     )
     policy.set_defaults(func=_cmd_policy)
 
@@ -383,12 +378,11 @@ def _parser() -> argparse.ArgumentParser:
         "profile, instance role) and CONNECTOR_WIZARD_AWS_ENDPOINT_URL if set. Exit status: 0 when nothing "
         "failed, 1 when a check failed, 2 on bad input.",
     )
-    verify.add_argument("--scope", choices=["organization", "account"], default="organization")
-    verify.add_argument("--role-name", default=DEFAULT_ROLE_NAME, help="common role name in member accounts")
-    verify.add_argument("--regions", default=None, help="comma-separated ACM regions (default: home region)")
-    verify.add_argument("--partition", choices=["aws", "aws-us-gov", "aws-cn"], default="aws")
-    verify.add_argument("--secrets-manager", action="store_true", help="also check Secrets Manager")
-    verify.add_argument("--external-id", default=None, help="external ID the member role requires")
+    _plan_arguments(verify)
+    # The old spelling (verify once checked Secrets Manager only when asked): refused with one line.
+    verify.add_argument(
+        "--secrets-manager", dest="old_secrets_manager", action="store_true", help=argparse.SUPPRESS
+    )
     verify.add_argument(
         "--concurrency",
         type=int,

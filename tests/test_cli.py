@@ -40,6 +40,19 @@ def test_policy_account_scope_without_secrets_manager(capsys: pytest.CaptureFixt
         (["policy", "--role-name", "bad/name"], "--role-name: Not allowed in an IAM name"),
         (["policy", "--role-name", "a" * 65], "--role-name: Too long"),
         (["policy", "--partition", "aws-cn", "--regions", "us-east-1"], "--regions:"),
+        # Two spellings of one choice: refused, whatever the values.
+        (["policy", "--json", "--format", "text"], "--json: not together with --format"),
+        (["policy", "--json", "--format", "json"], "--json: not together with --format"),
+        (
+            ["policy", "--role-name", "A", "--member-role", "B"],
+            "--role-name: not together with --member-role",
+        ),
+        (["export", "--role-name", "A", "--member-role", "A", "--output", "x"], "--role-name: not together"),
+        (
+            ["verify", "--member-role", "X", "--role-name", "X"],
+            "--role-name: not together with --member-role",
+        ),
+        (["verify", "--member-role", "OrganizationAccountAccessRole"], "--member-role: Give the dedicated"),
     ],
 )
 def test_invalid_input_is_one_line_and_exit_2(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain.plan import plan_options
+
 # What a link lets its holder do; shown on the share page and in docs/security.md.
 LINK_GRANTS: dict[str, str] = {
     "edit": (
@@ -23,18 +25,8 @@ LINK_GRANTS: dict[str, str] = {
     ),
 }
 
-_PLAN_FIELDS = {
-    "scope": "scope",
-    "user_name": "IAM user name",
-    "role_name": "role name",
-    "dedicated_member_role": "member role",
-    "external_id": "external ID",
-    "secrets_manager": "Secrets Manager",
-    "secret_prefix": "secret prefix",
-    "partition": "partition",
-    "regions": "regions",
-    "style": "policy style",
-}
+# The plan's fields in words: each field's own label (app/domain/plan.py).
+_PLAN_FIELDS = {name: option.label for name, option in plan_options().items()}
 
 
 def _step(detail: Mapping[str, Any], step_titles: Mapping[str, str]) -> str:

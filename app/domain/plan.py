@@ -6,8 +6,9 @@ step and verification check is a function of it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -55,24 +56,156 @@ class PlanError(ValueError):
         self.errors = errors
 
 
+Widget = Literal["page", "text", "checkbox", "select", "radio", "regions"]
+CliKind = Literal["value", "on", "off", "names"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one plan field is offered on every surface: the options form, the API, the CLI.
+
+    The form parsing (app/web/forms.py), the API's query and body models
+    (app/web/api.py) and the CLI's options (app/cli.py) are all built from these,
+    so a field added to `Plan` without one fails at import and in
+    tests/test_plan_schema.py (docs/decisions.md, "One plan schema").
+    """
+
+    label: str  # the form's label and the audit trail's word for it
+    help: str  # CLI help and API description
+    widget: Widget  # "page": chosen on its own page (scope), not on the options form
+    cli: str  # the CLI flag
+    # "value": --flag VALUE; "on"/"off": a bare flag setting True/False (the
+    # help of an "off" flag reads "do not <help>"); "names": --flag VALUE sets
+    # the field True and the field `names` to VALUE.
+    cli_kind: CliKind = "value"
+    names: str | None = None
+    metavar: str | None = None
+    # The scopes whose plans use this option; in any other scope it must keep
+    # its default (see Plan._unused_options_keep_defaults).
+    scopes: frozenset[Scope] = frozenset(Scope)
+
+
+_ORG = frozenset({Scope.ORGANIZATION})
+_IAM_NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$", "minLength": 1, "maxLength": 64}
+_EXTERNAL_ID_SCHEMA: dict[str, Any] = {"pattern": "^([A-Za-z0-9+=,.@:/_-]{2,1224})?$", "maxLength": 1224}
+_SECRET_PREFIX_SCHEMA: dict[str, Any] = {
+    "pattern": "^[A-Za-z0-9/_+=.@-]{1,128}$",
+    "minLength": 1,
+    "maxLength": 128,
+}
+
+
 class Plan(BaseModel):
-    """What to set up. Field names are also the form and API field names."""
+    """What to set up. Field names are also the form and API field names; `Option` says how each is offered."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    scope: Scope = Scope.ORGANIZATION
-    user_name: str = DEFAULT_USER_NAME
-    # The common IAM role name entered in the connector (organization scope).
-    role_name: str = DEFAULT_ROLE_NAME
+    scope: Annotated[
+        Scope,
+        Option(
+            label="scope",
+            help="organization (management account) or one account",
+            widget="page",
+            cli="--scope",
+        ),
+    ] = Scope.ORGANIZATION
+    user_name: Annotated[
+        str,
+        Field(json_schema_extra=_IAM_NAME_SCHEMA),
+        Option(
+            label="IAM user name",
+            help="IAM user the connector signs in as",
+            widget="text",
+            cli="--user-name",
+            metavar="NAME",
+        ),
+    ] = DEFAULT_USER_NAME
+    # The common IAM role name entered in the connector (organization scope);
+    # with a dedicated member role, that role's name.
+    role_name: Annotated[
+        str,
+        Field(json_schema_extra=_IAM_NAME_SCHEMA),
+        Option(
+            label="role name",
+            help="common IAM role name in member accounts, entered in the connector (organization scope)",
+            widget="text",
+            cli="--role-name",
+            metavar="NAME",
+            scopes=_ORG,
+        ),
+    ] = DEFAULT_ROLE_NAME
     # Deploy a dedicated least-privilege member role named `role_name` instead
     # of relying on OrganizationAccountAccessRole (PRODUCT.md fact 2).
-    dedicated_member_role: bool = False
-    external_id: str | None = None
-    secrets_manager: bool = True
-    secret_prefix: str = DEFAULT_SECRET_PREFIX
-    partition: Partition = Partition.AWS
-    regions: Annotated[tuple[str, ...], Field(min_length=1, max_length=MAX_REGIONS)] = ("us-east-1",)
-    style: PolicyStyle = PolicyStyle.DOCUMENTED
+    dedicated_member_role: Annotated[
+        bool,
+        Option(
+            label="member role",
+            help="deploy a dedicated least-privilege member role with the common role name (organization scope)",
+            widget="checkbox",
+            cli="--member-role",
+            cli_kind="names",
+            names="role_name",
+            metavar="NAME",
+            scopes=_ORG,
+        ),
+    ] = False
+    external_id: Annotated[
+        str | None,
+        Field(json_schema_extra=_EXTERNAL_ID_SCHEMA),
+        Option(
+            label="external ID",
+            help="external ID the member role requires",
+            widget="text",
+            cli="--external-id",
+            metavar="ID",
+            scopes=_ORG,
+        ),
+    ] = None
+    secrets_manager: Annotated[
+        bool,
+        Option(
+            label="Secrets Manager",
+            help="use AWS Secrets Manager for temporary private keys",
+            widget="checkbox",
+            cli="--no-secrets-manager",
+            cli_kind="off",
+        ),
+    ] = True
+    secret_prefix: Annotated[
+        str,
+        Field(json_schema_extra=_SECRET_PREFIX_SCHEMA),
+        Option(
+            label="secret prefix",
+            help="Secrets Manager name prefix the least-privilege policies allow",
+            widget="text",
+            cli="--secret-prefix",
+            metavar="PREFIX",
+        ),
+    ] = DEFAULT_SECRET_PREFIX
+    partition: Annotated[
+        Partition,
+        Option(label="partition", help="AWS partition", widget="select", cli="--partition"),
+    ] = Partition.AWS
+    regions: Annotated[
+        tuple[str, ...],
+        Field(min_length=1, max_length=MAX_REGIONS),
+        Option(
+            label="regions",
+            help="comma-separated ACM regions (default: the partition's home region)",
+            widget="regions",
+            cli="--regions",
+            metavar="REGION[,REGION...]",
+        ),
+    ] = ("us-east-1",)
+    style: Annotated[
+        PolicyStyle,
+        Option(
+            label="policy style",
+            help="AWS managed policies as documented, or custom least-privilege ones",
+            widget="radio",
+            cli="--style",
+        ),
+    ] = PolicyStyle.DOCUMENTED
 
     @model_validator(mode="before")
     @classmethod
@@ -162,6 +295,17 @@ class Plan(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+def plan_options() -> dict[str, Option]:
+    """Every plan field's `Option`, in the model's order; a field without one is a programming error."""
+    found: dict[str, Option] = {}
+    for name, info in Plan.model_fields.items():
+        options = [item for item in info.metadata if isinstance(item, Option)]
+        if len(options) != 1:
+            raise TypeError(f"Plan.{name} needs exactly one Option (how the form, API and CLI offer it)")
+        found[name] = options[0]
+    return found
 
 
 def parse_plan(data: dict[str, Any]) -> Plan:

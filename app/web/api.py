@@ -7,18 +7,17 @@ nothing, so GET), and as JSON bodies to the ones that store something.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from pydantic.config import JsonDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from app import __version__
 from app.domain import artifacts, policies
 from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
-from app.domain.plan import Plan, PlanError, parse_plan
+from app.domain.plan import Plan, PlanError, parse_plan, plan_options
 from app.store import db, repo
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
 from app.web.security import may_create_wizards
@@ -64,36 +63,48 @@ health = APIRouter(tags=["health"])
 # The domain's rules (app/domain/iam.py, plan.py), stated in the OpenAPI schema
 # so clients and the fuzzer know them. The domain still checks every value and
 # answers with its own per-field messages (loc ["plan", field]); the schema
-# only documents, it does not replace that check.
-_IAM_NAME: JsonDict = {"pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$", "minLength": 1, "maxLength": 64}
-_EXTERNAL_ID: JsonDict = {"pattern": "^([A-Za-z0-9+=,.@:/_-]{2,1224})?$", "maxLength": 1224}
-_SECRET_PREFIX: JsonDict = {"pattern": "^[A-Za-z0-9/_+=.@-]{1,128}$", "minLength": 1, "maxLength": 128}
+# only documents, it does not replace that check. Both models are built from
+# the domain's `Plan` and its `Option`s (docs/decisions.md, "One plan schema").
 ALL_REGIONS: tuple[str, ...] = tuple(sorted({region for regions in REGIONS.values() for region in regions}))
 Region = Annotated[str, Field(max_length=30, json_schema_extra={"enum": list(ALL_REGIONS)})]
 _REGIONS_DOC = (
     "ACM regions, all of the chosen partition (at most 40); none given: the partition's home region."
 )
+_MAX_TEXT = 200
 
 
-class PlanQuery(BaseModel):
-    """A plan as query parameters; `regions` repeats."""
+def _api_field(name: str, *, body: bool) -> tuple[Any, Any]:
+    """(type, FieldInfo) of one plan field in the API: loose enough to reach the domain's own messages."""
+    info = Plan.model_fields[name]
+    option = plan_options()[name]
+    default = info.default
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else None
+    if option.widget in {"page", "select", "radio"}:
+        values = tuple(member.value for member in info.annotation)  # type: ignore[union-attr]
+        return Literal[values], Field(default=default.value, description=option.help)
+    if option.widget == "checkbox":
+        # JSON has real booleans: "yes" or 1 is not one (query strings have no other way).
+        return (StrictBool if body else bool), Field(default=default, description=option.help)
+    if option.widget == "regions":
+        return list[Region], Field(
+            default_factory=list, max_length=100, description=_REGIONS_DOC, json_schema_extra={"maxItems": 40}
+        )
+    if option.widget == "text":
+        if default is None:
+            # JSON can say null (what GET returns when there is none); a query string says "".
+            kind: Any = str | None if body else str
+            text_default = None if body else ""
+            return kind, Field(
+                default=text_default, max_length=2000, description=option.help, json_schema_extra=extra
+            )
+        return str, Field(
+            default=default, max_length=_MAX_TEXT, description=option.help, json_schema_extra=extra
+        )
+    raise TypeError(f"no API form for plan field {name!r} ({option.widget})")
 
+
+class _PlanInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    scope: Literal["organization", "account"] = "organization"
-    user_name: str = Field(default="digicert-tlm-connector", max_length=200, json_schema_extra=_IAM_NAME)
-    role_name: str = Field(
-        default="OrganizationAccountAccessRole", max_length=200, json_schema_extra=_IAM_NAME
-    )
-    dedicated_member_role: bool = False
-    external_id: str = Field(default="", max_length=2000, json_schema_extra=_EXTERNAL_ID)
-    secrets_manager: bool = True
-    secret_prefix: str = Field(default="digicert-tlm/", max_length=200, json_schema_extra=_SECRET_PREFIX)
-    partition: Literal["aws", "aws-us-gov", "aws-cn"] = "aws"
-    regions: list[Region] = Field(
-        default_factory=list, max_length=100, description=_REGIONS_DOC, json_schema_extra={"maxItems": 40}
-    )
-    style: Literal["documented", "least-privilege"] = "documented"
 
     def plan_input(self) -> dict[str, Any]:
         data = self.model_dump()
@@ -102,12 +113,18 @@ class PlanQuery(BaseModel):
         return data
 
 
-class PlanBody(PlanQuery):
-    # JSON has real booleans: "yes" or 1 is not one (query strings have no other way).
-    dedicated_member_role: StrictBool = False
-    secrets_manager: StrictBool = True
-    # JSON can say null (what GET returns when there is none).
-    external_id: str | None = Field(default=None, max_length=2000, json_schema_extra=_EXTERNAL_ID)  # type: ignore[assignment]  # narrower in JSON
+def _plan_model(name: str, doc: str, *, body: bool) -> type[_PlanInput]:
+    fields: dict[str, Any] = {field: _api_field(field, body=body) for field in Plan.model_fields}
+    model: type[_PlanInput] = create_model(name, __base__=_PlanInput, __doc__=doc, **fields)
+    return model
+
+
+if TYPE_CHECKING:
+    PlanQuery = _PlanInput
+    PlanBody = _PlanInput
+else:
+    PlanQuery = _plan_model("PlanQuery", "A plan as query parameters; `regions` repeats.", body=False)
+    PlanBody = _plan_model("PlanBody", "A plan as a JSON object.", body=True)
 
 
 def plan_or_422(data: dict[str, Any]) -> Plan:

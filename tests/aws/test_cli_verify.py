@@ -42,7 +42,6 @@ def test_default_chain_table_and_json_exit_status(endpoint: str) -> None:
         "OrganizationAccountAccessRole",
         "--regions",
         "us-east-1,eu-west-1",
-        "--secrets-manager",
         env=env,
     )
     assert table.returncode == 1, table.stderr
@@ -60,6 +59,10 @@ def test_default_chain_table_and_json_exit_status(endpoint: str) -> None:
 def test_bad_input_and_missing_credentials(endpoint: str) -> None:
     bad = _cli("--regions", "mars-1", env={})
     assert bad.returncode == 2 and "--regions" in bad.stderr and "Traceback" not in bad.stderr
+    # verify's old spelling, now that it takes policy's plan options: one line, exit 2.
+    old = _cli("--secrets-manager", env={})
+    assert old.returncode == 2 and old.stderr.count("\n") == 1
+    assert old.stderr.startswith("connector-wizard: --secrets-manager: ")
     none = _cli("--scope", "account", env={"CONNECTOR_WIZARD_AWS_ENDPOINT_URL": endpoint})
     assert none.returncode == 1
     assert "no-credentials" in none.stdout or "No AWS credentials" in none.stdout
