@@ -51,6 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 purge.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purge
+            running = getattr(app.state, "verifier", None)
+            if running is not None:
+                # Runs of this process end with it: say so now rather than after the heartbeat timeout.
+                running.shutdown(engine)
             db.release_held_connections(engine)
             if emulator is not None:
                 await asyncio.to_thread(emulator.stop)

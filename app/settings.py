@@ -52,7 +52,22 @@ class Settings(BaseSettings):
         default=16, ge=1, le=128, description="Member-account checks run at once in one verification."
     )
     max_concurrent_verifications: int = Field(
-        default=4, ge=1, le=64, description="Verification runs the server runs at once."
+        default=4,
+        ge=1,
+        le=64,
+        description="Verification runs the server runs at once, counted over every process and replica sharing the database.",
+    )
+    verify_interrupted_after_seconds: float = Field(
+        default=30.0,
+        ge=2,
+        le=3600,
+        description="A running verification whose server process has not reported for this long is shown as interrupted (its process stopped or died).",
+    )
+    demo_latency_ms: int = Field(
+        default=0,
+        ge=0,
+        le=5000,
+        description="Demo mode: add this many milliseconds before every AWS call, like a real network round trip.",
     )
     aws_connect_timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to connect to AWS.")
     aws_read_timeout: float = Field(

@@ -90,3 +90,27 @@ class VerificationRun(SQLModel, table=True):
     status: str = Field(max_length=8)  # pass | fail | warn | skipped
     summary_json: str
     results_json: str
+
+
+class VerificationJob(SQLModel, table=True):
+    """A verification in progress (or just ended), shared by every server process (issue 12).
+
+    The process running the job updates `heartbeat_at` and the progress every
+    second or so; any process answers a progress poll from this row, and one
+    that finds the heartbeat stale reports the job interrupted. No credential
+    is ever here: they stay in the memory of the process running the job.
+    """
+
+    __tablename__ = "verification_job"
+
+    id: str = Field(primary_key=True, max_length=32)  # secrets.token_hex(8)
+    wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
+    source: str = Field(default="form", max_length=16)
+    state: str = Field(default="running", max_length=12, index=True)  # app.domain.verification.JobState
+    started_at: datetime
+    heartbeat_at: datetime
+    done: int = Field(default=0)
+    total: int = Field(default=0)
+    failures: int = Field(default=0)
+    phase: str = Field(default="", max_length=200)
+    run_id: str | None = Field(default=None, max_length=32)

@@ -9,18 +9,23 @@ operator secret: a share link alone never reaches it (ENGINEERING.md).
 A run happens in a background thread (boto3 is synchronous); the page polls
 its progress with htmx (`hx-trigger="every 1s"` on the progress fragment, which
 stops when the run is done) and, without JavaScript, offers a Refresh link.
-Limits: `max_concurrent_verifications` runs per server process, one run at a
-time per wizard, and at least MIN_SECONDS_BETWEEN_RUNS between two starts.
+Runs live in the database (app/store/verifications.py, issue 12): the process
+that starts a run records its job, runs it in a thread and writes the job's
+progress and a heartbeat every second; any process or replica answers a poll
+from that row, and a job whose heartbeat is older than
+`verify_interrupted_after_seconds` reads as interrupted (its process died).
+Limits, decided in one write transaction over every process:
+`max_concurrent_verifications` runs at once, one run at a time per wizard, and
+at least MIN_SECONDS_BETWEEN_RUNS between two starts of a wizard.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import secrets
 import threading
-import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -30,11 +35,22 @@ from sqlalchemy import Engine
 
 from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
 from app.aws.runner import verify
+from app.aws.simulate import Latency
 from app.domain.checklist import step_ids
 from app.domain.plan import Plan
-from app.domain.verification import AccountResult, CheckResult, Drift, Progress, Status, drift
+from app.domain.verification import (
+    AccountResult,
+    CheckResult,
+    Drift,
+    JobState,
+    Progress,
+    RunRefused,
+    Status,
+    drift,
+)
 from app.settings import Settings
-from app.store import verifications
+from app.store import db, verifications
+from app.store.repo import utcnow
 from app.web import ratelimit
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.render import is_htmx, render
@@ -46,7 +62,6 @@ log = logging.getLogger("connector_wizard.verify")
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MIN_SECONDS_BETWEEN_RUNS = 10.0
-FINISHED_JOBS_KEPT = 200
 MAX_FIELD = 8192  # a session token can be a few kilobytes; nothing else is near this
 
 
@@ -74,52 +89,80 @@ def start_demo(app: FastAPI, settings: Settings) -> Any:
     else:
         emulator, organization = demo.start_demo()
     url = organization.endpoint_url
-    app.state.demo = DemoSetup(url, organization.credentials, tuple(organization.hooks()), organization.notes)
+    hooks: list[Hook] = organization.hooks()
+    if settings.demo_latency_ms:
+        hooks.append(("before-send", Latency(settings.demo_latency_ms / 1000)))
+    app.state.demo = DemoSetup(url, organization.credentials, tuple(hooks), organization.notes)
     log.info("demo organization ready at %s (%d member accounts)", url, len(organization.accounts))
     return emulator
 
 
 # --- background runs --------------------------------------------------------------
 
+HEARTBEAT_MAX_SECONDS = 1.0  # progress polls read the job row: at most this stale
+INTERRUPTED_MESSAGE = (
+    "The verification was interrupted: the server process running it stopped before it finished. "
+    "Nothing was saved. Run the checks again."
+)
+FAILED_MESSAGE = "The verification stopped unexpectedly; nothing was saved. Try again."
 
-@dataclass
+
+@dataclass(frozen=True)
 class Job:
+    """A verification job as the page shows it, read from the database (any process may run it)."""
+
     id: str
     wizard_id: str
     started_at: datetime
     source: str
+    state: JobState
     progress: Progress = field(default_factory=Progress)
-    done: bool = False
     run_id: str | None = None
-    error: str | None = None
 
+    @classmethod
+    def of(cls, record: verifications.JobRecord) -> Job:
+        return cls(
+            record.id,
+            record.wizard_id,
+            record.started_at,
+            record.source,
+            record.state,
+            record.progress,
+            record.run_id,
+        )
 
-class Refused(Exception):
-    """A run that may not start now; the message says why and when to try again."""
+    @property
+    def done(self) -> bool:
+        return self.state is not JobState.RUNNING
+
+    @property
+    def error(self) -> str | None:
+        if self.state is JobState.INTERRUPTED:
+            return INTERRUPTED_MESSAGE
+        if self.state is JobState.FAILED:
+            return FAILED_MESSAGE
+        return None
 
 
 class Verifier:
-    """The server's verifications: a global cap, one run per wizard, a minimum interval between runs."""
+    """This process's verifications. Jobs and limits live in the database (shared by every process);
+    the credentials live only here, in the thread that runs the job."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._jobs: dict[str, Job] = {}
-        self._running = 0
-        self._last_start: dict[str, float] = {}
+        self._mine: set[str] = set()
 
-    def job(self, wizard_id: str, job_id: str) -> Job | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job if job is not None and job.wizard_id == wizard_id else None
+    @property
+    def interrupted_after(self) -> float:
+        return self._settings.verify_interrupted_after_seconds
 
-    def _running_locked(self, wizard_id: str) -> Job | None:
-        """The unfinished job of this wizard, if any; the caller holds self._lock."""
-        return next((j for j in self._jobs.values() if j.wizard_id == wizard_id and not j.done), None)
-
-    def running_for(self, wizard_id: str) -> Job | None:
-        with self._lock:
-            return self._running_locked(wizard_id)
+    def job(self, engine: Engine, wizard_id: str, job_id: str | None) -> Job | None:
+        """The wizard's job `job_id`, or its newest one (None), from the database."""
+        record = verifications.find_job(
+            engine, wizard_id=wizard_id, job_id=job_id, now=utcnow(), interrupted_after=self.interrupted_after
+        )
+        return Job.of(record) if record else None
 
     def start(
         self,
@@ -132,22 +175,19 @@ class Verifier:
         actor: str,
         demo: DemoSetup | None,
     ) -> Job:
-        now = time.monotonic()
+        """Record the job (or raise RunRefused), then run it in a thread of this process."""
+        record = verifications.start_job(
+            engine,
+            wizard_id=wizard_id,
+            source=source,
+            now=utcnow(),
+            interrupted_after=self.interrupted_after,
+            min_seconds_between_runs=MIN_SECONDS_BETWEEN_RUNS,
+            server_cap=self._settings.max_concurrent_verifications,
+        )
+        job = Job.of(record)
         with self._lock:
-            if self._running_locked(wizard_id) is not None:
-                raise Refused("A verification of this wizard is already running: wait for it to finish.")
-            wait = MIN_SECONDS_BETWEEN_RUNS - (now - self._last_start.get(wizard_id, -1e9))
-            if wait > 0:
-                raise Refused(f"A verification just ran: try again in {int(wait) + 1} seconds.")
-            if self._running >= self._settings.max_concurrent_verifications:
-                raise Refused(
-                    "The server is running as many verifications as it allows: try again in a minute."
-                )
-            self._running += 1
-            self._last_start[wizard_id] = now
-            job = Job(secrets.token_hex(8), wizard_id, datetime.now(UTC), source)
-            self._jobs[job.id] = job
-            self._forget_old()
+            self._mine.add(job.id)
         aws = AwsSettings(
             endpoint_url=demo.endpoint_url if demo else self._settings.aws_endpoint_url,
             connect_timeout=self._settings.aws_connect_timeout,
@@ -167,28 +207,51 @@ class Verifier:
         thread.start()
         return job
 
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.done]
-        for job in finished[: max(0, len(finished) - FINISHED_JOBS_KEPT)]:
-            del self._jobs[job.id]
-
     def _work(
         self, job: Job, engine: Engine, plan: Plan, clients: ClientSet, actor: str, simulated: tuple[str, ...]
     ) -> None:
-        def progress(value: Progress) -> None:
-            job.progress = value
+        latest = [Progress()]
+        stop = threading.Event()
 
+        def progress(value: Progress) -> None:
+            latest[0] = value  # the heartbeat writes it
+
+        def heartbeat() -> None:
+            interval = min(HEARTBEAT_MAX_SECONDS, self.interrupted_after / 5)
+            try:
+                while not stop.wait(interval):
+                    try:
+                        verifications.beat(engine, job_id=job.id, progress=latest[0], now=utcnow())
+                    except Exception as error:  # a missed beat is retried; too many read as interrupted
+                        log.warning("verification %s heartbeat failed: %s", job.id, type(error).__name__)
+            finally:
+                db.release_held_connections(engine)
+
+        beating = threading.Thread(target=heartbeat, name=f"verify-{job.id}-heartbeat", daemon=True)
+        beating.start()
         try:
             report = verify(plan, clients, progress=progress, source=job.source, simulated=simulated)
-            job.run_id = verifications.save_run(engine, wizard_id=job.wizard_id, report=report, actor=actor)
+            stop.set()
+            beating.join()
+            verifications.save_run(engine, wizard_id=job.wizard_id, report=report, actor=actor, job_id=job.id)
         except Exception as error:  # a failed run must not take the server down; the page says so
             log.error("verification %s failed: %s", job.id, type(error).__name__)
-            job.error = "The verification stopped unexpectedly; nothing was saved. Try again."
+            stop.set()
+            with contextlib.suppress(Exception):  # if even this fails, the stale heartbeat tells
+                verifications.end_jobs(engine, job_ids=[job.id], state=JobState.FAILED, now=utcnow())
         finally:
             del clients  # the only reference to the credentials
-            job.done = True
+            stop.set()
             with self._lock:
-                self._running -= 1
+                self._mine.discard(job.id)
+            db.release_held_connections(engine)
+
+    def shutdown(self, engine: Engine) -> None:
+        """This process is stopping: its unfinished jobs are interrupted now, not after the timeout."""
+        with self._lock:
+            mine = sorted(self._mine)
+        if mine:
+            verifications.end_jobs(engine, job_ids=mine, state=JobState.INTERRUPTED, now=utcnow())
 
 
 def verifier(request: Request) -> Verifier:
@@ -210,7 +273,8 @@ class VerifyView:
     run: verifications.RunRecord | None
     drift: Drift | None
     history: list[verifications.RunRecord]
-    job: Job | None
+    job: Job | None  # running now (in any server process)
+    ended: Job | None  # the last attempt, when it was interrupted or failed (nothing saved)
     failures_only: bool
     server_option: bool
     server_needs_secret: bool
@@ -263,6 +327,7 @@ def _view(
     )
     demo: DemoSetup | None = getattr(request.app.state, "demo", None)
     plan = access.wizard.plan
+    latest = verifier(request).job(engine, wizard_id, None)
     return VerifyView(
         plan=plan,
         run=run,
@@ -270,7 +335,8 @@ def _view(
         if run and run.report and previous and previous.report
         else None,
         history=verifications.list_runs(engine, wizard_id=wizard_id, limit=10),
-        job=verifier(request).running_for(wizard_id),
+        job=latest if latest is not None and not latest.done else None,
+        ended=latest if latest is not None and latest.error else None,
         failures_only=failures_only,
         server_option=settings.allow_server_credentials and demo is None,
         server_needs_secret=settings.operator_secret is None,
@@ -368,7 +434,7 @@ async def start_verification(
             actor=actor,
             demo=demo,
         )
-    except Refused as refusal:
+    except RunRefused as refusal:
         view = _view(request, access, engine, settings, refused=str(refusal))
         # htmx does not swap 4xx other than 409/422, so it gets the form with the
         # message as a 200 fragment; a plain form post gets the page with 429.
@@ -404,8 +470,10 @@ def _progress(request: Request, access: Any, job: Job) -> Response:
 
 
 @router.get("/w/{token}/verify/jobs/{job_id}")
-async def verification_progress(request: Request, access: AccessDep, job_id: str) -> Response:
-    job = verifier(request).job(access.wizard.id, job_id[:32])
+async def verification_progress(
+    request: Request, access: AccessDep, engine: EngineDep, job_id: str
+) -> Response:
+    job = verifier(request).job(engine, access.wizard.id, job_id[:32])
     if job is None:
         raise HTTPException(404, "No such verification run: it finished long ago or never existed.")
     if not is_htmx(request):

@@ -13,8 +13,10 @@ SQLite file (what `--workers 2` does).
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -134,3 +136,83 @@ def test_two_servers_one_database_no_lost_update(
     per_step = Counter(event.detail["step"] for event in events if event.kind in {"step.done", "step.undone"})
     assert per_step == {steps[i]: CHANGES if i % 2 == 0 else CHANGES - 1 for i in range(togglers)}
     assert sum(event.kind == "plan.changed" for event in events) == editors * CHANGES
+
+
+# --- verification runs across processes (issue 12) -----------------------------------
+
+RUNNING = 'hx-trigger="every 1s"'
+
+
+def _start_run(url: str, token: str, client: httpx.Client, *, htmx: bool = True) -> httpx.Response:
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(f"{url}/w/{token}/verify", data={"source": "demo"}, headers=headers)
+
+
+def _poll(url: str, path: str, client: httpx.Client, *, until: Any, seconds: float = 30) -> httpx.Response:
+    """GET the progress fragment like htmx does until `until(response)`; bounded."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get(f"{url}{path}", headers={"HX-Request": "true"})
+        assert response.status_code == 200, response.text[:300]
+        if until(response):
+            return response
+        assert time.monotonic() < deadline, f"gave up after {seconds} s: {response.text[:400]}"
+        time.sleep(0.1)
+
+
+def _running_with_progress(response: httpx.Response) -> bool:
+    match = re.search(r"<p>(\d+) of (\d+) checks done", response.text)
+    return RUNNING in response.text and match is not None and int(match.group(1)) > 0
+
+
+@pytest.mark.slow
+def test_a_run_started_on_one_server_is_followed_on_the_other_and_survives_its_death(
+    database_url: str, start_server: Any
+) -> None:
+    env = {
+        "CONNECTOR_WIZARD_DEMO": "true",
+        # Every AWS call of the demo waits 50 ms (simulate.Latency), one account at a time:
+        # the run lasts a few seconds, long enough to watch and to kill.
+        "CONNECTOR_WIZARD_DEMO_LATENCY_MS": "50",
+        "CONNECTOR_WIZARD_VERIFY_CONCURRENCY": "1",
+        "CONNECTOR_WIZARD_VERIFY_INTERRUPTED_AFTER_SECONDS": "3",
+        "CONNECTOR_WIZARD_MAX_CONCURRENT_VERIFICATIONS": "1",
+        "CONNECTOR_WIZARD_VERIFY_RATE_PER_MINUTE": "0",
+        "CONNECTOR_WIZARD_ACCESS_LOG": "false",
+    }
+    first, second = start_server(database_url, **env), start_server(database_url, **env)
+    a, b = first.base_url, second.base_url
+    csrf = secrets.token_urlsafe(16)
+    with httpx.Client(headers={"X-CSRF-Token": csrf}, cookies={"cw_csrf": csrf}, timeout=15) as client:
+        tokens = [client.post(f"{a}/api/v1/wizards", json={}).json()["token"] for _ in range(3)]
+
+        # Started on A, followed on B to its results.
+        started = _start_run(a, tokens[0], client)
+        assert started.status_code == 200 and RUNNING in started.text
+        job_path = re.search(r'hx-get="(/w/[^"]+/verify/jobs/[0-9a-f]+)"', started.text)
+        assert job_path
+        _poll(b, job_path.group(1), client, until=_running_with_progress)
+        # The limits hold across processes: one run per wizard, one run on the whole server.
+        again = _start_run(b, tokens[0], client, htmx=False)
+        assert again.status_code == 429 and "already running" in again.text
+        busy = _start_run(b, tokens[1], client, htmx=False)
+        assert busy.status_code == 429 and "as many verifications as it allows" in busy.text
+        finished = _poll(b, job_path.group(1), client, until=lambda r: RUNNING not in r.text)
+        assert "Verification finished" in finished.text
+        results = client.get(f"{b}{finished.headers['HX-Redirect'].split('#')[0]}")
+        assert "Acquired Co. (invited)" in results.text and "role missing" in results.text
+
+        # Started on A, which dies mid-run: B reports it interrupted, not running forever.
+        started = _start_run(a, tokens[1], client)
+        job_path = re.search(r'hx-get="(/w/[^"]+/verify/jobs/[0-9a-f]+)"', started.text)
+        assert job_path
+        _poll(b, job_path.group(1), client, until=_running_with_progress)
+        first.process.kill()  # SIGKILL: no shutdown, no goodbye
+        first.process.wait(timeout=10)
+        interrupted = _poll(b, job_path.group(1), client, until=lambda r: RUNNING not in r.text, seconds=15)
+        assert "Verification interrupted" in interrupted.text and "Nothing was saved" in interrupted.text
+        assert interrupted.headers.get("HX-Refresh") == "true"
+        page = client.get(f"{b}/w/{tokens[1]}/verify").text
+        assert "was interrupted" in page and "Run the checks" in page and RUNNING not in page
+        # The dead run holds no slot: B starts another at once (the server-wide cap is 1).
+        assert _start_run(b, tokens[2], client, htmx=False).status_code == 303
