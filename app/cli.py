@@ -86,31 +86,68 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
-    from app.domain import policies
+    from app.domain import attachments
 
     if args.json and args.format is not None:
         raise CliError("--json: not together with --format; give one of them")
     plan = plan_from_args(args)
-    if args.json or args.format not in (None, "text"):
+    if args.json:
+        # The plan's permissions, built in the domain (README.md documents the shape).
+        sys.stdout.write(json.dumps(attachments.policy_json(plan), indent=2) + "\n")
+        return 0
+    if args.format not in (None, "text"):
         from app.domain.artifacts import render_format
 
-        fmt = "json" if args.json else args.format
-        sys.stdout.write(render_format(plan, fmt))
+        sys.stdout.write(render_format(plan, args.format))
         return 0
-    print(f"Permissions for {plan.scope.value} scope ({plan.partition.value}):")
+    sys.stdout.write(policy_text(plan))
+    return 0
+
+
+def policy_text(plan: Plan) -> str:
+    """`policy`'s text: what the plan attaches, then DigiCert's table and inline policy with the lint."""
+    from app.domain import attachments, policies
+
+    found = attachments.attachments(plan)
+    lines = [f"Attached by this plan ({plan.style.value}) to the IAM user {found.user_name}:"]
+    lines += [f"  AWS managed policy {row.name}\n    {row.arn}" for row in found.managed]
+    named = [("Custom policy", p.name, p.file_name, p.document) for p in found.custom]
+    named += [("Inline policy", p.name, p.file_name, p.document) for p in found.inline]
+    for kind, name, file_name, document in named:
+        lines += [f"  {kind} {name} ({file_name}):", _indented(policies.render_json(document))]
+    role = found.member_role
+    if role is not None:
+        lines += [
+            f"Member role {role.name} in every member account, trust policy ({role.trust_file}):",
+            _indented(policies.render_json(role.trust_policy)),
+        ]
+        for policy in role.policies:
+            lines += [
+                f"  Inline policy {policy.name} ({policy.file_name}):",
+                _indented(policies.render_json(policy.document)),
+            ]
+    lines += [
+        "",
+        f"Permissions for {plan.scope.value} scope ({plan.partition.value}), as DigiCert documents them:",
+    ]
     for row in policies.documented_permissions(plan):
         flag = " (optional)" if row.optional else ""
         used = "" if (not row.optional or plan.secrets_manager) else " — left out"
-        print(f"  {row.name}{flag}{used}\n    {row.arn}\n    {row.purpose}")
+        lines.append(f"  {row.name}{flag}{used}\n    {row.arn}\n    {row.purpose}")
     if plan.is_organization:
         documented = policies.documented_inline_policy(plan)
-        print("\nInline policy, as documented:")
-        print(json.dumps(documented, indent=4))
-        for finding in policies.lint_policy(documented):
-            print(f"  ! {finding.code}: {finding.explanation}")
-        print("\nInline policy, corrected:")
-        print(json.dumps(policies.corrected_inline_policy(plan), indent=4))
-    return 0
+        lines += ["", "Inline policy, as documented:", json.dumps(documented, indent=4)]
+        lines += [f"  ! {finding.code}: {finding.explanation}" for finding in attachments.lint_findings(plan)]
+        lines += [
+            "",
+            "Inline policy, corrected:",
+            json.dumps(policies.corrected_inline_policy(plan), indent=4),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _indented(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

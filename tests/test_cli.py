@@ -87,3 +87,50 @@ def test_policy_into_a_closed_pipe_is_quiet() -> None:
     _, err = producer.communicate(timeout=30)
     assert producer.returncode == 0
     assert err == b""
+
+
+def test_policy_json_is_the_plan_for_account_scope_too() -> None:
+    # Issue 11 item 2: `--scope account --json` printed {}. The installed entry point, as a user runs it.
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "policy", "--scope", "account", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(result.stdout)
+    assert out["format"] == "aws-connector-wizard/policy/1"
+    assert [(m["name"], m["required"]) for m in out["user"]["managed_policies"]] == [
+        ("AWSCertificateManagerFullAccess", True),
+        ("SecretsManagerReadWrite", False),
+    ]
+    assert out["member_role"] is None and out["lint_findings"] == []
+
+
+def test_policy_json_for_an_organization_has_arns_documents_role_and_lint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["policy", "--member-role", "TLMRole", "--style", "least-privilege", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["user"]["managed_policies"] == []
+    assert out["user"]["custom_policies"][0]["name"] == "DigiCertTLMOrganizationsRead"
+    assert out["user"]["inline_policies"][0]["document"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    assert out["member_role"]["trust_policy"]["document"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    assert out["lint_findings"] and out["documented"]["managed_policies"][0]["arn"].startswith(
+        "arn:aws:iam::aws:"
+    )
+    assert main(["policy", "--json"]) == 0
+    documented = json.loads(capsys.readouterr().out)
+    assert [m["name"] for m in documented["user"]["managed_policies"]] == [
+        "AWSOrganizationsReadOnlyAccess",
+        "AWSCertificateManagerFullAccess",
+        "SecretsManagerReadWrite",
+    ]
+
+
+def test_policy_text_says_what_a_least_privilege_plan_attaches(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "--scope", "account", "--style", "least-privilege"]) == 0
+    out = capsys.readouterr().out
+    attached = out[: out.index("as DigiCert documents them")]
+    assert "Custom policy DigiCertTLMCertificateManager (policy-certificate-manager.json)" in attached
+    assert "AWS managed policy" not in attached and "AWSCertificateManagerFullAccess" not in attached

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.domain import policies
 from app.domain.artifacts import artifacts
+from app.domain.attachments import attachments, permissions_json
 from app.domain.plan import Plan
 
 FORMAT = "aws-connector-wizard/evidence/1"
@@ -112,7 +112,10 @@ def evidence_json(evidence: Evidence) -> dict[str, Any]:
             "plan_version": evidence.plan_version,
         },
         "plan": plan.to_json_dict(),
-        "managed_policies": [row.arn for row in policies.attached_managed_policies(plan)],
+        # The AWS managed policies the plan attaches (none for least privilege); `permissions`
+        # has everything it attaches, in the shape of `connector-wizard policy --json`.
+        "managed_policies": list(attachments(plan).managed_arns),
+        "permissions": permissions_json(plan),
         "artifacts": [
             {"path": a.path, "title": a.title, "sha256": a.sha256, "bytes": a.size}
             for a in evidence.artifacts
@@ -177,6 +180,32 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def attachments_markdown(plan: Plan) -> list[str]:
+    """What the plan attaches, as Markdown list items (`attachments`: the same as every other surface)."""
+    found = attachments(plan)
+    user = md_code(found.user_name)
+    lines = [f"- AWS managed policy {md_code(row.arn)} on the user {user}" for row in found.managed]
+    lines += [
+        f"- Custom policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the user {user}"
+        for policy in found.custom
+    ]
+    lines += [
+        f"- Inline policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the user {user}"
+        for policy in found.inline
+    ]
+    role = found.member_role
+    if role is not None:
+        lines.append(
+            f"- Member role {md_code(role.name)} in every member account: trust policy {md_code(role.trust_file)}"
+        )
+        lines += [
+            f"- Inline policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the member role "
+            f"{md_code(role.name)}"
+            for policy in role.policies
+        ]
+    return lines
+
+
 def evidence_markdown(evidence: Evidence) -> str:
     plan = evidence.plan
     lines: list[str] = [
@@ -204,10 +233,10 @@ def evidence_markdown(evidence: Evidence) -> str:
         f"| Regions | {', '.join(plan.regions)} |",
         f"| Policy style | {plan.style.value} |",
         "",
-        "## Managed policies attached",
+        "## Policies attached",
         "",
     ]
-    lines += [f"- {md_code(row.arn)}" for row in policies.attached_managed_policies(plan)]
+    lines += attachments_markdown(plan)
     lines += ["", "## Artifacts", ""]
     if evidence.artifacts:
         lines += ["| File | SHA-256 | Bytes |", "|---|---|---|"]

@@ -10,6 +10,7 @@ connectors" (tests/fixtures/seed_minimum_permissions.txt).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,17 @@ def documented_permissions(plan: Plan, *, include_optional: bool = True) -> list
 def attached_managed_policies(plan: Plan) -> list[ManagedPolicy]:
     """The managed policies the *as documented* plan attaches to the user."""
     return documented_permissions(plan, include_optional=plan.secrets_manager)
+
+
+def render_json(document: PolicyDocument) -> str:
+    """A policy document as the bytes of its file: the one serializer for downloads and pages.
+
+    Four-space indent as the IAM console shows policies, keys in AWS's order
+    (never sorted), ASCII-only output, a final newline. Pages show exactly
+    these bytes, so JSON copied from a page hashes to the sha256 the report
+    and the manifest list (docs/one-plan-one-truth.md).
+    """
+    return json.dumps(document, indent=4) + "\n"
 
 
 def wrap_policy(statements: list[dict[str, Any]]) -> PolicyDocument:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from app import __version__
 from app.domain import artifacts, policies
+from app.domain.attachments import attachments, permissions_json
 from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
 from app.domain.plan import Plan, PlanError, parse_plan, plan_options
@@ -170,6 +171,8 @@ class PoliciesOut(BaseModel):
     inline_policy_documented: dict[str, Any] | None
     inline_policy_findings: list[FindingOut]
     inline_policy_corrected: dict[str, Any] | None
+    # Everything the plan attaches, in the shape of `connector-wizard policy --json` (README.md).
+    attached: dict[str, Any]
 
 
 class StepOut(BaseModel):
@@ -190,6 +193,7 @@ class StepOut(BaseModel):
 def policies_out(plan: Plan) -> PoliciesOut:
     org = plan.is_organization
     documented = policies.documented_inline_policy(plan) if org else None
+    attached_arns = attachments(plan).managed_arns
     return PoliciesOut(
         plan=plan.to_json_dict(),
         permissions=[
@@ -198,7 +202,7 @@ def policies_out(plan: Plan) -> PoliciesOut:
                 arn=row.arn,
                 purpose=row.purpose,
                 optional=row.optional,
-                attached=not row.optional or plan.secrets_manager,
+                attached=row.arn in attached_arns,
                 notes=list(row.notes),
             )
             for row in policies.documented_permissions(plan)
@@ -210,6 +214,7 @@ def policies_out(plan: Plan) -> PoliciesOut:
             for f in (policies.lint_policy(documented) if documented else [])
         ],
         inline_policy_corrected=policies.corrected_inline_policy(plan) if org else None,
+        attached=permissions_json(plan),
     )
 
 

@@ -16,7 +16,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.domain import artifacts, explanations, least_privilege, member_role, policies
+from app.domain import artifacts, explanations, least_privilege, policies
+from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
+from app.domain.attachments import Attachments, attachments
 from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
 from app.store import repo
@@ -264,9 +266,11 @@ def _int(value: Any) -> int:
 @dataclass(frozen=True)
 class PolicyPreview:
     plan: Plan
+    # What the plan attaches (the options preview, the report and the policies page list this).
+    attached: Attachments
+    # DigiCert's permissions table, for reference (attached or not).
     permissions: list[policies.ManagedPolicy]
     documented: policies.PolicyDocument
-    corrected: policies.PolicyDocument
     findings: list[policies.LintFinding]
 
 
@@ -274,9 +278,9 @@ def _preview(plan: Plan) -> PolicyPreview:
     documented = policies.documented_inline_policy(plan)
     return PolicyPreview(
         plan=plan,
+        attached=attachments(plan),
         permissions=policies.documented_permissions(plan),
         documented=documented,
-        corrected=policies.corrected_inline_policy(plan),
         findings=policies.lint_policy(documented),
     )
 
@@ -285,23 +289,21 @@ def _preview(plan: Plan) -> PolicyPreview:
 class PoliciesView:
     """Everything the policies page shows beyond the preview: styles, member role, downloads."""
 
-    custom_policies: list[least_privilege.CustomPolicy]
+    # The custom policies of the least-privilege style, for the comparison with as documented
+    # (what the plan itself attaches is preview.attached).
+    least_privilege_policies: list[least_privilege.CustomPolicy]
     diff: list[str]
     explanations: list[least_privilege.PolicyExplanation]
-    trust_policy: policies.PolicyDocument | None
-    role_policies: list[least_privilege.CustomPolicy]
     files: list[artifacts.Artifact]
     bundle_name: str
+    documented_file: str = DOCUMENTED_INLINE_POLICY_FILE
 
 
 def _policies_view(plan: Plan) -> PoliciesView:
-    dedicated = member_role.applies(plan)
     return PoliciesView(
-        custom_policies=least_privilege.custom_user_policies(plan),
+        least_privilege_policies=least_privilege.custom_user_policies(plan),
         diff=least_privilege.least_privilege_diff(plan),
         explanations=explanations.policy_explanations(plan),
-        trust_policy=member_role.trust_policy(plan) if dedicated else None,
-        role_policies=member_role.permission_policies(plan) if dedicated else [],
         files=artifacts.artifacts(plan),
         bundle_name=artifacts.bundle_file_name(plan),
     )

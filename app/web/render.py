@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain.policies import render_json
 from app.domain.verification import summary_sentence
 from app.resources import resource_path
 from app.web.security import CSRF_COOKIE
@@ -55,6 +56,10 @@ def make_templates() -> jinja2.Environment:
     # code, imports included. Macros get everything they need as arguments.
     # Filters first: a template compiled before a filter exists fails when it is used.
     env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    # A policy document as the bytes of its file (never Jinja's tojson, which sorts keys):
+    # what a page shows and what is downloaded are the same bytes, with the same sha256.
+    env.filters["policy_json"] = render_json
+    env.filters["sha256"] = lambda text: hashlib.sha256(str(text).encode("utf-8")).hexdigest()
     env.globals["m"] = env.get_template("_macros.html").make_module()
     return env
 

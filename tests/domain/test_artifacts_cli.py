@@ -57,9 +57,13 @@ def test_policy_prints_one_format(fmt: str, capsys: pytest.CaptureFixture[str]) 
         assert hcl2.loads(out)["resource"]
 
 
-def test_policy_json_flag_still_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_json_flag_prints_the_plan_not_the_file_map(capsys: pytest.CaptureFixture[str]) -> None:
+    # --json is the plan's permissions (README.md); --format json stays the documents by file name.
     assert main(["policy", "--scope", "account", "--style", "least-privilege", "--json"]) == 0
-    assert list(json.loads(capsys.readouterr().out)) == [
+    out = json.loads(capsys.readouterr().out)
+    assert out["format"] == "aws-connector-wizard/policy/1"
+    assert out["user"]["managed_policies"] == []
+    assert [p["file"] for p in out["user"]["custom_policies"]] == [
         "policy-certificate-manager.json",
         "policy-secrets-manager.json",
     ]

@@ -7,9 +7,12 @@ import io
 import json
 import zipfile
 
+import pytest
+
 from app.domain import artifacts
 from app.domain.plan import Plan, parse_plan
 from tests.conftest import WizardClient
+from tests.pagehtml import code_blocks
 
 DEDICATED = {
     "version": "1",
@@ -42,12 +45,36 @@ def test_policies_page_lists_and_serves_every_artifact(client: WizardClient) -> 
     assert "cloudformation/member-role-stackset.yaml" in page.text
     assert "What least privilege removes" in page.text
     assert "Why each permission is there" in page.text
-    assert view.trust_policy is not None
+    assert page.context["preview"].attached.member_role is not None  # type: ignore[attr-defined]
     for artifact in expected:
         response = client.get(f"/w/{token}/download/{artifact.path}")
         assert response.status_code == 200, artifact.path
         assert response.content == artifact.data
         assert response.headers["content-disposition"] == f'attachment; filename="{artifact.file_name}"'
+
+
+@pytest.mark.parametrize("page", ["policies", "options", "report"])
+def test_json_shown_on_a_page_is_the_downloaded_file_byte_for_byte(client: WizardClient, page: str) -> None:
+    # Issue 11 item 12: the page once showed keys sorted (Jinja's tojson), the file AWS's order.
+    token = client.new_wizard()
+    assert client.form_post(f"/w/{token}/options", DEDICATED, follow_redirects=False).status_code == 303
+    html = client.get(f"/w/{token}/{page}").text
+    blocks = code_blocks(html)
+    assert "inline-policy.json" in blocks
+    if page == "policies":
+        assert set(blocks) >= {
+            "inline-policy-as-documented.json",
+            "policy-certificate-manager.json",
+            "member-role-trust-policy.json",
+            "member-role-policy-secrets-manager.json",
+        }
+    digests = {a["path"]: a["sha256"] for a in client.get(f"/w/{token}/report.json").json()["artifacts"]}
+    for file_name, texts in blocks.items():
+        downloaded = client.get(f"/w/{token}/download/{file_name}").content
+        for text in texts:
+            assert text.encode() == downloaded, file_name
+            assert hashlib.sha256(text.encode()).hexdigest() == digests[file_name]
+            assert digests[file_name] in html  # the page names the digest beside the block
 
 
 def test_bundle_zip_has_a_manifest_with_every_sha256(client: WizardClient) -> None:

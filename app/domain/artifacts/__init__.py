@@ -30,9 +30,10 @@ from app.domain import member_role
 from app.domain.explanations import policy_explanations
 from app.domain.least_privilege import PolicyExplanation
 from app.domain.plan import Plan
+from app.domain.policies import render_json
 
 from . import cloudformation, shell, terraform
-from .documents import documents, render_json
+from .documents import documents
 from .markdown import CHECKLIST_FILE, checklist_markdown
 
 FORMATS = ("json", "cli", "cloudformation", "terraform", "markdown")

@@ -20,10 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain import member_role
+from app.domain.attachments import attachments
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import comment_for_action, custom_user_policies
+from app.domain.least_privilege import comment_for_action
 from app.domain.plan import Plan, PolicyStyle
-from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies, corrected_inline_policy
 
 from . import yamltext
 
@@ -46,26 +46,22 @@ COMMENTS = {"Action": comment_for_action}
 def management_template(plan: Plan) -> dict[str, Any]:
     resources: dict[str, Any] = {}
     user: dict[str, Any] = {"UserName": plan.user_name}
-    if plan.style is PolicyStyle.DOCUMENTED:
-        user["ManagedPolicyArns"] = [policy.arn for policy in attached_managed_policies(plan)]
-    else:
-        refs = []
-        for policy in custom_user_policies(plan):
-            logical_id = _POLICY_LOGICAL_IDS[policy.name]
-            refs.append({"Ref": logical_id})
-            resources[logical_id] = {
-                "Type": "AWS::IAM::ManagedPolicy",
-                "Properties": {
-                    "ManagedPolicyName": policy.name,
-                    "Description": policy.purpose,
-                    "PolicyDocument": policy.document,
-                },
-            }
-        user["ManagedPolicyArns"] = refs
-    if plan.is_organization:
-        user["Policies"] = [
-            {"PolicyName": INLINE_POLICY_NAME, "PolicyDocument": corrected_inline_policy(plan)}
-        ]
+    found = attachments(plan)
+    refs: list[Any] = list(found.managed_arns)
+    for policy in found.custom:
+        logical_id = _POLICY_LOGICAL_IDS[policy.name]
+        refs.append({"Ref": logical_id})
+        resources[logical_id] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "ManagedPolicyName": policy.name,
+                "Description": policy.purpose,
+                "PolicyDocument": policy.document,
+            },
+        }
+    user["ManagedPolicyArns"] = refs
+    if found.inline:
+        user["Policies"] = [{"PolicyName": p.name, "PolicyDocument": p.document} for p in found.inline]
     resources = {USER_LOGICAL_ID: {"Type": "AWS::IAM::User", "Properties": user}, **resources}
     scope = "organization's management account" if plan.is_organization else "AWS account"
     least = plan.style is PolicyStyle.LEAST_PRIVILEGE

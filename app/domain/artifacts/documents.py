@@ -6,7 +6,6 @@ has in the export bundle.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from app.domain import member_role
@@ -17,7 +16,11 @@ from app.domain.policies import (
     PolicyDocument,
     corrected_inline_policy,
     documented_inline_policy,
+    render_json,
 )
+
+# render_json is re-exported: the bundle's files and the pages share it.
+__all__ = ["DOCUMENTED_INLINE_POLICY_FILE", "Document", "documents", "render_json"]
 
 DOCUMENTED_INLINE_POLICY_FILE = "inline-policy-as-documented.json"
 
@@ -80,8 +83,3 @@ def documents(plan: Plan) -> list[Document]:
                 )
             )
     return docs
-
-
-def render_json(document: PolicyDocument) -> str:
-    # Four-space indent as the IAM console shows policies; ASCII-only output.
-    return json.dumps(document, indent=4) + "\n"

@@ -11,10 +11,10 @@ for the management account that StackSets skip, an optional
 from __future__ import annotations
 
 from app.domain import member_role
+from app.domain.attachments import attachments
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import comment_for_action, custom_user_policies
-from app.domain.plan import Plan, PolicyStyle
-from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies, corrected_inline_policy
+from app.domain.least_privilege import comment_for_action
+from app.domain.plan import Plan
 
 from . import cloudformation
 from .hcltext import Block, Comment, Expr, render
@@ -60,8 +60,9 @@ def main_tf(plan: Plan) -> str:
         Block("resource", ("aws_iam_user", "connector"), [("name", plan.user_name)]),
     ]
     locals_body: list[tuple[str, object] | Block | Comment] = []
-    if plan.style is PolicyStyle.DOCUMENTED:
-        for managed in attached_managed_policies(plan):
+    found = attachments(plan)
+    if found.managed:
+        for managed in found.managed:
             items.append(Comment(f"AWS managed policy {managed.name}: {managed.purpose}"))
             items.append(
                 Block(
@@ -71,7 +72,7 @@ def main_tf(plan: Plan) -> str:
                 )
             )
     else:
-        for policy in custom_user_policies(plan):
+        for policy in found.custom:
             name = POLICY_RESOURCE_NAMES[policy.name]
             locals_body.append((f"{name}_policy", policy.document))
             items.append(Comment(policy.purpose))
@@ -93,8 +94,8 @@ def main_tf(plan: Plan) -> str:
                     [("user", USER), ("policy_arn", Expr(f"aws_iam_policy.{name}.arn"))],
                 )
             )
-    if plan.is_organization:
-        locals_body.append(("inline_policy", corrected_inline_policy(plan)))
+    for inline in found.inline:
+        locals_body.append(("inline_policy", inline.document))
         items.append(
             Comment('The inline policy, corrected: GetSessionToken and GetAccessKeyInfo need Resource "*".')
         )
@@ -103,7 +104,7 @@ def main_tf(plan: Plan) -> str:
                 "resource",
                 ("aws_iam_user_policy", "common_role_access"),
                 [
-                    ("name", INLINE_POLICY_NAME),
+                    ("name", inline.name),
                     ("user", USER),
                     ("policy", Expr("jsonencode(local.inline_policy)")),
                 ],
