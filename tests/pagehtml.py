@@ -3,11 +3,26 @@
 `code_blocks(html)`: {file name: text} of every `<figure data-file>` code block,
 the text a copy button copies (textContent, entities decoded).
 `attached_items(html)`: the `data-attached` list items of the attachments list.
+`wizard_for(client, plan)`: a wizard holding a plan, to read its pages.
 """
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
+
+from fastapi import FastAPI
+
+from app.domain.plan import Plan
+from app.store import repo
+from tests.conftest import WizardClient
+
+
+def wizard_for(client: WizardClient, plan: Plan) -> str:
+    """A wizard holding `plan`, straight through the store (whatever the forms accept); its edit token."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    _, token = repo.create_wizard(app.state.engine, plan=plan, actor="test", now=repo.utcnow(), link_days=1)
+    return token
 
 
 class _Reader(HTMLParser):

@@ -9,23 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from app.domain.plan import Plan
-from app.store import repo
 from tests.conftest import WizardClient
-from tests.pagehtml import attached_items
+from tests.pagehtml import attached_items, wizard_for
 
 AWS_MANAGED = ("AWSOrganizationsReadOnlyAccess", "AWSCertificateManagerFullAccess", "SecretsManagerReadWrite")
 CUSTOM = ("DigiCertTLMOrganizationsRead", "DigiCertTLMCertificateManager", "DigiCertTLMSecretsManagerPrefix")
-
-
-def wizard_for(client: WizardClient, plan: Plan) -> str:
-    """A wizard holding `plan`, straight through the store; its edit token."""
-    app = client.app
-    assert isinstance(app, FastAPI)
-    _, token = repo.create_wizard(app.state.engine, plan=plan, actor="test", now=repo.utcnow(), link_days=1)
-    return token
 
 
 def _report_section(html: str) -> str:

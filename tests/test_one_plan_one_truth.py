@@ -1,0 +1,416 @@
+"""One plan, one truth (issue 11, "Proof"): every surface shows the same permission set.
+
+For generated plans (both styles, both scopes, every partition, Secrets
+Manager on and off, member role on and off) each surface is read back on its
+own, the way its reader reads it, never through the function that built it:
+
+- the Policies page: HTML through the app (TestClient), the attachments list and its JSON blocks;
+- report.json, and report.md with the files its sha256 column names;
+- `connector-wizard policy --json`, through the CLI's entry point (`app.cli.main`);
+- the bundle.zip download, following its checklist.md's CLI commands;
+- setup.sh (its commands and here-documents), CloudFormation (YAML) and Terraform (HCL).
+
+Each gives a `Permissions`: the AWS managed ARNs, the custom and inline
+policies of the user (name and document), the member role's trust policy and
+its policies. They must all be equal.
+
+To extend it when the plan gets an option: give the new `Plan` field its
+values in `FIELD_VALUES` (a test fails until every field has some), teach
+`cli_args` its option, and when a surface is added, add its reader to
+`SURFACES`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import re
+import shlex
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from app.cli import main
+from app.domain.iam import REGIONS, Partition
+from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_SECRET_PREFIX, Plan, PolicyStyle, Scope
+from tests.conftest import WizardClient
+from tests.domain.artifact_matrix import hcl_locals, hcl_resources, heredocs, load_yaml, parse_hcl
+from tests.pagehtml import attached_items, code_blocks, wizard_for
+
+# --- plans, generated from the Plan's fields ---------------------------------------
+
+# Field -> its values, given the fields drawn before it (regions follow the partition).
+FIELD_VALUES: dict[str, Callable[[dict[str, Any]], st.SearchStrategy[Any]]] = {
+    "scope": lambda _: st.sampled_from(list(Scope)),
+    "style": lambda _: st.sampled_from(list(PolicyStyle)),
+    "partition": lambda _: st.sampled_from(list(Partition)),
+    "regions": lambda drawn: st.lists(
+        st.sampled_from(REGIONS[drawn["partition"]]), min_size=1, max_size=3, unique=True
+    ).map(tuple),
+    "secrets_manager": lambda _: st.booleans(),
+    "secret_prefix": lambda drawn: (
+        st.sampled_from([DEFAULT_SECRET_PREFIX, "certs/tlm_keys."])
+        if drawn["secrets_manager"]
+        else st.just(DEFAULT_SECRET_PREFIX)
+    ),
+    "dedicated_member_role": lambda drawn: (
+        st.booleans() if drawn["scope"] is Scope.ORGANIZATION else st.just(False)
+    ),
+    "role_name": lambda drawn: st.sampled_from(
+        ["TLMMemberRole", "tlm.member@x"]
+        if drawn["dedicated_member_role"]
+        else [DEFAULT_ROLE_NAME, "TLMMemberRole"]
+    ),
+    "external_id": lambda drawn: (
+        st.none() | st.just("ext-42") if drawn["dedicated_member_role"] else st.none()
+    ),
+    "user_name": lambda _: st.sampled_from(["digicert-tlm-connector", "tlm+connector=1,x.y@z_w-v"]),
+}
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> Plan:
+    drawn: dict[str, Any] = {}
+    for name, values in FIELD_VALUES.items():
+        drawn[name] = draw(values(drawn))
+    if drawn["scope"] is Scope.ACCOUNT:  # options an account plan does not use
+        drawn.update(dedicated_member_role=False, role_name=DEFAULT_ROLE_NAME, external_id=None)
+    try:
+        return Plan.model_validate(drawn)
+    except ValidationError:
+        assume(False)
+        raise
+
+
+def cli_args(plan: Plan) -> list[str]:
+    """The plan as `connector-wizard policy` options, only those the plan uses."""
+    args = ["--scope", plan.scope.value, "--user-name", plan.user_name, "--partition", plan.partition.value]
+    args += ["--regions", ",".join(plan.regions), "--style", plan.style.value]
+    if not plan.secrets_manager:
+        args.append("--no-secrets-manager")
+    elif plan.secret_prefix != DEFAULT_SECRET_PREFIX:
+        args += ["--secret-prefix", plan.secret_prefix]
+    if plan.is_organization and plan.dedicated_member_role:
+        args += ["--member-role", plan.role_name]
+        if plan.external_id:
+            args += ["--external-id", plan.external_id]
+    elif plan.is_organization and plan.role_name != DEFAULT_ROLE_NAME:
+        args += ["--role-name", plan.role_name]
+    return args
+
+
+def test_every_plan_field_has_generated_values() -> None:
+    assert set(FIELD_VALUES) == set(Plan.model_fields)
+
+
+# --- what a surface says the plan grants ----------------------------------------------
+
+
+def _doc(document: Any) -> str:
+    """A policy document, compared by content (key order is the serializer's concern, not this test's)."""
+    return json.dumps(document, sort_keys=True)
+
+
+@dataclass
+class Permissions:
+    managed: set[str] = field(default_factory=set)  # AWS managed policy ARNs on the user
+    custom: set[tuple[str, str]] = field(
+        default_factory=set
+    )  # (name, document) customer managed, on the user
+    inline: set[tuple[str, str]] = field(default_factory=set)  # (name, document) inline, on the user
+    trust: str | None = None  # the member role's trust policy
+    role: set[tuple[str, str]] = field(default_factory=set)  # (name, document) the member role's policies
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    """Where a plan's surfaces are read from: a wizard holding it, in a running app."""
+
+    plan: Plan
+    client: WizardClient
+    token: str
+
+    def get(self, path: str) -> Any:
+        response = self.client.get(f"/w/{self.token}/{path}")
+        assert response.status_code == 200, (path, response.status_code)
+        return response
+
+
+# The management account's id in a trust policy, as the JSON file writes it
+# (CloudFormation and Terraform take it as a parameter).
+PLACEHOLDER = "MANAGEMENT_ACCOUNT_ID"
+
+
+def _role_from_template(template: dict[str, Any], found: Permissions, partition: str) -> None:
+    props = template["Resources"]["MemberRole"]["Properties"]
+    trust = json.loads(json.dumps(props["AssumeRolePolicyDocument"]))
+    for statement in trust["Statement"]:
+        principal = statement["Principal"]
+        if isinstance(principal.get("AWS"), dict):
+            principal["AWS"] = (
+                principal["AWS"]["Fn::Sub"]
+                .replace("${AWS::Partition}", partition)
+                .replace("${ManagementAccountId}", PLACEHOLDER)
+            )
+    found.trust = _doc(trust)
+    found.role = {(p["PolicyName"], _doc(p["PolicyDocument"])) for p in props["Policies"]}
+
+
+def from_policies_page(s: Surfaces) -> Permissions:
+    html = s.get("policies").text
+    blocks = code_blocks(html)
+    found = Permissions()
+
+    def document(file_name: str) -> str:
+        texts = set(blocks[file_name])
+        assert len(texts) == 1, file_name  # a file shown twice shows the same bytes
+        return _doc(json.loads(texts.pop()))
+
+    for item in attached_items(html):
+        kind = item["data-attached"]
+        if kind == "managed":
+            found.managed.add(item["data-arn"])
+        elif kind == "trust":
+            found.trust = document(item["data-file"])
+        else:
+            getattr(found, kind).add((item["data-name"], document(item["data-file"])))
+    return found
+
+
+def _from_policy_json(out: dict[str, Any], managed: list[str]) -> Permissions:
+    user, role = out["user"], out["member_role"]
+    return Permissions(
+        managed=set(managed),
+        custom={(p["name"], _doc(p["document"])) for p in user["custom_policies"]},
+        inline={(p["name"], _doc(p["document"])) for p in user["inline_policies"]},
+        trust=_doc(role["trust_policy"]["document"]) if role else None,
+        role={(p["name"], _doc(p["document"])) for p in role["permission_policies"]} if role else set(),
+    )
+
+
+def from_report_json(s: Surfaces) -> Permissions:
+    body = s.get("report.json").json()
+    return _from_policy_json(body["permissions"], body["managed_policies"])
+
+
+def from_policy_json_cli(s: Surfaces) -> Permissions:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["policy", *cli_args(s.plan), "--json"]) == 0
+    printed = json.loads(out.getvalue())
+    assert printed["plan"] == s.plan.to_json_dict()  # the options said what the plan says
+    return _from_policy_json(printed, [m["arn"] for m in printed["user"]["managed_policies"]])
+
+
+_MD_CODE = re.compile(r"`([^`]+)`")
+
+
+def from_report_md(s: Surfaces) -> Permissions:
+    text = s.get("report.md").text
+    section = text[text.index("## Policies attached") : text.index("## Artifacts")]
+    digests = dict(re.findall(r"^\| `([^`]+)` \| `([0-9a-f]{64})` \|", text, re.M))
+
+    def document(file_name: str) -> str:
+        data = s.get(f"download/{file_name}").content  # the file the report vouches for
+        assert hashlib.sha256(data).hexdigest() == digests[file_name], file_name
+        return _doc(json.loads(data))
+
+    found = Permissions()
+    for line in section.splitlines():
+        values = _MD_CODE.findall(line)
+        if line.startswith("- AWS managed policy "):
+            found.managed.add(values[0])
+        elif line.startswith("- Custom policy "):
+            found.custom.add((values[0], document(values[1])))
+        elif line.startswith("- Inline policy ") and "on the member role" in line:
+            found.role.add((values[0], document(values[1])))
+        elif line.startswith("- Inline policy "):
+            found.inline.add((values[0], document(values[1])))
+        elif line.startswith("- Member role "):
+            found.trust = document(values[1])
+        else:
+            assert not line.startswith("- "), line
+    return found
+
+
+def _option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+def from_bundle(s: Surfaces) -> Permissions:
+    """The zip a user downloads, read as they would follow it: checklist.md's CLI commands."""
+    archive = zipfile.ZipFile(io.BytesIO(s.get("bundle.zip").content))
+    folder = archive.namelist()[0].split("/", 1)[0]
+
+    def read(path: str) -> bytes:
+        return archive.read(f"{folder}/{path.removeprefix('file://')}")
+
+    checklist = read("checklist.md").decode()
+    commands = re.findall(r"```bash\n(.*?)```", checklist, re.S)
+    found = Permissions()
+    for line in "".join(commands).splitlines():
+        words = shlex.split(line)
+        if words[:3] == ["aws", "iam", "attach-user-policy"]:
+            arn = _option(words, "--policy-arn")
+            if ":iam::aws:policy/" in arn:  # the custom ones are attached by their account's ARN
+                found.managed.add(arn)
+        elif words[:3] == ["aws", "iam", "create-policy"]:
+            document = json.loads(read(_option(words, "--policy-document")))
+            found.custom.add((_option(words, "--policy-name"), _doc(document)))
+        elif words[:3] == ["aws", "iam", "put-user-policy"]:
+            document = json.loads(read(_option(words, "--policy-document")))
+            found.inline.add((_option(words, "--policy-name"), _doc(document)))
+        elif words[:3] == ["aws", "cloudformation", "create-stack-set"]:
+            template = load_yaml(read(_option(words, "--template-body")).decode())
+            _role_from_template(template, found, s.plan.partition.value)
+    return found
+
+
+def _logical_lines(script: str) -> list[str]:
+    return script.replace("\\\n", " ").splitlines()
+
+
+def from_setup_script(s: Surfaces) -> Permissions:
+    script = s.get("download/setup.sh").text
+    documents = heredocs(script)
+
+    def document(word: str) -> str:
+        function = word.removeprefix("$(").removesuffix(")")
+        return _doc(json.loads(documents[function]))
+
+    found = Permissions()
+    for line in _logical_lines(script):
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        words = shlex.split(line)
+        if "attach-user-policy" in words and "--policy-arn" in words:
+            arn = _option(words, "--policy-arn")
+            if arn.startswith("arn:"):
+                found.managed.add(arn)
+        elif words[0] == "ensure_policy":
+            found.custom.add((words[1], document(words[2])))
+        elif "put-user-policy" in words:
+            found.inline.add((_option(words, "--policy-name"), document(_option(words, "--policy-document"))))
+        elif "create-stack-set" in words:
+            body = _option(words, "--template-body").removeprefix("$(").removesuffix(")")
+            _role_from_template(load_yaml(documents[body]), found, s.plan.partition.value)
+    return found
+
+
+def from_cloudformation(s: Surfaces) -> Permissions:
+    template = load_yaml(s.get("download/cloudformation/management-account.yaml").text)
+    resources = template["Resources"]
+    user = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::User")
+    found = Permissions()
+    for arn in user.get("ManagedPolicyArns", []):
+        if isinstance(arn, str):
+            found.managed.add(arn)
+        else:
+            policy = resources[arn["Ref"]]["Properties"]
+            found.custom.add((policy["ManagedPolicyName"], _doc(policy["PolicyDocument"])))
+    found.inline = {(p["PolicyName"], _doc(p["PolicyDocument"])) for p in user.get("Policies", [])}
+    stackset = s.client.get(f"/w/{s.token}/download/cloudformation/member-role-stackset.yaml")
+    if stackset.status_code == 200:
+        _role_from_template(load_yaml(stackset.text), found, s.plan.partition.value)
+    return found
+
+
+def from_terraform(s: Surfaces) -> Permissions:
+    main_tf = parse_hcl(s.get("download/terraform/main.tf").text)
+    local = hcl_locals(main_tf)
+
+    def encoded(expression: str) -> str:
+        name = re.fullmatch(r"\$\{jsonencode\(local\.(\w+)\)\}", expression)
+        assert name, expression
+        return _doc(local[name.group(1)])
+
+    policies = hcl_resources(main_tf, "aws_iam_policy")
+    found = Permissions()
+    for attachment in hcl_resources(main_tf, "aws_iam_user_policy_attachment").values():
+        arn = attachment["policy_arn"]
+        ref = re.fullmatch(r"\$\{aws_iam_policy\.(\w+)\.arn\}", arn)
+        if ref:
+            policy = policies[ref.group(1)]
+            found.custom.add((policy["name"], encoded(policy["policy"])))
+        else:
+            found.managed.add(arn)
+    found.inline = {
+        (p["name"], encoded(p["policy"])) for p in hcl_resources(main_tf, "aws_iam_user_policy").values()
+    }
+    role = s.client.get(f"/w/{s.token}/download/terraform/member-role.tf")
+    if role.status_code == 200:
+        template = hcl_locals(parse_hcl(role.text))["member_role_template"]
+        _role_from_template(template, found, s.plan.partition.value)
+    return found
+
+
+# Every surface that shows what a plan grants. Add a reader here with a new surface.
+SURFACES: dict[str, Callable[[Surfaces], Permissions]] = {
+    "policies page": from_policies_page,
+    "report.json": from_report_json,
+    "report.md": from_report_md,
+    "policy --json": from_policy_json_cli,
+    "bundle.zip": from_bundle,
+    "setup.sh": from_setup_script,
+    "cloudformation": from_cloudformation,
+    "terraform": from_terraform,
+}
+
+
+@settings(
+    max_examples=25,
+    derandomize=True,  # the same plans every run; a failure prints the plan
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    print_blob=True,
+)
+@given(plan=plans())
+# Beyond the generated ones, the corners every run must see: member role in each style and partition.
+@example(
+    plan=Plan(
+        style=PolicyStyle.LEAST_PRIVILEGE,
+        dedicated_member_role=True,
+        role_name="TLMMemberRole",
+        partition=Partition.AWS_US_GOV,
+        regions=("us-gov-west-1",),
+        secret_prefix="certs/tlm_keys.",
+    )
+)
+@example(
+    plan=Plan(
+        dedicated_member_role=True,
+        role_name="tlm.member@x",
+        secrets_manager=False,
+        partition=Partition.AWS_CN,
+        regions=("cn-north-1", "cn-northwest-1"),
+    )
+)
+def test_every_surface_shows_the_same_permissions(client: WizardClient, plan: Plan) -> None:
+    for name in ("scope", "style", "partition", "secrets_manager", "dedicated_member_role"):
+        event(f"{name}={getattr(plan, name)}")  # pytest --hypothesis-show-statistics shows the spread
+    s = Surfaces(plan, client, wizard_for(client, plan))
+    seen = {name: read(s) for name, read in SURFACES.items()}
+    first_name, first = next(iter(seen.items()))
+    # Never empty: every plan attaches something (ACM at least), so equality cannot hold vacuously.
+    assert first.managed or first.custom, plan
+    for name, found in seen.items():
+        assert found == first, f"{name} differs from {first_name} for {plan!r}"
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_each_reader_sees_a_change(client: WizardClient, surface: str) -> None:
+    """The readers can fail: each tells a least-privilege plan from an as-documented one."""
+    read = SURFACES[surface]
+    documented, least = Plan(), Plan(style=PolicyStyle.LEAST_PRIVILEGE)
+    a = read(Surfaces(documented, client, wizard_for(client, documented)))
+    b = read(Surfaces(least, client, wizard_for(client, least)))
+    assert a.managed and not a.custom and b.custom and not b.managed
+    assert a.inline == b.inline and len(a.inline) == 1
