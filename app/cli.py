@@ -24,6 +24,71 @@ class CliError(Exception):
     """A one-line message for the user; exit status 2."""
 
 
+# Optional extras (pyproject.toml) and the module each one brings.
+EXTRAS = {"demo": "moto", "postgres": "psycopg"}
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # blocked, or a broken half-import
+        return False
+
+
+def require_extra(extra: str, what: str) -> None:
+    """CliError with the install line when the optional `extra` is not installed."""
+    if not _has_module(EXTRAS[extra]):
+        raise CliError(f"{what} needs the {extra} extra; install it with: pip install '.[{extra}]'")
+
+
+def _settings(**flags: Any) -> Any:
+    """Settings with the options typed on the command line over the environment.
+
+    A bad option value is a CliError naming the option (`--database-url`);
+    a bad environment variable reaches main(), which names the variable.
+    """
+    from app.settings import Settings
+
+    given = {key: value for key, value in flags.items() if value is not None}
+    try:
+        settings = Settings(**given)
+    except ValidationError as error:
+        first = error.errors(include_input=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        if field in given:
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise CliError(f"--{field.replace('_', '-')}: {message}") from None
+        raise
+    if not settings.is_sqlite:
+        require_extra("postgres", "A postgresql+psycopg:// database")
+    return settings
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (a flag's is "off"; a plan option's is the plan's)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            not action.option_strings
+            or action.required
+            or action.default is argparse.SUPPRESS
+            or "default" in text
+        ):
+            return text
+        if action.nargs == 0:
+            return f"{text} (default: off)"
+        default = action.default
+        if default is None and action.dest in Plan.model_fields:
+            default = getattr(Plan(), action.dest)
+        if isinstance(default, tuple | list):
+            default = ",".join(str(item) for item in default)
+        shown = default.value if isinstance(default, StrEnum) else default
+        return f"{text} (default: {'none' if shown in (None, '', False) else shown})"
+
+
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     """One option per plan field, from the plan's own schema (`Option` in app/domain/plan.py).
 
@@ -52,10 +117,34 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that run the web app; each overrides its CONNECTOR_WIZARD_* setting."""
-    parser.add_argument("--host", default=None)
-    parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument(
+        "--host", default=None, help=_setting_help("host", "address to listen on (0.0.0.0: every interface)")
+    )
+    parser.add_argument("--port", type=int, default=None, help=_setting_help("port", "port to listen on"))
+    _database_argument(parser)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=_setting_help("workers", "server processes on the same port"),
+    )
+
+
+def _setting_help(name: str, text: str) -> str:
+    """Help for an option that overrides a setting: what it is, and its default (the setting's)."""
+    from app.settings import Settings
+
+    default = Settings.model_fields[name].default
+    return f"{text} (default: {ENV_PREFIX}{name.upper()}, or {default})"
+
+
+def _database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help=_setting_help("database_url", "sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB"),
+    )
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -158,18 +247,78 @@ def _cmd_export(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
     out = Path(args.output)
     files = bundle(plan)
-    for relative, content in files.items():
-        target = out / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+    if out.exists() and not out.is_dir():
+        raise CliError("--output: is a file; give a folder (a new one, or one an earlier export wrote)")
+    earlier = _earlier_export(out)
+    try:
+        for relative, content in files.items():
+            target = out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+    except OSError as error:
+        raise CliError(f"--output: cannot write there ({error.strerror or type(error).__name__})") from None
+    removed, kept = _remove_stale(out, earlier, set(files))
+    if removed:
+        print(
+            f"warning: removed {len(removed)} files of an earlier export that this plan does not produce: "
+            + ", ".join(removed),
+            file=sys.stderr,
+        )
+    if kept:
+        print(
+            f"warning: kept {len(kept)} files of an earlier export that were changed since: "
+            + ", ".join(kept),
+            file=sys.stderr,
+        )
     print(f"wrote {len(files)} files to {out}")
     return 0
+
+
+def _earlier_export(out: Any) -> dict[str, str]:
+    """Path -> sha256 of the files an earlier export's manifest.json in `out` lists ({} if none)."""
+    from app.domain.artifacts import MANIFEST_FILE
+
+    try:
+        data = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if data.get("generator") != "aws-connector-wizard":
+            return {}
+        return {str(item["path"]): str(item["sha256"]) for item in data["files"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # no manifest of ours: nothing of an earlier export to tidy
+
+
+def _remove_stale(out: Any, earlier: dict[str, str], written: set[str]) -> tuple[list[str], list[str]]:
+    """Delete files the earlier manifest listed that this export did not write, if unchanged since.
+
+    Only those: anything else in the folder is the user's. A listed file that
+    was edited since (its sha256 differs) is kept and reported.
+    """
+    import hashlib
+
+    root = out.resolve()
+    removed: list[str] = []
+    kept: list[str] = []
+    for relative, digest in sorted(earlier.items()):
+        if relative in written:
+            continue
+        target = (out / relative).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            continue  # outside the folder (a tampered manifest) or gone already
+        if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+            kept.append(relative)
+            continue
+        try:
+            target.unlink()
+        except OSError:
+            kept.append(relative)
+            continue
+        removed.append(relative)
+    return removed, kept
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.settings import Settings
     from app.web.logs import logging_config
 
     overrides = {
@@ -177,14 +326,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "database_url": args.database_url,
         "workers": args.workers,
+        "demo": True if args.demo else None,
     }
+    settings = _settings(**overrides)  # checks the options (and extras) before anything starts
+    if settings.demo:
+        require_extra("demo", "The demo (a local AWS emulator)")
     for key, value in overrides.items():
         if value is not None:
             # uvicorn workers re-create the app from the environment.
-            os.environ[ENV_PREFIX + key.upper()] = str(value)
-    if args.demo:
-        os.environ[ENV_PREFIX + "DEMO"] = "true"
-    settings = Settings()
+            os.environ[ENV_PREFIX + key.upper()] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -286,10 +438,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     simulated: tuple[str, ...] = ()
     emulator = None
     if args.demo:
-        try:
-            from app.aws.demo import start_demo
-        except ImportError:
-            raise CliError("--demo needs the demo extra: pip install 'aws-connector-wizard[demo]'") from None
+        require_extra("demo", "--demo (a local AWS emulator)")
+        from app.aws.demo import start_demo
+
         emulator, organization = start_demo()
         endpoint_url, credentials = organization.endpoint_url, organization.credentials
         hooks, simulated = organization.hooks(), organization.notes
@@ -313,14 +464,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app.settings import Settings
     from app.store import db
 
-    settings = Settings(**({"database_url": args.database_url} if args.database_url else {}))
+    settings = _settings(database_url=args.database_url)
     if args.db_command == "backup" and not args.path:
         raise CliError("db backup needs a PATH for the copy")
+    url = make_url(settings.database_url)
+    if args.db_command != "upgrade" and url.get_backend_name() == "sqlite":
+        from pathlib import Path
+
+        if url.database and url.database != ":memory:" and not Path(url.database).exists():
+            # Opening it would create an empty file (and its folder): say so instead.
+            raise CliError(
+                f"no SQLite database at {url.database}; check --database-url "
+                f"({ENV_PREFIX}DATABASE_URL), or create it with: connector-wizard db upgrade"
+            )
     engine = db.make_engine(settings.database_url)
     try:
         if args.db_command == "upgrade":
@@ -385,7 +546,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the web app")
     _server_arguments(serve)
-    serve.add_argument("--demo", action="store_true", help="verify against a simulated organization")
+    serve.add_argument(
+        "--demo", action="store_true", help="verify against a simulated organization (the demo extra)"
+    )
     serve.set_defaults(func=_cmd_serve)
 
     policy = sub.add_parser("policy", help="print the permissions and policies for a plan")
@@ -401,7 +564,13 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write every artifact of a plan to a folder")
     _plan_arguments(export)
-    export.add_argument("--output", required=True, metavar="DIR")
+    export.add_argument(
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="folder to write (created if missing; files an earlier export listed and this plan "
+        "does not produce are removed)",
+    )
     export.set_defaults(func=_cmd_export)
 
     demo = sub.add_parser("demo", help="run the web app against a simulated organization (no AWS needed)")
@@ -434,10 +603,17 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=_cmd_verify)
 
     dbp = sub.add_parser("db", help="database operations")
-    dbp.add_argument("db_command", choices=["upgrade", "current", "purge", "backup"])
+    dbp.add_argument(
+        "db_command",
+        choices=["upgrade", "current", "purge", "backup"],
+        help="upgrade: apply migrations; current: is it at head?; purge: delete expired links and "
+        "wizards; backup: copy a SQLite database to PATH",
+    )
     dbp.add_argument("path", nargs="?", default=None, help="backup: the file to write (SQLite only)")
-    dbp.add_argument("--database-url", default=None)
+    _database_argument(dbp)
     dbp.set_defaults(func=_cmd_db)
+    for command in (parser, *sub.choices.values()):
+        command.formatter_class = _HelpFormatter
     return parser
 
 
