@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.domain import member_role
-from app.domain.least_privilege import custom_user_policies
+from app.domain.least_privilege import (
+    SECRET_PREFIX_ASSUMED,
+    SECRETS_POLICY_NAME,
+    custom_user_policies,
+    secret_prefix_note,
+)
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 from app.domain.policies import INLINE_POLICY_FILE, INLINE_POLICY_NAME, attached_managed_policies
 
@@ -60,6 +65,13 @@ def _checklist(plan: Plan) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+# The source document: "Make sure the AWS Account Management service is enabled for the AWS
+# organization" (trusted access for account.amazonaws.com, docs/one-plan-one-truth.md).
+TRUSTED_ACCESS_COMMAND = (
+    "aws organizations enable-aws-service-access --service-principal account.amazonaws.com"
+)
+
+
 def step_ids(plan: Plan) -> list[str]:
     return [step.id for step in checklist(plan)]
 
@@ -79,7 +91,7 @@ def _enable_trusted_access() -> Step:
             "Choose Enable trusted access and confirm.",
         ),
         cli=(
-            "aws organizations enable-aws-service-access --service-principal account.amazonaws.com",
+            TRUSTED_ACCESS_COMMAND,
             "aws organizations list-aws-service-access-for-organization",
         ),
     )
@@ -119,7 +131,7 @@ def _attach_managed(plan: Plan) -> list[Step]:
                 ),
                 warning=(
                     "SecretsManagerReadWrite is unscoped: it can read every secret in the account. "
-                    "The least-privilege style scopes it to a name prefix."
+                    f"The least-privilege style scopes it to a name prefix ({SECRET_PREFIX_ASSUMED})."
                     if policy.name == "SecretsManagerReadWrite"
                     else None
                 ),
@@ -150,6 +162,9 @@ def _custom_policy_steps(plan: Plan) -> list[Step]:
                     f'"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account '
                     f'--output text):policy/{policy.name}"',
                 ),
+                warning=secret_prefix_note(plan.secret_prefix)
+                if policy.name == SECRETS_POLICY_NAME
+                else None,
             )
         )
     return steps
@@ -193,7 +208,11 @@ def _member_role(plan: Plan) -> Step:
                 f"A dedicated role that only the user {plan.user_name} can assume"
                 + (" (with the external ID)" if plan.external_id else "")
                 + ", with ACM permissions only"
-                + (" and Secrets Manager limited to the name prefix" if plan.secrets_manager else "")
+                + (
+                    f" and Secrets Manager limited to the name prefix {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED})"
+                    if plan.secrets_manager
+                    else ""
+                )
                 + ". A service-managed StackSet deploys it to every member account, and automatically to "
                 "accounts that join later. StackSets do not deploy to the management account: if the "
                 "connector should reach it through the role too, also deploy "
@@ -216,6 +235,7 @@ def _member_role(plan: Plan) -> Step:
                 " ".join(member_role.create_stack_set_command(plan, continuation=None, template=template)),
                 " ".join(member_role.create_stack_instances_command(plan, continuation=None)),
             ),
+            warning=secret_prefix_note(plan.secret_prefix) if plan.secrets_manager else None,
         )
     if plan.role_name == DEFAULT_ROLE_NAME:
         return Step(

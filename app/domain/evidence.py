@@ -23,6 +23,7 @@ from typing import Any
 
 from app.domain.artifacts import artifacts
 from app.domain.attachments import attachments, permissions_json
+from app.domain.least_privilege import secret_prefix_note, uses_secret_prefix
 from app.domain.plan import Plan
 
 FORMAT = "aws-connector-wizard/evidence/1"
@@ -180,6 +181,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def _secrets_cell(plan: Plan) -> str:
+    if not plan.secrets_manager:
+        return "no"
+    if not uses_secret_prefix(plan):
+        return "yes"
+    return (
+        f"yes, name prefix {md_code(plan.secret_prefix)} ({md_text(secret_prefix_note(plan.secret_prefix))})"
+    )
+
+
 def attachments_markdown(plan: Plan) -> list[str]:
     """What the plan attaches, as Markdown list items (`attachments`: the same as every other surface)."""
     found = attachments(plan)
@@ -228,7 +239,7 @@ def evidence_markdown(evidence: Evidence) -> str:
         if plan.external_id:
             lines.append(f"| External ID | {md_code(plan.external_id)} |")
     lines += [
-        f"| Secrets Manager | {'yes, prefix ' + md_code(plan.secret_prefix) if plan.secrets_manager else 'no'} |",
+        f"| Secrets Manager | {_secrets_cell(plan)} |",
         f"| Partition | {plan.partition.value} |",
         f"| Regions | {', '.join(plan.regions)} |",
         f"| Policy style | {plan.style.value} |",

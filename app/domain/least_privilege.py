@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.plan import DEFAULT_ROLE_NAME, Plan
+from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 from app.domain.policies import (
     PolicyDocument,
     wrap_policy,
@@ -350,6 +350,31 @@ def organizations_statements(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
+# DigiCert documents no name for the connector's temporary secrets: the prefix
+# is this wizard's choice, so every place that shows it says so and how to
+# check it (docs/secret-prefix.md).
+SECRET_PREFIX_ASSUMED = "a prefix this wizard assumes, not one DigiCert documents"  # noqa: S105 - not a secret
+
+
+def uses_secret_prefix(plan: Plan) -> bool:
+    """Whether a policy of the plan scopes Secrets Manager to the name prefix (least privilege or member role)."""
+    return plan.secrets_manager and (
+        plan.style is PolicyStyle.LEAST_PRIVILEGE or (plan.is_organization and plan.dedicated_member_role)
+    )
+
+
+def secret_prefix_note(prefix: str) -> str:
+    """The prefix's caveat, for the places that have room for a sentence or two."""
+    return (
+        f"The Secrets Manager name prefix {prefix} is this wizard's assumption, not DigiCert's: "
+        "DigiCert does not document the names the connector gives its temporary secrets. Confirm it before "
+        "relying on it: ask DigiCert support, or after a first certificate delivery look for the connector "
+        "user's CreateSecret events in CloudTrail (event source secretsmanager.amazonaws.com; the secret's "
+        "name is in requestParameters.name) and set the prefix to match. Until then a delivery that uses "
+        "another name is denied."
+    )
+
+
 def secret_arn_pattern(plan: Plan) -> str:
     # Any region: the source document does not say in which region the
     # connector keeps its temporary keys; the name prefix is what scopes it.
@@ -391,7 +416,7 @@ def secrets_policy(plan: Plan) -> CustomPolicy:
         file_name=SECRETS_POLICY_FILE,
         purpose=(
             "Keep private keys temporarily in AWS Secrets Manager before delivery to ACM, only in "
-            f"secrets whose names start with {plan.secret_prefix}."
+            f"secrets whose names start with {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED})."
         ),
         document=wrap_policy(secrets_statements(plan)),
     )
@@ -497,7 +522,8 @@ def least_privilege_diff(plan: Plan) -> list[str]:
             "Secrets Manager: SecretsManagerReadWrite can read and change every secret in the account "
             "(secretsmanager:* on all resources) and also create and invoke Lambda rotation functions and "
             f"execute CloudFormation change sets. {SECRETS_POLICY_NAME} allows only create, put, get, "
-            f"describe and delete, on secrets whose names start with {plan.secret_prefix}."
+            f"describe and delete, on secrets whose names start with {plan.secret_prefix} "
+            f"({SECRET_PREFIX_ASSUMED})."
         )
     else:
         lines.append("Secrets Manager: not used by this plan in either style.")

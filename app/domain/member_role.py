@@ -17,7 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import CustomPolicy, acm_statements, secrets_statements
+from app.domain.least_privilege import (
+    SECRET_PREFIX_ASSUMED,
+    CustomPolicy,
+    acm_statements,
+    secrets_statements,
+)
 from app.domain.plan import Plan
 from app.domain.policies import PolicyDocument, wrap_policy
 
@@ -95,7 +100,7 @@ def permission_policies(plan: Plan) -> list[CustomPolicy]:
                 file_name=SECRETS_POLICY_FILE,
                 purpose=(
                     "Keep private keys temporarily in this member account's Secrets Manager, only in "
-                    f"secrets whose names start with {plan.secret_prefix}."
+                    f"secrets whose names start with {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED})."
                 ),
                 document=wrap_policy(secrets_statements(plan)),
             )

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain import least_privilege
 from app.domain.policies import render_json
 from app.domain.verification import summary_sentence
 from app.resources import resource_path
@@ -59,6 +60,10 @@ def make_templates() -> jinja2.Environment:
     # A policy document as the bytes of its file (never Jinja's tojson, which sorts keys):
     # what a page shows and what is downloaded are the same bytes, with the same sha256.
     env.filters["policy_json"] = render_json
+    # The Secrets Manager prefix's caveat, worded once in the domain (docs/secret-prefix.md).
+    env.globals["secret_prefix_note"] = least_privilege.secret_prefix_note
+    env.globals["uses_secret_prefix"] = least_privilege.uses_secret_prefix
+    env.globals["SECRET_PREFIX_ASSUMED"] = least_privilege.SECRET_PREFIX_ASSUMED
     env.filters["sha256"] = lambda text: hashlib.sha256(str(text).encode("utf-8")).hexdigest()
     env.globals["m"] = env.get_template("_macros.html").make_module()
     return env

@@ -69,3 +69,15 @@ def test_options_preview_follows_the_style_picked(client: WizardClient) -> None:
     assert [i["data-name"] for i in items][:3] == list(CUSTOM)
     for name in AWS_MANAGED:
         assert name not in preview.text
+
+
+def test_pages_and_report_label_the_secret_prefix_as_our_assumption(client: WizardClient) -> None:
+    # Issue 11 item 13: the prefix is ours, not DigiCert's; every page showing it says so and how to check.
+    plan = Plan(style="least-privilege", secret_prefix="certs/tlm.")  # type: ignore[arg-type]
+    token = wizard_for(client, plan)
+    for page in ("options", "policies", "report", "report.md", "checklist"):
+        text = client.get(f"/w/{token}/{page}").text
+        assert "certs/tlm." in text, page
+        assert "assumption, not DigiCert" in text and "CloudTrail" in text, page
+    documented = wizard_for(client, Plan(scope="account"))  # type: ignore[arg-type]
+    assert "CloudTrail" not in client.get(f"/w/{documented}/report").text  # no prefix used, no caveat

@@ -21,8 +21,9 @@ from typing import Any
 
 from app.domain import member_role
 from app.domain.attachments import attachments
+from app.domain.checklist import TRUSTED_ACCESS_COMMAND
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import comment_for_action
+from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, comment_for_action, uses_secret_prefix
 from app.domain.plan import Plan, PolicyStyle
 
 from . import yamltext
@@ -128,6 +129,27 @@ def member_role_template(plan: Plan, *, management_account: bool = False) -> dic
     }
 
 
+def prerequisite_lines(plan: Plan) -> list[str]:
+    """What must be true before the user's files work, for a template's or a .tf file's header."""
+    lines: list[str] = []
+    if plan.is_organization:
+        lines += [
+            "Prerequisite: trusted access for AWS Account Management (organization with all features),",
+            f"once, from the management account: {TRUSTED_ACCESS_COMMAND}",
+        ]
+    return lines + secret_prefix_lines(plan)
+
+
+def secret_prefix_lines(plan: Plan) -> list[str]:
+    """The Secrets Manager prefix's caveat for a header (docs/secret-prefix.md), when a policy uses it."""
+    if not uses_secret_prefix(plan):
+        return []
+    return [
+        f"Secrets Manager is limited to names starting with {plan.secret_prefix}: {SECRET_PREFIX_ASSUMED}.",
+        "Confirm it (DigiCert support, or the connector's CreateSecret events in CloudTrail) before relying on it.",
+    ]
+
+
 def _account_id_command() -> str:
     return 'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"'
 
@@ -140,6 +162,7 @@ def management_header(plan: Plan) -> list[str]:
         f"  aws cloudformation deploy --region {region} --stack-name {member_role.USER_STACK_NAME} \\",
         "    --template-file management-account.yaml --capabilities CAPABILITY_NAMED_IAM",
         "It creates no access key; create one afterwards (checklist) and keep its secret out of tickets.",
+        *(prerequisite_lines(plan)),
     ]
 
 
@@ -154,6 +177,7 @@ def stackset_header(plan: Plan) -> list[str]:
         *(f"  {line}" for line in member_role.create_stack_set_command(plan, continuation=" \\")),
         *(f"  {line}" for line in member_role.create_stack_instances_command(plan, continuation=" \\")),
         "One region only: IAM roles are global, a second region would collide on the role name.",
+        *secret_prefix_lines(plan),
     ]
 
 
@@ -167,6 +191,7 @@ def management_role_header(plan: Plan) -> list[str]:
         f"  aws cloudformation deploy --region {region} --stack-name {member_role.MANAGEMENT_STACK_NAME} \\",
         "    --template-file member-role-management-account.yaml --capabilities CAPABILITY_NAMED_IAM \\",
         '    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
+        *secret_prefix_lines(plan),
     ]
 
 

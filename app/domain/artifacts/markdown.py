@@ -13,7 +13,7 @@ from app.domain import member_role
 from app.domain.checklist import checklist
 from app.domain.explanations import policy_explanations
 from app.domain.iam import PARTITION_LABELS
-from app.domain.least_privilege import least_privilege_diff
+from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, least_privilege_diff, uses_secret_prefix
 from app.domain.plan import Plan, PolicyStyle
 from app.domain.policies import documented_permissions
 
@@ -68,7 +68,9 @@ def checklist_markdown(plan: Plan) -> str:
         out.append(f"| common IAM role | {role} |")
         if plan.external_id:
             out.append(f"| external ID | {code(plan.external_id)} |")
-    secrets = ("yes, prefix " + code(plan.secret_prefix)) if plan.secrets_manager else "no"
+    secrets = "yes" if plan.secrets_manager else "no"
+    if uses_secret_prefix(plan):
+        secrets += f", name prefix {code(plan.secret_prefix)} ({escape(SECRET_PREFIX_ASSUMED)})"
     out += [
         f"| Secrets Manager | {secrets} |",
         f"| policy style | {style} |",

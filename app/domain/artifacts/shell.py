@@ -14,7 +14,7 @@ import shlex
 
 from app.domain import member_role
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import custom_user_policies
+from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, custom_user_policies, uses_secret_prefix
 from app.domain.plan import Plan, PolicyStyle
 from app.domain.policies import (
     INLINE_POLICY_FILE,
@@ -105,7 +105,12 @@ def _header(plan: Plan, script: str, what: str) -> list[str]:
     summary = [
         f"scope: {plan.scope.value}; partition: {plan.partition.value}; regions: {', '.join(plan.regions)}",
         f"user: {plan.user_name}; policy style: {plan.style.value}; "
-        f"Secrets Manager: {'yes, prefix ' + plan.secret_prefix if plan.secrets_manager else 'no'}",
+        f"Secrets Manager: {'yes' if plan.secrets_manager else 'no'}",
+        *(
+            [f"Secrets Manager name prefix: {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED}; confirm it)"]
+            if uses_secret_prefix(plan)
+            else []
+        ),
     ]
     if plan.is_organization:
         summary.append(

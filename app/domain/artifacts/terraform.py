@@ -45,6 +45,7 @@ def main_tf(plan: Plan) -> str:
             + ("organization's management account" if plan.is_organization else "AWS account")
             + ", with its policies. No access key: its secret would land in the Terraform state."
         ),
+        *(Comment(line) for line in cloudformation.prerequisite_lines(plan)),
         Block(
             "terraform",
             body=[
@@ -56,7 +57,7 @@ def main_tf(plan: Plan) -> str:
             ],
         ),
         Comment("IAM and Organizations are global; the partition's home region serves them."),
-        Block("provider", ("aws",), [("region", HOME_REGION[plan.partition])]),
+        provider := Block("provider", ("aws",), [("region", HOME_REGION[plan.partition])]),
         Block("resource", ("aws_iam_user", "connector"), [("name", plan.user_name)]),
     ]
     locals_body: list[tuple[str, object] | Block | Comment] = []
@@ -114,7 +115,7 @@ def main_tf(plan: Plan) -> str:
     items.append(Block("output", ("user_arn",), [("value", Expr("aws_iam_user.connector.arn"))]))
     if locals_body:
         # The documents first, so a reader sees what is granted before where.
-        items.insert(5, Block("locals", body=locals_body))
+        items.insert(items.index(provider) + 1, Block("locals", body=locals_body))
     return render(items, COMMENTS)
 
 
@@ -128,6 +129,7 @@ def member_role_tf(plan: Plan) -> str:
             "account, and in accounts that join later."
         ),
         Comment("Needs trusted access for StackSets once: aws cloudformation activate-organizations-access"),
+        *(Comment(line) for line in cloudformation.secret_prefix_lines(plan)),
         Block(
             "variable",
             ("create_management_account_role",),
