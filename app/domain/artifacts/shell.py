@@ -52,6 +52,11 @@ def _heredoc_function(name: str, body: str, end: str) -> list[str]:
     return [f"{name}() {{", f"  cat <<'{end}'", body.rstrip("\n"), end, "}", ""]
 
 
+# Shared with app.domain.fixes (fix.sh prints and runs its commands the same way).
+RUN_FUNCTIONS = _RUN_FUNCTIONS
+heredoc_function = _heredoc_function
+
+
 def _function_name(file_name: str) -> str:
     return "document_" + file_name.removesuffix(".json").replace("-", "_")
 
