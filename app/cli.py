@@ -423,11 +423,21 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     """Run the live checks with the default credential chain; exit 1 on any failure."""
     from app.aws.clients import AwsSettings, ClientSet, Hook
     from app.aws.runner import verify
+    from app.domain.fixes import fixes, report_json_with_fixes
+    from app.domain.verification import NotMembers, parse_account_ids
     from app.settings import Settings
 
     if args.old_secrets_manager:
         raise CliError("--secrets-manager: gone; verify checks Secrets Manager unless --no-secrets-manager")
     plan = plan_from_args(args)
+    only_accounts: tuple[str, ...] = ()
+    if args.accounts is not None:
+        if not plan.is_organization:
+            raise CliError("--accounts: member accounts exist only in the organization scope.")
+        try:
+            only_accounts = parse_account_ids(args.accounts)
+        except ValueError as error:
+            raise CliError(f"--accounts: {error}") from None
     try:
         settings = Settings()
     except ValidationError as error:
@@ -452,14 +462,31 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     )
     clients = ClientSet(credentials=credentials, partition=plan.partition, aws=aws, hooks=hooks)
     try:
-        report = verify(plan, clients, source="demo" if args.demo else "cli", simulated=simulated)
+        report = verify(
+            plan,
+            clients,
+            source="demo" if args.demo else "cli",
+            simulated=simulated,
+            only_accounts=only_accounts,
+        )
+    except NotMembers as error:
+        raise CliError(f"--accounts: {error}") from None
     finally:
         if emulator is not None:
             emulator.stop()
     if args.json:
-        print(json.dumps(report.to_json_dict(), indent=2, sort_keys=True))
+        print(json.dumps(report_json_with_fixes(plan, report), indent=2, sort_keys=True))
     else:
         print(report_table(report, failures_only=args.failures_only))
+        found = fixes(plan, report)
+        if found:
+            lines = ["", "Fixes (the verify page's fix.sh runs them all):"]
+            for fix in found:
+                lines.append(f"  {fix.title}")
+                lines += [f"    $ {command}" for command in fix.commands]
+                if not fix.commands:
+                    lines.append(f"    {fix.advice}")
+            print("\n".join(lines))
     return 1 if report.status.value == "fail" else 0
 
 
@@ -597,7 +624,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)",
     )
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument(
+        "--accounts",
+        default=None,
+        metavar="ID,ID",
+        help="re-check only these member accounts (organization scope), e.g. the ones that failed",
+    )
+    verify.add_argument("--json", action="store_true", help="print the report, each failure with its fix")
     verify.add_argument("--failures-only", action="store_true", help="list only failed checks and accounts")
     verify.add_argument("--demo", action="store_true", help="verify against a fresh simulated organization")
     verify.set_defaults(func=_cmd_verify)

@@ -13,14 +13,22 @@ once per account from the warm Session (app.aws.clients).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from app.aws import checks
 from app.aws.clients import ClientSet
 from app.domain.plan import Plan
-from app.domain.verification import AccountResult, Cause, CheckResult, Progress, Report, Status
+from app.domain.verification import (
+    AccountResult,
+    Cause,
+    CheckResult,
+    NotMembers,
+    Progress,
+    Report,
+    Status,
+)
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -100,8 +108,13 @@ def verify(
     progress: ProgressCallback | None = None,
     source: str = "form",
     simulated: Sequence[str] = (),
+    only_accounts: Collection[str] = (),
 ) -> Report:
-    """Run the checks of `plan` with `clients`' identity and return the whole report."""
+    """Run the checks of `plan` with `clients`' identity and return the whole report.
+
+    `only_accounts`: check just these member accounts (a re-check of what failed); NotMembers
+    when one of them is not an active member of the organization.
+    """
     started = _now()
     tracker = _Tracker(progress)
     regional_count = 2 * len(plan.regions)
@@ -126,6 +139,7 @@ def verify(
             accounts=tuple(accounts),
             source=source,
             simulated=tuple(simulated),
+            only_accounts=tuple(only_accounts),
         )
 
     if identity is None:
@@ -172,6 +186,13 @@ def verify(
                 # Without an organization run from its management account the
                 # list is not the organization's (see Organization).
                 skip_members, members = "Not run: see the Organization check.", []
+            if only_accounts:
+                listed = {m.id for m in members}
+                missing = [i for i in only_accounts if i not in listed]
+                if missing and skip_members is None:
+                    pool.shutdown(cancel_futures=True)
+                    raise NotMembers(missing)
+                members = [m for m in members if m.id in set(only_accounts)]
             tracker.add(len(members), f"checking {len(members)} accounts × {len(plan.regions)} regions")
 
         def one_account(member: checks.MemberAccount) -> AccountResult:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain import member_role
 from app.domain.artifacts import yamltext
@@ -367,7 +368,28 @@ def _account_fixes(plan: Plan, accounts: Iterable[AccountResult]) -> list[Fix]:
         if member_role.applies(plan):
             fixes.append(_dedicated_role_fix(plan, ids, role_keys))
         elif plan.role_name == DEFAULT_ROLE_NAME:
-            fixes.append(_default_role_fix(plan, ids, role_keys))
+            # Missing (invited accounts): create it. Present but not assumable: creating it again
+            # would fail on the existing name; its trust policy (or an SCP) is what to change.
+            missing = tuple(a.account_id for a in role_failed if a.cause is Cause.ROLE_MISSING)
+            if missing:
+                fixes.append(_default_role_fix(plan, missing, tuple(f"account:{i}:role" for i in missing)))
+            present = tuple(i for i in ids if i not in missing)
+            if present:
+                fixes.append(
+                    Fix(
+                        id="org-access-role-trust",
+                        title=f"Let the management account assume {DEFAULT_ROLE_NAME} in the "
+                        f"{_accounts(len(present))}",
+                        covers=tuple(f"account:{i}:role" for i in present),
+                        accounts=present,
+                        advice=(
+                            f"{DEFAULT_ROLE_NAME} in {', '.join(present)} does not let the management "
+                            "account assume it: in each account, its trust policy must trust the management "
+                            "account (aws iam update-assume-role-policy), and no service control policy may "
+                            "deny sts:AssumeRole. Or choose the dedicated member role in Options."
+                        ),
+                    )
+                )
         else:
             fixes.append(
                 Fix(
@@ -497,3 +519,25 @@ def _wrap(text: str, width: int = 96) -> list[str]:
     if line:
         out.append(line)
     return out
+
+
+def report_json_with_fixes(plan: Plan, report: Report) -> dict[str, Any]:
+    """The report's JSON with each failure's fix (`verify --json`): a check's `fix_command`, an
+    account's `fix_commands`, and every fix once under `fixes` (what it covers, commands, advice)."""
+    data = report.to_json_dict()
+    by_key = fix_for_key(plan, report)
+
+    def fix_dict(fix: Fix) -> dict[str, Any]:
+        return {"id": fix.id, "title": fix.title, "commands": list(fix.commands), "advice": fix.advice}
+
+    for item, check in zip(data["checks"], report.checks, strict=True):
+        fix = by_key.get(f"check:{check.key}") if check.status is Status.FAIL else None
+        if fix is not None:
+            item["fix_command"] = fix_dict(fix)
+    for item, member in zip(data["accounts"], report.accounts, strict=True):
+        prefix = f"account:{member.account_id}:"
+        own = {by_key[k].id: by_key[k] for k in by_key if k.startswith(prefix)}
+        if own:
+            item["fix_commands"] = [fix_dict(fix) for fix in own.values()]
+    data["fixes"] = [{**fix_dict(fix), "covers": list(fix.covers)} for fix in fixes(plan, report)]
+    return data

@@ -262,6 +262,8 @@ class Report:
     accounts: tuple[AccountResult, ...] = ()
     source: str = "form"  # form | server | demo | cli
     simulated: tuple[str, ...] = ()  # demo mode: what the emulator only pretends
+    # A re-check of chosen member accounts only (empty: every active account was checked).
+    only_accounts: tuple[str, ...] = ()
 
     @property
     def status(self) -> Status:
@@ -296,6 +298,7 @@ class Report:
             "status": self.status.value,
             "source": self.source,
             "simulated": list(self.simulated),
+            "only_accounts": list(self.only_accounts),
             "summary": self.summary(),
             "checks": [_check_dict(c) for c in self.checks],
             "accounts": [_account_dict(a) for a in self.accounts],
@@ -316,6 +319,7 @@ class Report:
             account_id=data.get("account_id", ""),
             source=data.get("source", "form"),
             simulated=tuple(data.get("simulated", ())),
+            only_accounts=tuple(data.get("only_accounts", ())),
             checks=tuple(_check_from(c) for c in data.get("checks", ())),
             accounts=tuple(_account_from(a) for a in data.get("accounts", ())),
         )
@@ -406,6 +410,36 @@ def _account_from(data: dict[str, Any]) -> AccountResult:
             for r in data.get("regions", ())
         ),
     )
+
+
+# --- re-checking chosen accounts ---------------------------------------------------
+
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+MAX_CHOSEN_ACCOUNTS = 1000
+
+
+def parse_account_ids(text: str) -> tuple[str, ...]:
+    """Comma-separated 12-digit account ids, in order, without repeats; ValueError names the rule."""
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise ValueError("Give at least one account id.")
+    if len(ids) > MAX_CHOSEN_ACCOUNTS:
+        raise ValueError(f"Give at most {MAX_CHOSEN_ACCOUNTS} account ids.")
+    if not all(_ACCOUNT_ID.fullmatch(i) for i in ids):
+        raise ValueError("Each account id is 12 digits, separated by commas.")
+    return tuple(dict.fromkeys(ids))
+
+
+class NotMembers(ValueError):
+    """Chosen account ids that are not active members of the organization (nothing is saved)."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self.ids = tuple(ids)
+        count = len(self.ids)
+        super().__init__(
+            f"{count} of the chosen account ids {'is' if count == 1 else 'are'} not an active member "
+            "account of this organization."
+        )
 
 
 # --- fixes ----------------------------------------------------------------------
@@ -510,6 +544,12 @@ def drift(previous: Report | None, current: Report) -> Drift:
     if previous is None:
         return Drift()
     before, after = _statuses(previous), _statuses(current)
+    if current.only_accounts:
+        # A re-check of chosen accounts says nothing about the others: they are not gone.
+        chosen = set(current.only_accounts)
+        before = {
+            k: v for k, v in before.items() if not k.startswith("account:") or k.split(":")[1] in chosen
+        }
     items: list[DriftItem] = []
     unchanged = 0
     for key in sorted(before.keys() | after.keys()):
@@ -605,6 +645,7 @@ __all__ = [
     "Drift",
     "DriftItem",
     "JobState",
+    "NotMembers",
     "Progress",
     "RegionResult",
     "Report",
@@ -614,6 +655,7 @@ __all__ = [
     "drift",
     "job_state",
     "management_account_role_note",
+    "parse_account_ids",
     "permission_step",
     "redact",
     "start_refusal",

@@ -37,6 +37,7 @@ from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
 from app.aws.runner import verify
 from app.aws.simulate import Latency
 from app.domain.checklist import step_ids
+from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
 from app.domain.plan import Plan
 from app.domain.verification import (
     AccountResult,
@@ -174,6 +175,7 @@ class Verifier:
         source: str,
         actor: str,
         demo: DemoSetup | None,
+        only_accounts: tuple[str, ...] = (),
     ) -> Job:
         """Record the job (or raise RunRefused), then run it in a thread of this process."""
         record = verifications.start_job(
@@ -200,7 +202,7 @@ class Verifier:
         simulated = demo.notes if demo else ()
         thread = threading.Thread(
             target=self._work,
-            args=(job, engine, plan, clients, actor, simulated),
+            args=(job, engine, plan, clients, actor, simulated, only_accounts),
             name=f"verify-{job.id}",
             daemon=True,
         )
@@ -208,7 +210,14 @@ class Verifier:
         return job
 
     def _work(
-        self, job: Job, engine: Engine, plan: Plan, clients: ClientSet, actor: str, simulated: tuple[str, ...]
+        self,
+        job: Job,
+        engine: Engine,
+        plan: Plan,
+        clients: ClientSet,
+        actor: str,
+        simulated: tuple[str, ...],
+        only_accounts: tuple[str, ...],
     ) -> None:
         latest = [Progress()]
         stop = threading.Event()
@@ -230,7 +239,16 @@ class Verifier:
         beating = threading.Thread(target=heartbeat, name=f"verify-{job.id}-heartbeat", daemon=True)
         beating.start()
         try:
-            report = verify(plan, clients, progress=progress, source=job.source, simulated=simulated)
+            # A re-check of accounts that left the organization since (NotMembers) fails like
+            # any other stopped run: nothing is saved, the page offers a new run.
+            report = verify(
+                plan,
+                clients,
+                progress=progress,
+                source=job.source,
+                simulated=simulated,
+                only_accounts=only_accounts,
+            )
             stop.set()
             beating.join()
             verifications.save_run(engine, wizard_id=job.wizard_id, report=report, actor=actor, job_id=job.id)
@@ -282,6 +300,24 @@ class VerifyView:
     errors: dict[str, str]
     refused: str | None
     fixable: frozenset[str]
+    recheck: bool = False
+
+    @property
+    def fixes(self) -> list[Fix]:
+        report = self.run.report if self.run else None
+        return fixes(self.plan, report) if report is not None else []
+
+    @property
+    def failure_count(self) -> int:
+        report = self.run.report if self.run else None
+        return len(failure_keys(report)) if report is not None else 0
+
+    @property
+    def recheck_accounts(self) -> tuple[str, ...]:
+        """The member accounts that failed in the newest run: what "re-check only what failed" checks."""
+        report = self.run.report if self.run else None
+        newest = bool(self.history) and self.run is not None and self.history[0].id == self.run.id
+        return failed_account_ids(report) if report is not None and newest else ()
 
     @property
     def checks(self) -> list[CheckResult]:
@@ -313,6 +349,7 @@ def _view(
     run_id: str | None = None,
     errors: dict[str, str] | None = None,
     refused: str | None = None,
+    recheck: bool = False,
 ) -> VerifyView:
     wizard_id = access.wizard.id
     run = (
@@ -344,6 +381,7 @@ def _view(
         errors=errors or {},
         refused=refused,
         fixable=frozenset(step_ids(plan)),
+        recheck=recheck,
     )
 
 
@@ -369,12 +407,42 @@ async def verify_page(
     settings: SettingsDep,
     failures: str = "",
     run: str = "",
+    recheck: str = "",
 ) -> Response:
-    run_id = run if len(run) == 32 and all(c in "0123456789abcdef" for c in run) else None
     view = _view(
-        request, access, engine, settings, failures_only=failures in {"1", "true", "on"}, run_id=run_id
+        request,
+        access,
+        engine,
+        settings,
+        failures_only=failures in {"1", "true", "on"},
+        run_id=_run_id(run),
+        recheck=recheck in {"1", "true", "on"},
     )
     return _page(request, access, view)
+
+
+def _run_id(value: str) -> str | None:
+    return value if len(value) == 32 and all(c in "0123456789abcdef" for c in value) else None
+
+
+@router.get("/w/{token}/verify/fix.sh")
+async def download_fix_script(access: AccessDep, engine: EngineDep, run: str = "") -> Response:
+    """fix.sh for the failures of one run (the newest without `run`): exactly what failed, nothing else."""
+    wizard_id = access.wizard.id
+    run_id = _run_id(run)
+    record = (
+        verifications.get_run(engine, wizard_id=wizard_id, run_id=run_id)
+        if run_id
+        else verifications.latest_run(engine, wizard_id=wizard_id)
+    )
+    if record is None or record.report is None:
+        raise HTTPException(404, "No such verification run.")
+    script = fix_script(access.wizard.plan, record.report)
+    return Response(
+        script,
+        media_type="text/x-shellscript; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{FIX_SCRIPT}"'},
+    )
 
 
 def _credentials_from(form: Any) -> Credentials:
@@ -420,8 +488,14 @@ async def start_verification(
         except ValidationError as error:
             errors = _field_errors(error)
             credentials = None
+    only_accounts: tuple[str, ...] = ()
+    if form.get("recheck") == "failed":
+        latest = verifications.latest_run(engine, wizard_id=access.wizard.id)
+        only_accounts = failed_account_ids(latest.report) if latest and latest.report else ()
+        if not only_accounts:
+            errors["recheck"] = "No member account failed in the last run: run all checks instead."
     if errors:
-        view = _view(request, access, engine, settings, errors=errors)
+        view = _view(request, access, engine, settings, errors=errors, recheck=bool(form.get("recheck")))
         # htmx swaps 422 answers (base.html's htmx-config): the form comes back with its messages.
         return _page(request, access, view, status_code=422, block="start")
     try:
@@ -433,6 +507,7 @@ async def start_verification(
             source=source,
             actor=actor,
             demo=demo,
+            only_accounts=only_accounts,
         )
     except RunRefused as refusal:
         view = _view(request, access, engine, settings, refused=str(refusal))

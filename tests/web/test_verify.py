@@ -268,3 +268,52 @@ def test_server_credentials_need_the_setting_and_the_operator_secret(tmp_path: P
         wrong = client.form_post(f"/w/{token}/verify", {"source": "server", "operator_secret": "guess"})
         assert wrong.status_code == 422 and "operator secret is required" in wrong.text
         assert "guess" not in wrong.text
+
+
+def test_fix_sh_and_recheck_only_what_failed(demo_client: WizardClient, tmp_path: Path) -> None:
+    import subprocess
+
+    token = demo_client.new_wizard()
+    demo_client.form_post(f"/w/{token}/verify", {"source": "demo"})
+    page = _wait(demo_client, token)
+    assert "Fix exactly what failed" in page
+    match = re.search(
+        r'href="(/w/[^"]+/verify/fix\.sh\?run=([0-9a-f]{32}))" download>Download fix\.sh for these (\d+) failures',
+        page,
+    )
+    assert match, "no fix.sh link"
+    download = demo_client.get(match.group(1))
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="fix.sh"'
+    script = download.text
+    path = tmp_path / "fix.sh"
+    path.write_text(script)
+    subprocess.run(["bash", "-n", str(path)], check=True)
+    # The script is the domain's, for the wizard's plan and this run.
+    first_accounts = re.findall(r"<td><code>(\d{12})</code></td>", page)
+    failed = re.findall(r'<tr class="row-fail">\s*<td><code>(\d{12})</code>', page)
+    assert failed and len(first_accounts) > len(failed)
+    for account_id in first_accounts:
+        assert (account_id in script) == (account_id in failed), account_id
+    assert f"for {match.group(3)} failures" in script
+    assert demo_client.get(f"/w/{token}/verify/fix.sh?run={'0' * 32}").status_code == 404
+
+    recheck_page = demo_client.get(f"/w/{token}/verify?recheck=1")
+    assert 'name="recheck" value="failed" checked' in recheck_page.text
+    assert f"the {len(failed)} member accounts that failed" in recheck_page.text
+    assert not duplicate_ids(recheck_page.text)
+    demo_client.form_post(f"/w/{token}/verify", {"source": "demo", "recheck": "failed"})
+    second = _wait(demo_client, token)
+    assert f"This run re-checked only {len(failed)} member accounts" in second
+    assert sorted(re.findall(r"<td><code>(\d{12})</code></td>", second)) == sorted(failed)
+    assert "gone" not in re.sub(
+        r"<[^>]+>", " ", second.split("Since the previous run")[1].split("</section>")[0]
+    )
+
+
+def test_recheck_without_failed_accounts_is_refused_and_runs_nothing(demo_client: WizardClient) -> None:
+    token = demo_client.new_wizard()
+    answer = demo_client.form_post(f"/w/{token}/verify", {"source": "demo", "recheck": "failed"})
+    assert answer.status_code == 422
+    assert "No member account failed in the last run" in answer.text
+    assert "No verification has run for this wizard yet" in demo_client.get(f"/w/{token}/verify").text
