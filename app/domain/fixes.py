@@ -6,7 +6,7 @@ gets the remedy for exactly its scope: the accounts and regions that failed,
 never one that passed. The same `Fix` values feed the verify page, the
 `fix.sh` download, `verify --json` and the CLI text, so they cannot disagree.
 
-Sources for the commands: docs/facts.md, "Fixing failed verifications".
+Sources for the commands: docs/facts.md#fixes.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def _check_fixes(plan: Plan, checks: Iterable[CheckResult]) -> list[Fix]:
                 title=f"Enable the region {region} in the connector's own account",
                 covers=(key,),
                 # The management account may not name itself: it calls EnableRegion
-                # "in standalone context", without --account-id (docs/facts.md).
+                # "in standalone context", without --account-id (docs/facts.md#fixes).
                 commands=(f"aws account enable-region --region-name {shlex.quote(region)}",),
                 advice="Enabling a region takes minutes, sometimes hours; verify again when it is ENABLED.",
             )
@@ -424,7 +424,7 @@ def _account_fixes(plan: Plan, accounts: Iterable[AccountResult]) -> list[Fix]:
             )
         )
     for member, region_name in regions:
-        # The management account cannot name itself in EnableRegion (docs/facts.md).
+        # The management account cannot name itself in EnableRegion (docs/facts.md#fixes).
         target = "" if member.is_management else f"--account-id {member.account_id} "
         fixes.append(
             Fix(
