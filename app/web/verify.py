@@ -426,7 +426,9 @@ def _run_id(value: str) -> str | None:
 
 
 @router.get("/w/{token}/verify/fix.sh")
-async def download_fix_script(access: AccessDep, engine: EngineDep, run: str = "") -> Response:
+async def download_fix_script(
+    request: Request, access: AccessDep, engine: EngineDep, run: str = ""
+) -> Response:
     """fix.sh for the failures of one run (the newest without `run`): exactly what failed, nothing else."""
     wizard_id = access.wizard.id
     run_id = _run_id(run)
@@ -435,6 +437,9 @@ async def download_fix_script(access: AccessDep, engine: EngineDep, run: str = "
         if run_id
         else verifications.latest_run(engine, wizard_id=wizard_id)
     )
+    if record is None and not run:
+        # Nothing verified yet: the verify page says so and offers the run.
+        return RedirectResponse(f"/w/{request.path_params['token']}/verify", status_code=303)
     if record is None or record.report is None:
         raise HTTPException(404, "No such verification run.")
     script = fix_script(access.wizard.plan, record.report)
