@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.store import db, repo
+from app.domain.verification import JobState
+from app.store import db, repo, verifications
 
 THREADS = 16
 CHANGES = 50
@@ -216,3 +217,17 @@ def test_a_run_started_on_one_server_is_followed_on_the_other_and_survives_its_d
         assert "was interrupted" in page and "Run the checks" in page and RUNNING not in page
         # The dead run holds no slot: B starts another at once (the server-wide cap is 1).
         assert _start_run(b, tokens[2], client, htmx=False).status_code == 303
+
+    # B stops cleanly (SIGTERM) mid-run: it marks its own run interrupted at once, not after the timeout.
+    second.stop()
+    engine = db.make_engine(database_url)
+    try:
+        access = repo.resolve(engine, token=tokens[2], now=repo.utcnow())
+        assert access is not None
+        job = verifications.find_job(
+            engine, wizard_id=access.wizard.id, job_id=None, now=repo.utcnow(), interrupted_after=3600
+        )
+    finally:
+        db.release_held_connections(engine)
+        engine.dispose()
+    assert job is not None and job.state is JobState.INTERRUPTED
