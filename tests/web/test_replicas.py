@@ -172,9 +172,9 @@ def test_a_run_started_on_one_server_is_followed_on_the_other_and_survives_its_d
 ) -> None:
     env = {
         "CONNECTOR_WIZARD_DEMO": "true",
-        # Every AWS call of the demo waits 50 ms (simulate.Latency), one account at a time:
+        # Every AWS call of the demo waits 100 ms (simulate.Latency), one account at a time:
         # the run lasts a few seconds, long enough to watch and to kill.
-        "CONNECTOR_WIZARD_DEMO_LATENCY_MS": "50",
+        "CONNECTOR_WIZARD_DEMO_LATENCY_MS": "100",
         "CONNECTOR_WIZARD_VERIFY_CONCURRENCY": "1",
         "CONNECTOR_WIZARD_VERIFY_INTERRUPTED_AFTER_SECONDS": "3",
         "CONNECTOR_WIZARD_MAX_CONCURRENT_VERIFICATIONS": "1",
