@@ -9,6 +9,10 @@ event log holds exactly one event per real change, the plan's version counts
 every accepted edit once (no two servers accepted the same version), and no
 request got a 5xx. Runs on PostgreSQL (the replica setup) and on a shared
 SQLite file (what `--workers 2` does).
+
+And a verification started on one server is followed, limited and read on
+the other; when the first is killed mid-run the other reports the run
+interrupted (issue 12).
 """
 
 from __future__ import annotations
