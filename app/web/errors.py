@@ -39,10 +39,20 @@ def _error(request: Request, status: int, detail: object, headers: dict[str, str
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     message = detail if isinstance(detail, str) else _TITLES.get(status, "Error")
     request.state.template_globals = {"csrf_token": "", "actor": "", "demo": False}
+    # A link that opened its wizard (a view link asked to change something, say)
+    # leads back into that wizard rather than to the start: no dead ends.
+    access = getattr(request.state, "access", None)
+    token = request.path_params.get("token") if access is not None else None
     return render(
         request,
         "error.html",
-        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        {
+            "status": status,
+            "title": _TITLES.get(status, "Error"),
+            "message": message,
+            "wizard_url": f"/w/{token}" if token else None,
+            "read_only": access is not None and not access.can_edit,
+        },
         status_code=status,
         headers=headers,
     )

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -65,8 +65,23 @@ def make_templates() -> jinja2.Environment:
     env.globals["uses_secret_prefix"] = least_privilege.uses_secret_prefix
     env.globals["SECRET_PREFIX_ASSUMED"] = least_privilege.SECRET_PREFIX_ASSUMED
     env.filters["sha256"] = lambda text: hashlib.sha256(str(text).encode("utf-8")).hexdigest()
+    env.filters["breakable"] = breakable
     env.globals["m"] = env.get_template("_macros.html").make_module()
     return env
+
+
+# After ":" and "/" (ARNs, API names, paths) and inside long camel-case names
+# (ListAWSServiceAccessForOrganization): lines break there rather than one
+# character per line, and no page scrolls sideways (docs/ux.md).
+_BREAK_AFTER = re.compile(r"([:/])(?=[^\s])")
+_CAMEL_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def breakable(value: object) -> Markup:
+    """`value` escaped, with <wbr> where an ARN or an API name may wrap. Copying the text is unchanged."""
+    text = str(escape(value))
+    text = _BREAK_AFTER.sub(r"\1<wbr>", text)
+    return Markup(_CAMEL_HUMP.sub("<wbr>", text))  # noqa: S704 - built from escaped text
 
 
 class TemplateResponse(HTMLResponse):

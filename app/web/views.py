@@ -7,30 +7,26 @@ build them and nothing here renders or talks to HTTP beyond a 404.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
 from app.domain.checklist import Step, checklist
+from app.domain.journey import STEPS, StepStatus, step_statuses
 from app.domain.plan import Plan
-from app.store import repo
+from app.store import repo, verifications
+from app.web.deps import engine_of
 
 # The wizard's pages in order: (slug, title). Verify is optional.
-WIZARD_PAGES: tuple[tuple[str, str], ...] = (
-    ("scope", "Scope"),
-    ("options", "Options"),
-    ("policies", "Policies"),
-    ("checklist", "Checklist"),
-    ("verify", "Verify"),
-    ("report", "Report"),
-)
+WIZARD_PAGES = STEPS
 
 
 @dataclass(frozen=True)
 class WizardNav:
-    """What every wizard page shows around its content: the link, the progress bar."""
+    """What every wizard page shows around its content: the link, the step list, Back and Next."""
 
     token: str
     current: str
@@ -38,9 +34,41 @@ class WizardNav:
     plan: Plan
     version: int
     pages: tuple[tuple[str, str], ...] = WIZARD_PAGES
+    # Read only when a page shows the step list (a tick's fragment does not).
+    engine: Engine | None = field(default=None, compare=False, repr=False)
+    wizard_id: str = ""
 
     def url(self, slug: str = "") -> str:
         return f"/w/{self.token}/{slug}" if slug else f"/w/{self.token}"
+
+    @cached_property
+    def steps(self) -> tuple[StepStatus, ...]:
+        """Each step's state (done, current, to do) for the step list."""
+        ticked = verification = None
+        if self.engine is not None and self.wizard_id:
+            done = repo.done_step_ids(self.engine, wizard_id=self.wizard_id)
+            ids = {step.id for step in checklist(self.plan)}
+            ticked = len(done & ids)
+            last = verifications.list_runs(self.engine, wizard_id=self.wizard_id, limit=1)
+            verification = last[0].status.value if last else None
+        return step_statuses(
+            plan_saved=self.version > 0,
+            ticked=ticked or 0,
+            total=len(checklist(self.plan)),
+            verification=verification,
+        )
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for step in self.steps if step.state == "done")
+
+    def neighbour(self, offset: int) -> tuple[str, str] | None:
+        """The step before (-1) or after (+1) the current page, as (slug, title)."""
+        slugs = [slug for slug, _ in self.pages]
+        if self.current not in slugs:
+            return None
+        index = slugs.index(self.current) + offset
+        return self.pages[index] if 0 <= index < len(self.pages) else None
 
     @property
     def tools(self) -> tuple[tuple[str, str], ...]:
@@ -52,7 +80,16 @@ class WizardNav:
 def wizard_nav(request: Request, access: repo.Access, current: str) -> WizardNav:
     """The navigation for page `current` of the wizard the request's link opens."""
     token = request.path_params["token"]
-    return WizardNav(token, current, access.can_edit, access.wizard.plan, access.wizard.version)
+    wizard = access.wizard
+    return WizardNav(
+        token,
+        current,
+        access.can_edit,
+        wizard.plan,
+        wizard.version,
+        engine=engine_of(request),
+        wizard_id=wizard.id,
+    )
 
 
 @dataclass(frozen=True)

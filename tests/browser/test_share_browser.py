@@ -27,7 +27,7 @@ def test_view_link_watches_progress_live_and_cannot_tick(
     start_wizard(page, base_url, check_accessibility=False)
 
     # The helpdesk (edit link) mints a view link on the Share page.
-    page.get_by_role("navigation", name="Wizard tools").get_by_role("link", name="Share").click()
+    page.get_by_role("navigation", name="Wizard steps").get_by_role("link", name="Share").click()
     expect(page.get_by_role("heading", name="Share this wizard")).to_be_visible()
     assert_accessible(page)
     page.get_by_label(re.compile("^Label")).fill("for the customer")
@@ -49,7 +49,7 @@ def test_view_link_watches_progress_live_and_cannot_tick(
     try:
         viewer.goto(view_url)
         expect(viewer.get_by_role("heading", name="4. Checklist")).to_be_visible()
-        expect(viewer.get_by_text("View only.")).to_be_visible()
+        expect(viewer.get_by_text("Read-only link.")).to_be_visible()
         progress = viewer.locator("#progress")
         expect(progress).to_contain_text("0 of 9 steps done")
         expect(viewer.get_by_role("button", name=re.compile("Mark as done"))).to_have_count(0)
@@ -98,7 +98,7 @@ def test_report_prints_as_a_clean_document(page: Page, base_url: str, console_er
     expect(page.get_by_role("link", name="Download Markdown")).to_be_visible()
     assert_accessible(page)
     page.emulate_media(media="print")
-    for hidden in (".wizard-progress", ".wizard-tools", ".report-actions", ".site-footer"):
+    for hidden in (".steps", ".pager", ".report-actions", ".site-footer"):
         expect(page.locator(hidden).first).to_be_hidden()
     expect(page.get_by_role("heading", name="Report")).to_be_visible()
     expect(page.get_by_role("heading", name="Artifacts")).to_be_visible()

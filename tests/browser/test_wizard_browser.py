@@ -70,7 +70,11 @@ def test_organization_scope_end_to_end(page: Page, base_url: str, console_errors
         re.compile("done")
     )
 
-    page.get_by_role("button", name="Next: Report").click()
+    # One primary action: Next leads to Verify; the report is in the step list.
+    expect(page.get_by_role("button", name=re.compile("^Next"))).to_have_text("Next: Verify")
+    steps = page.get_by_role("navigation", name="Wizard steps")
+    expect(steps.locator("li.step-started")).to_contain_text("3 of 9 ticked")
+    steps.get_by_role("link", name=re.compile("Report")).click()
     expect(page.get_by_role("heading", name=re.compile("Checklist: 3 of 9 done"))).to_be_visible()
     assert_accessible(page)
     assert token in page.url

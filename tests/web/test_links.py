@@ -180,7 +180,7 @@ def test_view_pages_show_progress_but_no_controls_and_no_credential_forms(client
     client.form_post(f"/w/{edit}/steps/create-user/note", {"note": "key made", "version": "0"})
     assert client.get(f"/w/{view}", follow_redirects=False).headers["location"] == f"/w/{view}/checklist"
     checklist = client.get(f"/w/{view}/checklist").text
-    assert "View only." in checklist
+    assert "Read-only link." in checklist
     assert "Mark as done" not in checklist and "<textarea" not in checklist
     assert "key made" in checklist  # notes are shown, read-only
     assert 'hx-trigger="every 5s"' in checklist and f'hx-get="/w/{view}/checklist/progress"' in checklist
@@ -485,7 +485,7 @@ def test_report_page_links_exports_and_prints_clean(client: WizardClient) -> Non
     assert "data-print" in page.text and "inline-policy.json" in page.text
     assert client.get(f"/w/{view}/report.json").status_code == 200  # view links may export
     print_css = client.get("/static/print.css").text
-    for hidden in (".wizard-progress", ".wizard-tools", ".report-actions", "form", "button", ".site-footer"):
+    for hidden in (".steps", ".pager", ".report-actions", "form", "button", ".site-footer"):
         assert hidden in print_css
     assert 'media="print"' in client.get("/").text
 
