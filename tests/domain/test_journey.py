@@ -16,7 +16,12 @@ def test_a_new_wizard_has_everything_to_do() -> None:
 
 def test_a_saved_plan_marks_scope_and_options_done_but_not_policies() -> None:
     got = states(plan_saved=True)
-    assert (got["scope"], got["options"], got["policies"], got["checklist"]) == ("done", "done", "todo", "todo")
+    assert (got["scope"], got["options"], got["policies"], got["checklist"]) == (
+        "done",
+        "done",
+        "todo",
+        "todo",
+    )
 
 
 def test_ticks_start_then_finish_the_checklist_and_say_how_far() -> None:
