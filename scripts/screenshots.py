@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from playwright.sync_api import sync_playwright
 
 from app.main import create_app
-from tests.browser.conftest import CHROMIUM, LiveServer
+from tests.browser.conftest import CHROMIUM
 from tests.browser.tour import build_tour
 from tests.conftest import make_settings
+from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREEN_WIDTHS = (390, 1280)
@@ -37,7 +39,7 @@ def main() -> None:
     parser.add_argument("--width", nargs="*", type=int, default=list(SCREEN_WIDTHS))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    scheme = "dark" if args.dark else "light"
+    scheme: Literal["dark", "light"] = "dark" if args.dark else "light"
     with tempfile.TemporaryDirectory() as tmp:
         server = LiveServer(create_app(make_settings(Path(tmp), demo=True)))
         url = server.start()
@@ -55,15 +57,17 @@ def main() -> None:
                         if args.only and name not in args.only:
                             continue
                         shot.goto(address)
-                        height = shot.evaluate("document.documentElement.scrollHeight")
-                        clip = (
-                            None
-                            if args.full
-                            else {"x": 0, "y": 0, "width": width, "height": min(height, MAX_HEIGHT)}
-                        )
                         suffix = "-dark" if args.dark else ""
                         target = args.out / f"{name}-{width}{suffix}.png"
-                        shot.screenshot(path=str(target), full_page=True, clip=clip)
+                        if args.full:
+                            shot.screenshot(path=str(target), full_page=True)
+                        else:
+                            height = min(shot.evaluate("document.documentElement.scrollHeight"), MAX_HEIGHT)
+                            shot.screenshot(
+                                path=str(target),
+                                full_page=True,
+                                clip={"x": 0, "y": 0, "width": width, "height": height},
+                            )
                         print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
                     context.close()
                 browser.close()
