@@ -13,6 +13,7 @@ Usage: .venv/bin/python scripts/screenshots.py [--out DIR] [--full] [--dark] [--
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -20,12 +21,13 @@ from typing import Literal
 from playwright.sync_api import sync_playwright
 
 from app.main import create_app
-from tests.browser.conftest import CHROMIUM
+from app.settings import Settings
 from tests.browser.tour import build_tour
-from tests.conftest import make_settings
 from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
+# Debian's browser, as in tests/browser/conftest.py (not imported: it is a pytest plugin module).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREEN_WIDTHS = (390, 1280)
 MAX_HEIGHT = 2200
 
@@ -41,7 +43,13 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     scheme: Literal["dark", "light"] = "dark" if args.dark else "light"
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(create_app(make_settings(Path(tmp), demo=True)))
+        settings = Settings(
+            _env_file=None,
+            database_url=f"sqlite:///{Path(tmp) / 'screens.sqlite3'}",
+            demo=True,
+            purge_interval_minutes=0,
+        )
+        server = LiveServer(create_app(settings))
         url = server.start()
         try:
             with sync_playwright() as p:
