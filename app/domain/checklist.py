@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.domain import member_role
+from app.domain.attachments import attachments
 from app.domain.least_privilege import (
     SECRET_PREFIX_ASSUMED,
     SECRETS_POLICY_NAME,
-    custom_user_policies,
+    CustomPolicy,
     secret_prefix_note,
 )
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
-from app.domain.policies import INLINE_POLICY_FILE, INLINE_POLICY_NAME, attached_managed_policies
+from app.domain.policies import INLINE_POLICY_FILE, INLINE_POLICY_NAME, ManagedPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,9 @@ def _checklist(plan: Plan) -> tuple[Step, ...]:
     if plan.is_organization:
         steps.append(_enable_trusted_access())
     steps.append(_create_user(plan))
-    if plan.style is PolicyStyle.DOCUMENTED:
-        steps.extend(_attach_managed(plan))
-    else:
-        steps.extend(_custom_policy_steps(plan))
+    found = attachments(plan)
+    steps.extend(_attach_managed(plan, found.managed))
+    steps.extend(_custom_policy_steps(plan, found.custom))
     if plan.is_organization:
         steps.append(_put_inline_policy(plan))
         steps.append(_member_role(plan))
@@ -112,9 +112,9 @@ def _create_user(plan: Plan) -> Step:
     )
 
 
-def _attach_managed(plan: Plan) -> list[Step]:
+def _attach_managed(plan: Plan, managed: tuple[ManagedPolicy, ...]) -> list[Step]:
     steps = []
-    for policy in attached_managed_policies(plan):
+    for policy in managed:
         steps.append(
             Step(
                 id=f"attach-{policy.name}",
@@ -140,10 +140,10 @@ def _attach_managed(plan: Plan) -> list[Step]:
     return steps
 
 
-def _custom_policy_steps(plan: Plan) -> list[Step]:
+def _custom_policy_steps(plan: Plan, custom: tuple[CustomPolicy, ...]) -> list[Step]:
     """Least-privilege style: custom managed policies created and attached (see artifacts)."""
     steps = []
-    for policy in custom_user_policies(plan):
+    for policy in custom:
         steps.append(
             Step(
                 id=custom_policy_step_id(policy.name),

@@ -8,76 +8,68 @@ and the Markdown checklist all read `policy_explanations(plan)`.
 
 from __future__ import annotations
 
-from app.domain import member_role
+from app.domain.attachments import attachments
 from app.domain.least_privilege import (
     MANAGED_POLICY_PAGES,
     MANAGED_POLICY_SCOPE,
     SAR_STS,
     PermissionReason,
     PolicyExplanation,
-    custom_user_policies,
     explain_document,
 )
-from app.domain.plan import Plan, PolicyStyle
-from app.domain.policies import (
-    INLINE_POLICY_FILE,
-    INLINE_POLICY_NAME,
-    attached_managed_policies,
-    corrected_inline_policy,
-)
+from app.domain.plan import Plan
 
 
 def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
     """Every policy the plan attaches, to the user and to the member role, explained."""
     user = f"user {plan.user_name}"
     out: list[PolicyExplanation] = []
-    if plan.style is PolicyStyle.DOCUMENTED:
-        for managed in attached_managed_policies(plan):
-            out.append(
-                PolicyExplanation(
-                    name=managed.name,
-                    file_name=None,
-                    attached_to=user,
-                    summary=f"AWS managed policy ({managed.arn}): {managed.purpose}",
-                    reasons=(
-                        PermissionReason(
-                            actions=(MANAGED_POLICY_SCOPE[managed.name],),
-                            resources=("*",),
-                            why=managed.purpose,
-                            sources=(MANAGED_POLICY_PAGES[managed.name],),
-                        ),
-                    ),
-                )
-            )
-    else:
-        for policy in custom_user_policies(plan):
-            out.append(
-                PolicyExplanation(
-                    policy.name, policy.file_name, user, policy.purpose, explain_document(policy.document)
-                )
-            )
-    if plan.is_organization:
-        corrected = corrected_inline_policy(plan)
+    found = attachments(plan)
+    for managed in found.managed:
         out.append(
             PolicyExplanation(
-                INLINE_POLICY_NAME,
-                INLINE_POLICY_FILE,
+                name=managed.name,
+                file_name=None,
+                attached_to=user,
+                summary=f"AWS managed policy ({managed.arn}): {managed.purpose}",
+                reasons=(
+                    PermissionReason(
+                        actions=(MANAGED_POLICY_SCOPE[managed.name],),
+                        resources=("*",),
+                        why=managed.purpose,
+                        sources=(MANAGED_POLICY_PAGES[managed.name],),
+                    ),
+                ),
+            )
+        )
+    for policy in found.custom:
+        out.append(
+            PolicyExplanation(
+                policy.name, policy.file_name, user, policy.purpose, explain_document(policy.document)
+            )
+        )
+    for inline in found.inline:
+        out.append(
+            PolicyExplanation(
+                inline.name,
+                inline.file_name,
                 user,
                 "Inline policy (corrected): lets the user reach member accounts through the common role "
                 f"{plan.role_name}.",
-                explain_document(corrected),
+                explain_document(inline.document),
             )
         )
-    if member_role.applies(plan):
-        trust = member_role.trust_policy(plan)
+    role = found.member_role
+    if role is not None:
+        trust = role.trust_policy
         principal_why = (
             f"Only the IAM user {plan.user_name} of the management account may assume the role"
             + (", and only with the external ID." if plan.external_id else ".")
         )
         out.append(
             PolicyExplanation(
-                f"{plan.role_name} (trust policy)",
-                member_role.TRUST_POLICY_FILE,
+                f"{role.name} (trust policy)",
+                role.trust_file,
                 f"role {plan.role_name} in every member account",
                 principal_why,
                 (
@@ -90,7 +82,7 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
                 ),
             )
         )
-        for policy in member_role.permission_policies(plan):
+        for policy in role.policies:
             out.append(
                 PolicyExplanation(
                     policy.name,

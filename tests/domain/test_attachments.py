@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -80,3 +81,23 @@ def test_render_json_keeps_aws_key_order() -> None:
     assert text.index('"Version"') < text.index('"Statement"')
     assert text.index('"Sid"') < text.index('"Effect"')
     assert text.endswith("}\n")
+
+
+def test_policy_json_shape_is_the_one_the_readme_documents() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### `connector-wizard policy --json`") :]
+    section = section[: section.index("```\n", section.index("```jsonc"))]
+    documented_keys = set(re.findall(r'"(\w+)":', section))
+    for plan in (Plan(), Plan(scope=Scope.ACCOUNT), Plan(dedicated_member_role=True, role_name="R")):
+        out = policy_json(plan)
+        keys = set(out) | set(out["user"]) | set(out["documented"])
+        if out["member_role"]:
+            keys |= set(out["member_role"]) | set(out["member_role"]["trust_policy"])
+        for group in ("managed_policies", "custom_policies", "inline_policies"):
+            for row in out["user"][group] + out["documented"].get(group, []):
+                keys |= set(row)
+        for finding in out["lint_findings"]:
+            keys |= set(finding)
+        assert keys <= documented_keys | {"Version", "Statement"}, keys - documented_keys

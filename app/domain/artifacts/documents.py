@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain import member_role
-from app.domain.least_privilege import custom_user_policies
-from app.domain.plan import Plan, PolicyStyle
+from app.domain.attachments import attachments
+from app.domain.plan import Plan
 from app.domain.policies import (
-    INLINE_POLICY_FILE,
     PolicyDocument,
-    corrected_inline_policy,
     documented_inline_policy,
     render_json,
 )
@@ -38,16 +36,18 @@ class Document:
 
 def documents(plan: Plan) -> list[Document]:
     docs: list[Document] = []
-    if plan.is_organization:
+    found = attachments(plan)
+    for inline in found.inline:
         docs.append(
             Document(
-                INLINE_POLICY_FILE,
+                inline.file_name,
                 "Inline policy (corrected)",
                 "The inline policy to put on the user: sts:AssumeRole on the common role, "
                 'sts:GetSessionToken and sts:GetAccessKeyInfo on "*".',
-                corrected_inline_policy(plan),
+                inline.document,
             )
         )
+    if plan.is_organization:
         docs.append(
             Document(
                 DOCUMENTED_INLINE_POLICY_FILE,
@@ -58,22 +58,22 @@ def documents(plan: Plan) -> list[Document]:
                 kind="documented",
             )
         )
-    if plan.style is PolicyStyle.LEAST_PRIVILEGE:
-        for policy in custom_user_policies(plan):
-            docs.append(Document(policy.file_name, policy.name, policy.purpose, policy.document))
-    if member_role.applies(plan):
+    for policy in found.custom:
+        docs.append(Document(policy.file_name, policy.name, policy.purpose, policy.document))
+    role = found.member_role
+    if role is not None:
         docs.append(
             Document(
-                member_role.TRUST_POLICY_FILE,
-                f"Member role {plan.role_name}: trust policy",
+                role.trust_file,
+                f"Member role {role.name}: trust policy",
                 "Who may assume the member role: only the connector's user in the management account. "
                 f"Replace {member_role.MANAGEMENT_ACCOUNT_PLACEHOLDER} with the management account's id if "
                 "you use this file by hand; the CloudFormation and Terraform files fill it in.",
-                member_role.trust_policy(plan),
+                role.trust_policy,
                 kind="trust",
             )
         )
-        for policy in member_role.permission_policies(plan):
+        for policy in role.policies:
             docs.append(
                 Document(
                     policy.file_name,
