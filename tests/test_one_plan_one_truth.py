@@ -5,6 +5,8 @@ Manager on and off, member role on and off) each surface is read back on its
 own, the way its reader reads it, never through the function that built it:
 
 - the Policies page: HTML through the app (TestClient), the attachments list and its JSON blocks;
+- the report page (and print view) and the options preview: their attachments lists, with the
+  downloads they name (the report's sha256 column checked);
 - report.json, and report.md with the files its sha256 column names;
 - `connector-wizard policy --json`, through the CLI's entry point (`app.cli.main`);
 - the bundle.zip download, following its checklist.md's CLI commands;
@@ -29,8 +31,9 @@ import json
 import re
 import shlex
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +44,8 @@ from pydantic import ValidationError
 from app.cli import main
 from app.domain.iam import REGIONS, Partition
 from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_SECRET_PREFIX, Plan, PolicyStyle, Scope
-from tests.conftest import WizardClient
+from app.main import create_app
+from tests.conftest import WizardClient, make_settings
 from tests.domain.artifact_matrix import hcl_locals, hcl_resources, heredocs, load_yaml, parse_hcl
 from tests.pagehtml import attached_items, code_blocks, wizard_for
 
@@ -183,6 +187,38 @@ def from_policies_page(s: Surfaces) -> Permissions:
         else:
             getattr(found, kind).add((item["data-name"], document(item["data-file"])))
     return found
+
+
+def _from_attached_list(s: Surfaces, html: str, digests: dict[str, str] | None) -> Permissions:
+    """A page's attachments list; each file's document is the download (its sha256 checked when listed)."""
+    found = Permissions()
+
+    def document(file_name: str) -> str:
+        data = s.get(f"download/{file_name}").content
+        if digests is not None:
+            assert hashlib.sha256(data).hexdigest() == digests[file_name], file_name
+        return _doc(json.loads(data))
+
+    for item in attached_items(html):
+        kind = item["data-attached"]
+        if kind == "managed":
+            found.managed.add(item["data-arn"])
+        elif kind == "trust":
+            found.trust = document(item["data-file"])
+        else:
+            getattr(found, kind).add((item["data-name"], document(item["data-file"])))
+    return found
+
+
+def from_report_page(s: Surfaces) -> Permissions:
+    html = s.get("report").text
+    digests = dict(re.findall(r'<code>([^<]+)</code>.*?<code class="digest">([0-9a-f]{64})</code>', html))
+    return _from_attached_list(s, html, digests)
+
+
+def from_options_preview(s: Surfaces) -> Permissions:
+    html = s.client.get(f"/w/{s.token}/options/preview", headers={"HX-Request": "true"}).text
+    return _from_attached_list(s, html, None)
 
 
 def _from_policy_json(out: dict[str, Any], managed: list[str]) -> Permissions:
@@ -355,6 +391,8 @@ def from_terraform(s: Surfaces) -> Permissions:
 # Every surface that shows what a plan grants. Add a reader here with a new surface.
 SURFACES: dict[str, Callable[[Surfaces], Permissions]] = {
     "policies page": from_policies_page,
+    "report page": from_report_page,
+    "options preview": from_options_preview,
     "report.json": from_report_json,
     "report.md": from_report_md,
     "policy --json": from_policy_json_cli,
@@ -363,6 +401,14 @@ SURFACES: dict[str, Callable[[Surfaces], Permissions]] = {
     "cloudformation": from_cloudformation,
     "terraform": from_terraform,
 }
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[WizardClient]:
+    """The app without the share-link rate limit: each plan is read through a dozen pages and downloads."""
+    settings = make_settings(tmp_path, link_rate_per_minute=0)
+    with WizardClient(create_app(settings), base_url="http://testserver") as test_client:
+        yield test_client
 
 
 @settings(
