@@ -77,6 +77,7 @@ FIELD_VALUES: dict[str, Callable[[dict[str, Any]], st.SearchStrategy[Any]]] = {
         st.none() | st.just("ext-42") if drawn["dedicated_member_role"] else st.none()
     ),
     "user_name": lambda _: st.sampled_from(["digicert-tlm-connector", "tlm+connector=1,x.y@z_w-v"]),
+    "elb": lambda _: st.booleans(),
 }
 
 
@@ -98,6 +99,8 @@ def cli_args(plan: Plan) -> list[str]:
     """The plan as `connector-wizard policy` options, only those the plan uses."""
     args = ["--scope", plan.scope.value, "--user-name", plan.user_name, "--partition", plan.partition.value]
     args += ["--regions", ",".join(plan.regions), "--style", plan.style.value]
+    if plan.elb:
+        args.append("--elb")
     if not plan.secrets_manager:
         args.append("--no-secrets-manager")
     elif plan.secret_prefix != DEFAULT_SECRET_PREFIX:
@@ -419,7 +422,8 @@ def client(tmp_path: Path) -> Iterator[WizardClient]:
     print_blob=True,
 )
 @given(plan=plans())
-# Beyond the generated ones, the corners every run must see: member role in each style and partition.
+# Beyond the generated ones, the corners every run must see: member role in each style and partition,
+# with ELB listeners (its policy on the user and on the role).
 @example(
     plan=Plan(
         style=PolicyStyle.LEAST_PRIVILEGE,
@@ -428,6 +432,7 @@ def client(tmp_path: Path) -> Iterator[WizardClient]:
         partition=Partition.AWS_US_GOV,
         regions=("us-gov-west-1",),
         secret_prefix="certs/tlm_keys.",
+        elb=True,
     )
 )
 @example(
@@ -437,10 +442,11 @@ def client(tmp_path: Path) -> Iterator[WizardClient]:
         secrets_manager=False,
         partition=Partition.AWS_CN,
         regions=("cn-north-1", "cn-northwest-1"),
+        elb=True,
     )
 )
 def test_every_surface_shows_the_same_permissions(client: WizardClient, plan: Plan) -> None:
-    for name in ("scope", "style", "partition", "secrets_manager", "dedicated_member_role"):
+    for name in ("scope", "style", "partition", "secrets_manager", "dedicated_member_role", "elb"):
         event(f"{name}={getattr(plan, name)}")  # pytest --hypothesis-show-statistics shows the spread
     s = Surfaces(plan, client, wizard_for(client, plan))
     seen = {name: read(s) for name, read in SURFACES.items()}

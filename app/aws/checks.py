@@ -119,6 +119,9 @@ TRUSTED_ACCESS = CheckSpec(
 MEMBER_ACCESS = CheckSpec("member-access", "Member access", "sts:AssumeRole, acm:ListCertificates")
 ACM = CheckSpec("acm", "ACM", "acm:ListCertificates")
 SECRETS_MANAGER = CheckSpec("secrets-manager", "Secrets Manager", "secretsmanager:ListSecrets")
+# One read for Application, Network and Classic Load Balancers alike: the IAM action
+# elasticloadbalancing:DescribeLoadBalancers covers both APIs (docs/facts.md#elb-permissions).
+ELB = CheckSpec("elb", "Elastic Load Balancing", "elasticloadbalancing:DescribeLoadBalancers")
 
 
 def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = False, **kwargs: Any) -> Any:
@@ -273,6 +276,18 @@ def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckR
     return SECRETS_MANAGER.passed(f"The user can list secrets in {region}.", region=region)
 
 
+def check_elb(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
+    answer = _attempt(
+        clients,
+        clients.client("elbv2", region).describe_load_balancers,
+        region_may_be_disabled=True,
+        PageSize=1,
+    )
+    if isinstance(answer, Failure):
+        return ELB.failed(answer, fix=permission_step(plan, "elb"), region=region)
+    return ELB.passed(f"The user can list load balancers in {region}.", region=region)
+
+
 # --- one member account -------------------------------------------------------------
 
 
@@ -339,13 +354,23 @@ def check_member_account(
                 region_may_be_disabled=True,
                 MaxItems=1,
             )
+            what = "ACM"
+            if not isinstance(listed, Failure) and plan.elb:
+                what = "Elastic Load Balancing"
+                listed = _attempt(
+                    clients,
+                    clients.member_client("elbv2", region).describe_load_balancers,
+                    region_may_be_disabled=True,
+                    PageSize=1,
+                )
             if isinstance(listed, Failure):
                 # Inside a member account the caller is the member role: a denial, however
                 # AWS words it ("no identity-based policy allows" is the caller's own
                 # policies), is the member role's permissions.
                 denied = listed.cause in (Cause.ACCESS_DENIED, Cause.CALLER_POLICY)
                 cause = Cause.MEMBER_ROLE_PERMISSIONS if denied else listed.cause
-                regions.append(RegionResult(region, Status.FAIL, listed.code, cause, CAUSE_TEXT[cause]))
+                explanation = f"{what}: {CAUSE_TEXT[cause]}"
+                regions.append(RegionResult(region, Status.FAIL, listed.code, cause, explanation))
             else:
                 regions.append(RegionResult(region, Status.PASS))
     failed = [r for r in regions if r.status is Status.FAIL]
@@ -355,7 +380,9 @@ def check_member_account(
         cause=failed[0].cause if failed else None,
         explanation=failed[0].explanation
         if failed
-        else "Role assumed; ACM reachable in every chosen region.",
+        else "Role assumed; ACM"
+        + (" and Elastic Load Balancing" if plan.elb else "")
+        + " reachable in every chosen region.",
         fix=_fix_for(failed[0].cause, None) if failed and failed[0].cause else None,
         error_code=failed[0].error_code if failed else None,
     )

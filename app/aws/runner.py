@@ -80,6 +80,8 @@ def _skip_all(plan: Plan, why: str) -> list[CheckResult]:
             checks.ACM.skipped(why, region=region),
             checks.SECRETS_MANAGER.skipped(why, region=region),
         ]
+        if plan.elb:
+            skipped.append(checks.ELB.skipped(why, region=region))
     return skipped
 
 
@@ -117,7 +119,7 @@ def verify(
     """
     started = _now()
     tracker = _Tracker(progress)
-    regional_count = 2 * len(plan.regions)
+    regional_count = (3 if plan.elb else 2) * len(plan.regions)
     org_count = 3 if plan.is_organization else 0
     tracker.add(1 + 2 + regional_count + org_count, "checking the credentials")
 
@@ -164,6 +166,8 @@ def verify(
         for region in plan.regions:
             own.append(pool.submit(checks.check_acm, clients, plan, region))
             own.append(pool.submit(checks.check_secrets_manager, clients, plan, region))
+            if plan.elb:
+                own.append(pool.submit(checks.check_elb, clients, plan, region))
         org: list[Future[CheckResult]] = []
         listing: Future[tuple[CheckResult, list[checks.MemberAccount]]] | None = None
         if plan.is_organization:

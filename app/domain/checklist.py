@@ -213,6 +213,11 @@ def _member_role(plan: Plan) -> Step:
                     if plan.secrets_manager
                     else ""
                 )
+                + (
+                    " and Elastic Load Balancing listener certificates in the chosen regions"
+                    if plan.elb
+                    else ""
+                )
                 + ". A service-managed StackSet deploys it to every member account, and automatically to "
                 "accounts that join later. StackSets do not deploy to the management account: if the "
                 "connector should reach it through the role too, also deploy "
@@ -267,7 +272,8 @@ def _member_role(plan: Plan) -> Step:
         title=f"Create the role {plan.role_name} in every member account",
         why=(
             "The source document: “you can create a custom IAM role and apply it to all the member "
-            "accounts.” It must trust the management account and allow ACM."
+            "accounts.” It must trust the management account and allow ACM"
+            + (" and Elastic Load Balancing (ElasticLoadBalancingFullAccess)." if plan.elb else ".")
         ),
         console=(
             "Create the role in every member account, trusting the management account, with ACM access; "
@@ -306,6 +312,11 @@ def _configure_connector(plan: Plan) -> Step:
     if plan.is_organization:
         console.append(f"Common IAM role name: {plan.role_name} (exactly as in the inline policy).")
     console.append("Regions to manage: " + ", ".join(plan.regions) + ".")
+    if plan.elb:
+        console.append(
+            "Also turn on the connector's Elastic Load Balancing automation, so it attaches renewed "
+            "certificates to the load balancers' listeners."
+        )
     return Step(
         id="configure-connector",
         title="Enter the key and settings in the connector",

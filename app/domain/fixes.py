@@ -50,6 +50,7 @@ _NEED_FOR_CHECK = {
     "trusted-access": "organizations",
     "acm": "acm",
     "secrets-manager": "secrets-manager",
+    "elb": "elb",
     "access-key-info": "inline",
     "session-token": "inline",
 }

@@ -39,6 +39,12 @@ SAR_SECRETS_MANAGER = (
 SAR_STS = (
     "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html"
 )
+SAR_ELB_V2 = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html"
+)
+SAR_ELB_CLASSIC = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancing.html"
+)
 # aws:RequestedRegion, a global condition key.
 REQUESTED_REGION_DOC = (
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"
@@ -138,6 +144,62 @@ ACM_CERTIFICATE = (
         "acm:DeleteCertificate",
         "Clean up: delete a certificate that was revoked or replaced, when Trust Lifecycle Manager asks to.",
         SAR_ACM,
+    ),
+)
+
+# --- Elastic Load Balancing (plan option "elb"; docs/facts.md#elb-permissions) -------------
+# Application and Network Load Balancers are ELB v2, Classic Load Balancers ELB
+# v1; both use the service prefix elasticloadbalancing, so an action name such
+# as DescribeLoadBalancers covers both APIs.
+
+ELB_DISCOVER = (
+    # Both APIs' pages (Classic: list_awselasticloadbalancing.html) list it without a resource type.
+    # list_awselasticloadbalancingv2.html: DescribeLoadBalancers, resource types: none.
+    Permission(
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "Discover: list the Application, Network and Classic Load Balancers in each chosen region (one "
+        'action for both APIs). No resource type: "Resource": "*", limited by aws:RequestedRegion.',
+        SAR_ELB_V2,
+    ),
+    # list_awselasticloadbalancingv2.html: DescribeListeners, resource types: none.
+    Permission(
+        "elasticloadbalancing:DescribeListeners",
+        "Discover: list the HTTPS and TLS listeners of each Application and Network Load Balancer.",
+        SAR_ELB_V2,
+    ),
+    # list_awselasticloadbalancingv2.html: DescribeListenerCertificates, resource types: none.
+    Permission(
+        "elasticloadbalancing:DescribeListenerCertificates",
+        "Discover: read which certificates each listener serves (default and SNI certificates).",
+        SAR_ELB_V2,
+    ),
+)
+ELB_LISTENER = (
+    # list_awselasticloadbalancingv2.html: AddListenerCertificates, resource types listener/app*, listener/net*.
+    Permission(
+        "elasticloadbalancing:AddListenerCertificates",
+        "Attach: add a certificate to a listener's certificate list (SNI).",
+        SAR_ELB_V2,
+    ),
+    # list_awselasticloadbalancingv2.html: ModifyListener, resource types listener/app*, listener/net*.
+    Permission(
+        "elasticloadbalancing:ModifyListener",
+        "Replace: make a renewed certificate the listener's default certificate.",
+        SAR_ELB_V2,
+    ),
+    # list_awselasticloadbalancingv2.html: RemoveListenerCertificates, resource types listener/app*, listener/net*.
+    Permission(
+        "elasticloadbalancing:RemoveListenerCertificates",
+        "Remove: take a replaced or revoked certificate off a listener's certificate list.",
+        SAR_ELB_V2,
+    ),
+)
+ELB_CLASSIC = (
+    # list_awselasticloadbalancing.html: SetLoadBalancerListenerSSLCertificate, resource type loadbalancer*.
+    Permission(
+        "elasticloadbalancing:SetLoadBalancerListenerSSLCertificate",
+        "Replace: set the certificate of a Classic Load Balancer's HTTPS or SSL listener.",
+        SAR_ELB_CLASSIC,
     ),
 )
 
@@ -282,6 +344,9 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     *ACCOUNT_REGIONS,
     *SECRETS,
     *STS,
+    *ELB_DISCOVER,
+    *ELB_LISTENER,
+    *ELB_CLASSIC,
 )
 PERMISSIONS_BY_ACTION: dict[str, Permission] = {p.action: p for p in ALL_PERMISSIONS}
 
@@ -290,6 +355,8 @@ PERMISSIONS_BY_ACTION: dict[str, Permission] = {p.action: p for p in ALL_PERMISS
 ORGANIZATIONS_POLICY_NAME = "DigiCertTLMOrganizationsRead"
 ACM_POLICY_NAME = "DigiCertTLMCertificateManager"
 SECRETS_POLICY_NAME = "DigiCertTLMSecretsManagerPrefix"
+ELB_POLICY_NAME = "DigiCertTLMElasticLoadBalancing"
+ELB_POLICY_FILE = "policy-elastic-load-balancing.json"
 ORGANIZATIONS_POLICY_FILE = "policy-organizations-read.json"
 ACM_POLICY_FILE = "policy-certificate-manager.json"
 SECRETS_POLICY_FILE = "policy-secrets-manager.json"
@@ -375,6 +442,43 @@ def secret_prefix_note(prefix: str) -> str:
     )
 
 
+def elb_listener_arns(plan: Plan) -> list[str]:
+    """Every ALB and NLB listener of any account, in the chosen regions only (ARN formats: SAR_ELB_V2)."""
+    return [
+        f"arn:{plan.partition.value}:elasticloadbalancing:{region}:*:listener/{kind}/*"
+        for region in plan.regions
+        for kind in ("app", "net")
+    ]
+
+
+def elb_classic_arns(plan: Plan) -> list[str]:
+    """Every Classic Load Balancer, in the chosen regions only (loadbalancer/${LoadBalancerName}: SAR_ELB_CLASSIC)."""
+    return [
+        f"arn:{plan.partition.value}:elasticloadbalancing:{region}:*:loadbalancer/*"
+        for region in plan.regions
+    ]
+
+
+def elb_statements(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        _statement("ElbDiscoverInChosenRegions", ELB_DISCOVER, ["*"], requested_region_condition(plan)),
+        _statement("ElbListenerCertificates", ELB_LISTENER, elb_listener_arns(plan)),
+        _statement("ElbClassicListenerCertificate", ELB_CLASSIC, elb_classic_arns(plan)),
+    ]
+
+
+def elb_policy(plan: Plan) -> CustomPolicy:
+    return CustomPolicy(
+        name=ELB_POLICY_NAME,
+        file_name=ELB_POLICY_FILE,
+        purpose=(
+            "Discover Application, Network and Classic Load Balancers and their listeners, and attach, "
+            f"replace and remove listener certificates, in the chosen regions only ({', '.join(plan.regions)})."
+        ),
+        document=wrap_policy(elb_statements(plan)),
+    )
+
+
 def secret_arn_pattern(plan: Plan) -> str:
     # Any region: the source document does not say in which region the
     # connector keeps its temporary keys; the name prefix is what scopes it.
@@ -434,6 +538,8 @@ def custom_user_policies(plan: Plan) -> list[CustomPolicy]:
     policies.append(acm_policy(plan))
     if plan.secrets_manager:
         policies.append(secrets_policy(plan))
+    if plan.elb:
+        policies.append(elb_policy(plan))
     return policies
 
 
@@ -484,6 +590,9 @@ MANAGED_POLICY_PAGES = {
     "SecretsManagerReadWrite": (
         "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/SecretsManagerReadWrite.html"
     ),
+    "ElasticLoadBalancingFullAccess": (
+        "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/ElasticLoadBalancingFullAccess.html"
+    ),
 }
 # What each managed policy grants, from its page in the AWS Managed Policy Reference.
 MANAGED_POLICY_SCOPE = {
@@ -491,6 +600,9 @@ MANAGED_POLICY_SCOPE = {
     "AWSCertificateManagerFullAccess": "acm:* (every ACM action)",
     "SecretsManagerReadWrite": (
         "secretsmanager:* and related CloudFormation, Lambda, KMS, EC2, RDS, Redshift reads"
+    ),
+    "ElasticLoadBalancingFullAccess": (
+        "elasticloadbalancing:* and the EC2, CloudWatch, Cognito and IAM service-linked-role calls ELB uses"
     ),
 }
 
@@ -527,6 +639,14 @@ def least_privilege_diff(plan: Plan) -> list[str]:
         )
     else:
         lines.append("Secrets Manager: not used by this plan in either style.")
+    if plan.elb:
+        lines.append(
+            "Elastic Load Balancing: ElasticLoadBalancingFullAccess can create, change and delete every load "
+            f"balancer, listener and target group in every region. {ELB_POLICY_NAME} keeps "
+            f"{len(ELB_DISCOVER) + len(ELB_LISTENER) + len(ELB_CLASSIC)} actions (describe load balancers, "
+            "listeners and listener certificates; add, replace and remove listener certificates) on "
+            f"listeners and Classic Load Balancers in {regions} only."
+        )
     if plan.is_organization:
         lines.append(
             "Inline policy: both styles use the corrected version here: as documented, "

@@ -21,6 +21,7 @@ from app.domain.least_privilege import (
     SECRET_PREFIX_ASSUMED,
     CustomPolicy,
     acm_statements,
+    elb_statements,
     secrets_statements,
 )
 from app.domain.plan import Plan
@@ -37,6 +38,8 @@ ACM_POLICY_FILE = "member-role-policy-certificate-manager.json"
 SECRETS_POLICY_FILE = "member-role-policy-secrets-manager.json"
 ACM_POLICY_NAME = "CertificateManager"
 SECRETS_POLICY_NAME = "SecretsManagerPrefix"
+ELB_POLICY_FILE = "member-role-policy-elastic-load-balancing.json"
+ELB_POLICY_NAME = "ElasticLoadBalancing"
 
 STACK_SET_NAME = "digicert-tlm-member-role"
 MANAGEMENT_STACK_NAME = "digicert-tlm-member-role-management-account"
@@ -103,6 +106,20 @@ def permission_policies(plan: Plan) -> list[CustomPolicy]:
                     f"secrets whose names start with {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED})."
                 ),
                 document=wrap_policy(secrets_statements(plan)),
+            )
+        )
+    if plan.elb:
+        # Scoped like its ACM policy, in both styles: the dedicated role is the least-privilege
+        # stand-in for OrganizationAccountAccessRole (docs/decisions.md, "ELB on the member role").
+        policies.append(
+            CustomPolicy(
+                name=ELB_POLICY_NAME,
+                file_name=ELB_POLICY_FILE,
+                purpose=(
+                    "Discover load balancers and listeners and attach, replace and remove listener "
+                    "certificates in this member account, in the chosen regions only."
+                ),
+                document=wrap_policy(elb_statements(plan)),
             )
         )
     return policies

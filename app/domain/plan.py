@@ -206,6 +206,17 @@ class Plan(BaseModel):
             cli="--style",
         ),
     ] = PolicyStyle.DOCUMENTED
+    # Also automate certificates on Elastic Load Balancing listeners (docs/facts.md#elb-permissions).
+    elb: Annotated[
+        bool,
+        Option(
+            label="ELB listeners",
+            help="also automate certificates on Elastic Load Balancing listeners",
+            widget="checkbox",
+            cli="--elb",
+            cli_kind="on",
+        ),
+    ] = False
 
     @model_validator(mode="before")
     @classmethod

@@ -50,6 +50,27 @@ _SECRETS_NOTES = (
 )
 
 
+_ELB_PURPOSE = (
+    "Discover load balancers and listeners and attach, replace and remove listener certificates "
+    "(Elastic Load Balancing: Application, Network and Classic Load Balancers)."
+)
+_ELB_NOTES = (
+    "Not on DigiCert's minimum-permissions page: DigiCert documents ElasticLoadBalancingFullAccess, "
+    "with ACM, for the connector's ELB listener automation (docs/facts.md#elb-permissions).",
+)
+
+
+def elb_managed_policy(plan: Plan) -> ManagedPolicy:
+    """ElasticLoadBalancingFullAccess, for plans that also automate ELB listeners."""
+    return ManagedPolicy(
+        "ElasticLoadBalancingFullAccess",
+        managed_policy_arn(plan.partition, "ElasticLoadBalancingFullAccess"),
+        _ELB_PURPOSE,
+        optional=False,
+        notes=_ELB_NOTES,
+    )
+
+
 def documented_permissions(plan: Plan, *, include_optional: bool = True) -> list[ManagedPolicy]:
     """The source document's permissions table for the plan's scope, in its order.
 
@@ -84,6 +105,9 @@ def documented_permissions(plan: Plan, *, include_optional: bool = True) -> list
                 notes=_SECRETS_NOTES,
             )
         )
+    if plan.elb:
+        # Beyond the source document's table: the plan's ELB option (docs/facts.md#elb-permissions).
+        rows.append(elb_managed_policy(plan))
     return rows
 
 
@@ -160,7 +184,15 @@ def corrected_inline_policy(plan: Plan) -> PolicyDocument:
 # Source: Service Authorization Reference, "Actions defined by AWS Security
 # Token Service" (resource types column empty for these actions).
 ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(
-    {"sts:getsessiontoken", "sts:getaccesskeyinfo", "sts:getcalleridentity"}
+    {
+        "sts:getsessiontoken",
+        "sts:getaccesskeyinfo",
+        "sts:getcalleridentity",
+        # Elastic Load Balancing (v1 and v2) discovery; list_awselasticloadbalancingv2.html.
+        "elasticloadbalancing:describeloadbalancers",
+        "elasticloadbalancing:describelisteners",
+        "elasticloadbalancing:describelistenercertificates",
+    }
 )
 
 

@@ -19,7 +19,12 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.checklist import custom_policy_step_id, step_ids
-from app.domain.least_privilege import ACM_POLICY_NAME, ORGANIZATIONS_POLICY_NAME, SECRETS_POLICY_NAME
+from app.domain.least_privilege import (
+    ACM_POLICY_NAME,
+    ELB_POLICY_NAME,
+    ORGANIZATIONS_POLICY_NAME,
+    SECRETS_POLICY_NAME,
+)
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 
 # The message AWS returns when Account Management trusted access is off
@@ -448,6 +453,7 @@ MANAGED_POLICY_FOR = {
     "organizations": "AWSOrganizationsReadOnlyAccess",
     "acm": "AWSCertificateManagerFullAccess",
     "secrets-manager": "SecretsManagerReadWrite",
+    "elb": "ElasticLoadBalancingFullAccess",
 }
 # The least-privilege style's custom policy for each need (its checklist step:
 # checklist.custom_policy_step_id).
@@ -455,11 +461,12 @@ CUSTOM_POLICY_FOR = {
     "organizations": ORGANIZATIONS_POLICY_NAME,
     "acm": ACM_POLICY_NAME,
     "secrets-manager": SECRETS_POLICY_NAME,
+    "elb": ELB_POLICY_NAME,
 }
 
 
 def permission_step(plan: Plan, need: str) -> str:
-    """The checklist step that grants the user `need` (organizations, acm, secrets-manager)."""
+    """The checklist step that grants the user `need` (organizations, acm, secrets-manager, elb)."""
     if plan.style is PolicyStyle.DOCUMENTED:
         return f"attach-{MANAGED_POLICY_FOR[need]}"
     step_id = custom_policy_step_id(CUSTOM_POLICY_FOR[need])

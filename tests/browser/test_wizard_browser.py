@@ -145,3 +145,22 @@ def test_dedicated_member_role_bundle_download_and_reasons(page: Page, base_url:
     names = zipfile.ZipFile(target).namelist()
     assert any(name.endswith("cloudformation/member-role-stackset.yaml") for name in names)
     assert any(name.endswith("manifest.json") for name in names)
+
+
+def test_elb_option_reaches_policies_checklist_and_bundle(page: Page, base_url: str) -> None:
+    start_wizard(page, base_url)
+    page.get_by_role("link", name=re.compile("Options")).click()
+    page.get_by_label("Also automate ELB listeners").check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name="3. Policies")).to_be_visible()
+    expect(page.get_by_text("arn:aws:iam::aws:policy/ElasticLoadBalancingFullAccess").first).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Next: Checklist").click()
+    expect(page.locator("#step-attach-ElasticLoadBalancingFullAccess")).to_have_count(1)
+    # Least privilege: the scoped ELB policy and its document; the choice survives a reload.
+    page.get_by_role("link", name=re.compile("Options")).click()
+    expect(page.get_by_label("Also automate ELB listeners")).to_be_checked()
+    page.get_by_label("Least privilege (custom, scoped policies)").check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_text("DigiCertTLMElasticLoadBalancing").first).to_be_visible()
+    expect(page.get_by_text("policy-elastic-load-balancing.json").first).to_be_visible()

@@ -62,6 +62,28 @@ def _matrix() -> dict[str, Plan]:
         user_name="tlm+connector=1,x.y@z_w-v",
         regions=("eu-west-1", "us-east-1", "ap-southeast-2"),
     )
+    # Elastic Load Balancing listeners (issue 13): both styles, both scopes, a member role, other partitions.
+    plans["organization-documented-secrets-aws-member-role-elb"] = Plan(
+        dedicated_member_role=True, role_name="DigiCertTLMMemberRole", elb=True
+    )
+    plans["organization-least-privilege-secrets-aws-member-role-elb"] = Plan(
+        style="least-privilege",
+        dedicated_member_role=True,
+        role_name="DigiCertTLMMemberRole",
+        regions=REGIONS["aws"],
+        elb=True,
+    )
+    plans["organization-documented-no-secrets-aws-cn-elb"] = Plan(
+        partition="aws-cn", regions=REGIONS["aws-cn"], secrets_manager=False, elb=True
+    )
+    plans["account-least-privilege-no-secrets-aws-us-gov-elb"] = Plan(
+        scope="account",
+        style="least-privilege",
+        partition="aws-us-gov",
+        regions=REGIONS["aws-us-gov"],
+        secrets_manager=False,
+        elb=True,
+    )
     return plans
 
 

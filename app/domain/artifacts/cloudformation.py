@@ -40,6 +40,7 @@ _POLICY_LOGICAL_IDS = {
     "DigiCertTLMOrganizationsRead": "OrganizationsReadPolicy",
     "DigiCertTLMCertificateManager": "CertificateManagerPolicy",
     "DigiCertTLMSecretsManagerPrefix": "SecretsManagerPolicy",
+    "DigiCertTLMElasticLoadBalancing": "ElasticLoadBalancingPolicy",
 }
 COMMENTS = {"Action": comment_for_action}
 

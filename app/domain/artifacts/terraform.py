@@ -28,11 +28,13 @@ POLICY_RESOURCE_NAMES = {
     "DigiCertTLMOrganizationsRead": "organizations_read",
     "DigiCertTLMCertificateManager": "certificate_manager",
     "DigiCertTLMSecretsManagerPrefix": "secrets_manager_prefix",
+    "DigiCertTLMElasticLoadBalancing": "elastic_load_balancing",
 }
 MANAGED_RESOURCE_NAMES = {
     "AWSOrganizationsReadOnlyAccess": "organizations_read_only_access",
     "AWSCertificateManagerFullAccess": "certificate_manager_full_access",
     "SecretsManagerReadWrite": "secrets_manager_read_write",
+    "ElasticLoadBalancingFullAccess": "elastic_load_balancing_full_access",
 }
 USER = Expr("aws_iam_user.connector.name")
 
