@@ -1,0 +1,136 @@
+"""Keyless sensors (issue 13, part 2): DigiCert's authentication methods and IAM Roles Anywhere inputs.
+
+Pure (stdlib + pydantic; the `cryptography` package is used when it is
+installed, for the certificate checks only). These are the validated building
+blocks of the `principal` plan option (iam-user | instance-role |
+roles-anywhere); the option itself is not on the plan yet, so no surface offers
+it. Sources: docs/facts.md#keyless-sensors.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.iam import REGIONS, Partition
+from app.domain.policies import PolicyDocument, wrap_policy
+
+
+@dataclass(frozen=True, slots=True)
+class AuthMethod:
+    """One of DigiCert's documented ways for the connector to authenticate, and what it is set to."""
+
+    name: str  # as DigiCert's page names it
+    connector_setting: str  # what to enter in Trust Lifecycle Manager
+    principals: tuple[str, ...]  # the wizard's principal choices that use it
+
+
+# DigiCert, "Configure authentication and permissions for AWS connectors" (docs/facts.md#keyless-sensors).
+AUTH_METHODS = (
+    AuthMethod("Self-authentication (Direct input)", "Access key and Secret key", ("iam-user",)),
+    AuthMethod(
+        "Self-authentication (Secrets manager)",
+        "Secrets manager connector, and references to the PAM vault entries holding the access key and "
+        "secret key",
+        ("iam-user",),
+    ),
+    AuthMethod(
+        "Default AWS credential provider chain",
+        "nothing: the managing DigiCert sensor uses its default credential chain",
+        ("instance-role",),
+    ),
+    AuthMethod(
+        "AWS profile name",
+        "Profile name: the AWS config profile on the sensor system",
+        ("roles-anywhere",),
+    ),
+)
+
+# IAM Roles Anywhere: the trust policy must let the service principal call these
+# three actions (docs/facts.md#keyless-sensors, "trust model").
+ROLES_ANYWHERE_PRINCIPAL = "rolesanywhere.amazonaws.com"
+ROLES_ANYWHERE_ACTIONS = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+MAX_PEM_CHARACTERS = 16384
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----")
+# arn:${Partition}:acm-pca:${Region}:${Account}:certificate-authority/${CertificateAuthorityId}
+_PCA_ARN = re.compile(
+    r"arn:(?P<partition>aws|aws-us-gov|aws-cn):acm-pca:(?P<region>[a-z0-9-]+):[0-9]{12}:"
+    r"certificate-authority/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+_CN = re.compile(r"[A-Za-z0-9 .@_*+=,:/-]{1,64}")
+
+
+def ca_certificate_error(pem: str) -> str | None:
+    """Why `pem` cannot be a Roles Anywhere trust anchor's CA certificate (None: it can). Never echoes it."""
+    if len(pem) > MAX_PEM_CHARACTERS:
+        return f"The CA certificate is longer than {MAX_PEM_CHARACTERS} characters."
+    blocks = _PEM.findall(pem)
+    if len(blocks) != 1 or _PEM.sub("", pem).strip():
+        return "Paste exactly one PEM certificate (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)."
+    try:
+        der = base64.b64decode("".join(blocks[0].split()), validate=True)
+    except (binascii.Error, ValueError):
+        return "The certificate's base64 text is damaged."
+    try:
+        from cryptography import x509
+    except ImportError:  # the structural check above is all that can be done without it
+        return None if der[:1] == b"\x30" else "The certificate is not DER-encoded X.509."
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return "The text is PEM, but not an X.509 certificate."
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is None or not constraints.ca:
+        return (
+            "This is not a CA certificate (its basic constraints do not say CA:TRUE): paste the issuing CA's."
+        )
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_cert_sign:
+        return "This CA certificate may not sign certificates (key usage lacks keyCertSign)."
+    return None
+
+
+def private_ca_arn_error(partition: Partition, arn: str) -> str | None:
+    """Why `arn` cannot be the plan's AWS Private CA (None: it can): its shape, partition and region."""
+    match = _PCA_ARN.fullmatch(arn)
+    if match is None:
+        return "Enter an AWS Private CA ARN: arn:PARTITION:acm-pca:REGION:ACCOUNT:certificate-authority/ID."
+    if match["partition"] != partition.value:
+        return f"The Private CA is in another partition: this plan's partition is {partition.value}."
+    if match["region"] not in REGIONS[partition]:
+        return f"The Private CA's region is not a region of the {partition.value} partition."
+    return None
+
+
+def subject_cn_error(value: str) -> str | None:
+    if not _CN.fullmatch(value):
+        return "The certificate subject's common name: 1-64 letters, digits, spaces and . @ _ * + = , : / -"
+    return None
+
+
+def roles_anywhere_trust_policy(
+    partition: Partition, trust_anchor_arn: str, subject_cn: str
+) -> PolicyDocument:
+    """The connector role's trust: Roles Anywhere, only for this trust anchor and this certificate subject."""
+    if not trust_anchor_arn.startswith(f"arn:{partition.value}:rolesanywhere:"):
+        raise ValueError("the trust anchor ARN is not in the plan's partition")
+    statement: dict[str, Any] = {
+        "Sid": "RolesAnywhereSensorCertificate",
+        "Effect": "Allow",
+        "Principal": {"Service": ROLES_ANYWHERE_PRINCIPAL},
+        "Action": list(ROLES_ANYWHERE_ACTIONS),
+        "Condition": {
+            "StringEquals": {"aws:PrincipalTag/x509Subject/CN": subject_cn},
+            "ArnEquals": {"aws:SourceArn": trust_anchor_arn},
+        },
+    }
+    return wrap_policy([statement])
