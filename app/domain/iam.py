@@ -8,6 +8,7 @@ that no later layer has to escape its way out of bad input.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -68,6 +69,75 @@ REGIONS: dict[Partition, tuple[str, ...]] = {
     Partition.AWS_US_GOV: ("us-gov-east-1", "us-gov-west-1"),
     Partition.AWS_CN: ("cn-north-1", "cn-northwest-1"),
 }
+
+# Each region's name as AWS writes it beside the code (the console's region
+# menu; https://docs.aws.amazon.com/general/latest/gr/rande.html). A test in
+# tests/aws checks these against the descriptions in botocore's endpoints.json.
+REGION_NAMES: dict[str, str] = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "af-south-1": "Africa (Cape Town)",
+    "ap-east-1": "Asia Pacific (Hong Kong)",
+    "ap-east-2": "Asia Pacific (Taipei)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-northeast-2": "Asia Pacific (Seoul)",
+    "ap-northeast-3": "Asia Pacific (Osaka)",
+    "ap-south-1": "Asia Pacific (Mumbai)",
+    "ap-south-2": "Asia Pacific (Hyderabad)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "ap-southeast-3": "Asia Pacific (Jakarta)",
+    "ap-southeast-4": "Asia Pacific (Melbourne)",
+    "ap-southeast-5": "Asia Pacific (Malaysia)",
+    "ap-southeast-6": "Asia Pacific (New Zealand)",
+    "ap-southeast-7": "Asia Pacific (Thailand)",
+    "ca-central-1": "Canada (Central)",
+    "ca-west-1": "Canada West (Calgary)",
+    "eu-central-1": "Europe (Frankfurt)",
+    "eu-central-2": "Europe (Zurich)",
+    "eu-north-1": "Europe (Stockholm)",
+    "eu-south-1": "Europe (Milan)",
+    "eu-south-2": "Europe (Spain)",
+    "eu-west-1": "Europe (Ireland)",
+    "eu-west-2": "Europe (London)",
+    "eu-west-3": "Europe (Paris)",
+    "il-central-1": "Israel (Tel Aviv)",
+    "me-central-1": "Middle East (UAE)",
+    "me-south-1": "Middle East (Bahrain)",
+    "mx-central-1": "Mexico (Central)",
+    "sa-east-1": "South America (São Paulo)",
+    "us-gov-east-1": "AWS GovCloud (US-East)",
+    "us-gov-west-1": "AWS GovCloud (US-West)",
+    "cn-north-1": "China (Beijing)",
+    "cn-northwest-1": "China (Ningxia)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RegionSet:
+    """A named choice of regions offered beside the checkboxes ("All", "Europe", …)."""
+
+    key: str
+    label: str
+    regions: tuple[str, ...]
+
+
+def region_sets(partition: Partition) -> tuple[RegionSet, ...]:
+    """Common sets of the partition's regions; ACM for CloudFront needs us-east-1, so every US set has it."""
+    regions = REGIONS[partition]
+    sets = [RegionSet("all", "All", regions)]
+    if partition is Partition.AWS:
+        for key, label, prefix in (
+            ("us", "United States", "us-"),
+            ("eu", "Europe", "eu-"),
+            ("ap", "Asia Pacific", "ap-"),
+        ):
+            sets.append(RegionSet(key, label, tuple(r for r in regions if r.startswith(prefix))))
+    sets.append(RegionSet("home", f"Only {HOME_REGION[partition]}", (HOME_REGION[partition],)))
+    return tuple(sets)
+
 
 # The region each partition's global services (IAM, Organizations) live in.
 HOME_REGION: dict[Partition, str] = {

@@ -19,8 +19,8 @@ from fastapi.responses import RedirectResponse, Response
 from app.domain import artifacts, explanations, least_privilege, policies
 from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
-from app.domain.iam import PARTITION_LABELS, REGIONS, Partition
-from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan
+from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
+from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan, plan_options
 from app.store import repo
 from app.web.deps import (
     ACTOR_COOKIE,
@@ -36,7 +36,7 @@ from app.web.deps import (
     get_edit_access,
     page_guard,
 )
-from app.web.forms import options_input
+from app.web.forms import OPTION_FIELDS, options_input
 from app.web.links import build_evidence, last_verification_run
 from app.web.render import is_htmx, render, render_cached
 from app.web.security import may_create_wizards
@@ -141,7 +141,7 @@ async def save_scope(
             },
             status_code=422,
         )
-    saved = _save_plan(request, engine, access, plan, version, actor, "scope.html", "scope")
+    saved = _save_plan(request, engine, access, plan, version, actor, "scope.html", "scope", mine=None)
     if isinstance(saved, Response):
         return saved
     return _see_other(f"/w/{token}/options")
@@ -156,8 +156,15 @@ def _save_plan(
     actor: str,
     template: str,
     page: str,
+    *,
+    mine: dict[str, Any] | None,
 ) -> repo.WizardRecord | Response:
-    """Save with the version the form was loaded at; a stale form gets 409 and the current state."""
+    """Save with the version the form was loaded at; a stale form gets 409 and the current state.
+
+    `mine` is what the person submitted on the options form: a stale save keeps
+    it in the form, with the saved plan's preview beside it and each field that
+    differs listed, so nobody has to type their changes again (issue 15.8).
+    """
     if plan == access.wizard.plan and version == access.wizard.version:
         return access.wizard
     try:
@@ -174,10 +181,30 @@ def _save_plan(
         context = {
             "nav": wizard_nav(request, current, page),
             "is_new": False,
-            **_options_context(current.wizard.plan),
+            **_options_context(current.wizard.plan, mine),
+            "conflict": True,
+            "conflict_changes": _differences(mine, current.wizard.plan) if mine else [],
         }
-        context["conflict"] = True
         return render(request, template, context, status_code=409)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    return "—" if value in (None, "") else str(value)
+
+
+def _differences(mine: dict[str, Any], saved: Plan) -> list[tuple[str, str, str]]:
+    """(label, yours, saved) for each options field where the submitted form and the saved plan differ."""
+    current = saved.to_json_dict()
+    labels = {name: option.label[:1].upper() + option.label[1:] for name, option in plan_options().items()}
+    return [
+        (labels[name], _shown(mine.get(name)), _shown(current.get(name)))
+        for name in OPTION_FIELDS
+        if _shown(mine.get(name)) != _shown(current.get(name))
+    ]
 
 
 @dataclass(frozen=True)
@@ -199,6 +226,19 @@ class OptionsView:
     def regions_shown(self) -> tuple[str, ...]:
         partition = self.plan_input.get("partition")
         return self.regions_by_partition.get(str(partition), REGIONS[Partition.AWS])
+
+    def region_name(self, region: str) -> str:
+        return REGION_NAMES.get(region, "")
+
+    def region_sets(self) -> tuple[RegionSet, ...]:
+        return region_sets(_partition_or_default(self.plan_input.get("partition")))
+
+
+def _partition_or_default(value: Any) -> Partition:
+    try:
+        return Partition(str(value))
+    except ValueError:
+        return Partition.AWS
 
 
 def _options_context(
@@ -239,6 +279,18 @@ async def save_options(request: Request, access: EditDep, engine: EngineDep, act
     form = await request.form()
     version = _int(form.get("version"))
     data = options_input(access.wizard.plan, form)
+    chosen = _region_choice(form, data)
+    if chosen is not None:
+        # A set of regions chosen, or the partition changed, without JavaScript:
+        # the form comes back with the new checkboxes; nothing is saved yet.
+        data["regions"], notice = chosen
+        context = {
+            "nav": wizard_nav(request, access, "options"),
+            "options": OptionsView(plan_input=data, errors={}),
+            "preview": _preview(access.wizard.plan),
+            "regions_notice": notice,
+        }
+        return render(request, "options.html", context)
     try:
         plan = parse_plan(data)
     except PlanError as error:
@@ -248,10 +300,33 @@ async def save_options(request: Request, access: EditDep, engine: EngineDep, act
             "preview": _preview(access.wizard.plan),
         }
         return render(request, "options.html", context, block="form", status_code=422)
-    saved = _save_plan(request, engine, access, plan, version, actor, "options.html", "options")
+    saved = _save_plan(request, engine, access, plan, version, actor, "options.html", "options", mine=data)
     if isinstance(saved, Response):
         return saved
     return _see_other(f"/w/{request.path_params['token']}/policies")
+
+
+def _region_choice(form: Any, data: dict[str, Any]) -> tuple[list[str], str] | None:
+    """Regions to show ticked, and why, when the form asked for a set or switched partition; else None."""
+    partition = _partition_or_default(data.get("partition"))
+    key = str(form.get("region_set") or "")
+    if key:
+        if key == "none":
+            return [], "No region is ticked: choose at least one, then save."
+        found = next((s for s in region_sets(partition) if s.key == key), None)
+        if found is not None:
+            return list(
+                found.regions
+            ), f"{found.label}: {len(found.regions)} regions ticked. Save to keep them."
+    shown = str(form.get("shown_partition") or "")
+    if shown and shown != data.get("partition") and data.get("partition") in {p.value for p in Partition}:
+        kept = [r for r in data.get("regions") or [] if r in REGIONS[partition]]
+        ticked = kept or [region_sets(partition)[-1].regions[0]]
+        return (
+            ticked,
+            f"The partition is now {PARTITION_LABELS[partition]}: its regions are shown. Check them, then save.",
+        )
+    return None
 
 
 def _int(value: Any) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import botocore.session
 
-from app.domain.iam import HOME_REGION, REGIONS, Partition
+from app.domain.iam import HOME_REGION, REGION_NAMES, REGIONS, Partition, region_sets
 
 
 def _botocore_regions() -> dict[str, set[str]]:
@@ -28,3 +28,24 @@ def test_botocore_resolves_each_region_to_its_partition() -> None:
     for partition in Partition:
         for region in REGIONS[partition]:
             assert session.get_partition_for_region(region) == partition.value
+
+
+def test_every_region_has_the_name_botocore_gives_it() -> None:
+    loader = botocore.session.get_session().get_component("data_loader")
+    described = {
+        region: data.get("description", "")
+        for p in loader.load_data("endpoints")["partitions"]
+        for region, data in p["regions"].items()
+    }
+    for partition in Partition:
+        for region in REGIONS[partition]:
+            # botocore writes São Paulo without its accent.
+            assert REGION_NAMES[region].replace("ã", "a") == described[region], region
+
+
+def test_region_sets_hold_only_the_partitions_regions() -> None:
+    for partition in Partition:
+        sets = {s.key: s.regions for s in region_sets(partition)}
+        assert sets["all"] == REGIONS[partition]
+        assert all(set(regions) <= set(REGIONS[partition]) and regions for regions in sets.values())
+    assert "us-east-1" in {s.key: s for s in region_sets(Partition.AWS)}["us"].regions

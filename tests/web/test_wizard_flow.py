@@ -267,3 +267,63 @@ def test_every_page_of_a_wizard_has_unique_ids(client: WizardClient) -> None:
             pages += 1
             assert duplicate_ids(response.text) == [], str(endpoint)
     assert pages >= 10
+
+
+def test_a_stale_options_save_keeps_the_persons_edits_beside_the_saved_plan(client: WizardClient) -> None:
+    token = client.new_wizard()
+    fields = {"user_name": "first", "partition": "aws", "regions": "us-east-1", "style": "documented"}
+    client.form_post(f"/w/{token}/options", {**fields, "version": "1"}, follow_redirects=False)
+    mine = {**fields, "user_name": "mine-user", "regions": ["us-east-1", "eu-west-1"], "version": "1"}
+    stale = client.form_post(f"/w/{token}/options", mine)
+    assert stale.status_code == 409
+    html = stale.text
+    # The form still holds what the person typed and ticked...
+    assert re.search(r'id="user_name" name="user_name" value="mine-user"', html)
+    assert re.search(r'value="eu-west-1" checked', html)
+    # ...the differences are listed, and the form now carries the current version.
+    differences = html[html.index('class="differences"') :]
+    assert '<th scope="row">IAM user name</th><td>mine-user</td><td>first</td>' in differences
+    assert '<th scope="row">Regions</th><td>us-east-1, eu-west-1</td><td>us-east-1</td>' in differences
+    assert 'name="version" value="2"' in html
+    assert client.get(f"/api/v1/wizards/{token}").json()["plan"]["user_name"] == "first"
+    # Saving again keeps them.
+    again = client.form_post(f"/w/{token}/options", {**mine, "version": "2"}, follow_redirects=False)
+    assert again.status_code == 303
+    assert client.get(f"/api/v1/wizards/{token}").json()["plan"]["user_name"] == "mine-user"
+
+
+def test_region_sets_and_a_new_partition_work_without_javascript(client: WizardClient) -> None:
+    token = client.new_wizard()
+    before = client.get(f"/api/v1/wizards/{token}").json()
+    base = {
+        "user_name": "u",
+        "partition": "aws",
+        "shown_partition": "aws",
+        "style": "documented",
+        "version": "0",
+    }
+    europe = client.form_post(f"/w/{token}/options", {**base, "regions": "us-east-1", "region_set": "eu"})
+    assert europe.status_code == 200
+    ticked = set(re.findall(r'name="regions" value="([a-z0-9-]+)" checked', europe.text))
+    assert ticked == {
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+    }
+    assert "Europe (Ireland)" in europe.text and "Save to keep them" in europe.text
+    # The partition switched without the live preview: its regions come back, home region ticked.
+    china = client.form_post(f"/w/{token}/options", {**base, "partition": "aws-cn", "regions": "us-east-1"})
+    assert china.status_code == 200
+    assert set(re.findall(r'name="regions" value="([a-z0-9-]+)"', china.text)) == {
+        "cn-north-1",
+        "cn-northwest-1",
+    }
+    assert re.findall(r'name="regions" value="([a-z0-9-]+)" checked', china.text) == ["cn-northwest-1"]
+    assert "China (Beijing)" in china.text
+    # Nothing was saved by either.
+    assert client.get(f"/api/v1/wizards/{token}").json() == before
