@@ -1,8 +1,11 @@
 """Share links, the audit trail, step notes, live progress and the evidence export.
 
 - /w/{token}/links: edit links only. Mint view (or edit) links, list every
-  link with its state, revoke one, all view links, or all links. A new token
-  is shown once, in the response to the POST that minted it; the database
+  link with its state, revoke one, all view links, or all links (after a
+  confirmation page). A new token is shown once: the POST that minted it
+  answers with a redirect (post/redirect/get, so a reload sends nothing again)
+  and a short-lived cookie, limited to the share page's path, that carries the
+  token to the next GET, which shows it and deletes the cookie. The database
   keeps only its SHA-256, so it can never be shown again.
 - /w/{token}/activity: the audit trail as a timeline (any link).
 - /w/{token}/checklist/progress: the progress fragment view pages poll.
@@ -24,6 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.domain import audit, evidence
 from app.domain.checklist import checklist
+from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import repo, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
@@ -109,9 +113,31 @@ def _links_page(
     return render(request, "links.html", context, status_code=status_code)
 
 
+MINTED_COOKIE = "cw_minted"
+MINTED_SECONDS = 120  # long enough for the redirect, short enough to be gone if it is not followed
+
+
+def _share_path(request: Request) -> str:
+    return f"/w/{_token(request)}/links"
+
+
+def _minted_shown_once(request: Request, engine: Any, access: repo.Access) -> dict[str, Any] | None:
+    """The link minted by the POST just before this GET (its cookie), if it belongs to this wizard."""
+    raw = request.cookies.get(MINTED_COOKIE, "")
+    found = repo.resolve(engine, token=raw, now=repo.utcnow()) if looks_like_token(raw) else None
+    if found is None or found.wizard.id != access.wizard.id:
+        return None
+    base = str(request.base_url).rstrip("/")
+    return {"url": f"{base}/w/{raw}", "link": found.link, "grants": audit.LINK_GRANTS[found.link.kind]}
+
+
 @router.get("/w/{token}/links")
 async def links_page(request: Request, access: EditDep, engine: EngineDep, settings: SettingsDep) -> Response:
-    return _links_page(request, engine, access, settings)
+    minted = _minted_shown_once(request, engine, access)
+    response = _links_page(request, engine, access, settings, minted=minted)
+    if MINTED_COOKIE in request.cookies:
+        response.delete_cookie(MINTED_COOKIE, path=_share_path(request))
+    return response
 
 
 @router.post("/w/{token}/links")
@@ -140,7 +166,7 @@ async def mint_link(
     if errors:
         form = MintForm(label=label[:MAX_LABEL], days=max(lifetime, 1), kind="view", errors=errors)
         return _links_page(request, engine, access, settings, form=form, status_code=422)
-    link, token = repo.mint_link(
+    _, token = repo.mint_link(
         engine,
         wizard_id=access.wizard.id,
         kind=kind,
@@ -149,9 +175,17 @@ async def mint_link(
         now=repo.utcnow(),
         days=lifetime,
     )
-    base = str(request.base_url).rstrip("/")
-    minted = {"url": f"{base}/w/{token}", "link": link, "grants": audit.LINK_GRANTS[kind]}
-    return _links_page(request, engine, access, settings, minted=minted, status_code=201)
+    response = RedirectResponse(_share_path(request), status_code=303)
+    response.set_cookie(
+        MINTED_COOKIE,
+        token,
+        max_age=MINTED_SECONDS,
+        path=_share_path(request),
+        httponly=True,
+        samesite="strict",
+        secure=bool(settings.hsts),
+    )
+    return response
 
 
 def _revoked_own_link(request: Request) -> Response:
@@ -181,6 +215,12 @@ async def revoke_link(
     return RedirectResponse(f"/w/{_token(request)}/links", status_code=303)
 
 
+@router.get("/w/{token}/links/revoke-all")
+async def confirm_revoke_all(request: Request, access: EditDep) -> Response:
+    """The step before revoking every link: what it does, a way back, and the button that does it."""
+    return render(request, "revoke_all.html", {"nav": wizard_nav(request, access, "links")})
+
+
 @router.post("/w/{token}/links/revoke")
 async def revoke_many(
     request: Request,
@@ -201,7 +241,7 @@ async def revoke_many(
                 engine,
                 access,
                 settings,
-                error="Nothing was revoked: tick the box to confirm that every link, yours included, stops working.",
+                error="Nothing was revoked: confirm first (Revoke every link…) that every link, yours included, should stop working.",
                 status_code=422,
             )
         repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow())
