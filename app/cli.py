@@ -663,7 +663,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Settings from the environment (CONNECTOR_WIZARD_*) that fail validation.
         first = error.errors(include_input=False)[0]
         where = ENV_PREFIX + "_".join(str(part) for part in first["loc"]).upper()
-        print(f"connector-wizard: {where}: {first['msg']}", file=sys.stderr)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        print(f"connector-wizard: {where}: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # `connector-wizard policy | head`: the reader left; not an error of ours.

@@ -13,6 +13,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -124,12 +125,19 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+def purge_once(app: FastAPI, *, now: datetime) -> dict[str, int]:
+    """Delete expired and revoked links and unreachable wizards, and forget every cached page of them."""
+    counts = repo.purge_expired(app.state.engine, now=now)
+    app.state.page_cache.clear()
+    return counts
+
+
 async def _purge_forever(app: FastAPI, interval_seconds: float) -> None:
     """Purge expired links and wizards every `interval_seconds`, until cancelled."""
     while True:
         await asyncio.sleep(interval_seconds)
         try:
-            counts = repo.purge_expired(app.state.engine, now=repo.utcnow())
+            counts = purge_once(app, now=repo.utcnow())
             log.info("purged expired links and wizards: %s", counts)
         except Exception:  # a failed purge must not stop the server; it runs again later
             log.exception("purge failed")

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CONNECTOR_WIZARD_"
+MIN_OPERATOR_SECRET = 16
 
 
 class Settings(BaseSettings):
@@ -34,7 +35,7 @@ class Settings(BaseSettings):
 
     operator_secret: SecretStr | None = Field(
         default=None,
-        description="If set, required to create wizards and to use the server's own AWS identity.",
+        description="If set (16 characters or more), required to create wizards and to use the server's own AWS identity.",
     )
     allow_server_credentials: bool = Field(
         default=False,
@@ -93,6 +94,17 @@ class Settings(BaseSettings):
     purge_interval_minutes: int = Field(
         default=60, ge=0, description="How often the server purges expired links and wizards (0: never)."
     )
+
+    @field_validator("operator_secret")
+    @classmethod
+    def _long_operator_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Set but empty used to mean "no secret": anyone could create wizards (issue 12, finding 2).
+        # Unset means no secret; set means a real one.
+        if value is not None and len(value.get_secret_value()) < MIN_OPERATOR_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_OPERATOR_SECRET} characters (unset it to let anyone create wizards)"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

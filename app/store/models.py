@@ -38,8 +38,16 @@ class Wizard(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, index=True)
 
 
+# SQLite reuses the largest rowid after it is deleted; AUTOINCREMENT never hands
+# out an id again (https://www.sqlite.org/autoinc.html). A link id reused after
+# a purge once served another wizard's cached pages (issue 12, finding 1;
+# docs/hardening.md). PostgreSQL's serial ids are never reused anyway.
+_NEVER_REUSED_IDS = {"sqlite_autoincrement": True}
+
+
 class ShareLink(SQLModel, table=True):
     __tablename__ = "share_link"
+    __table_args__ = _NEVER_REUSED_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
@@ -66,6 +74,8 @@ class StepState(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
+    __table_args__ = _NEVER_REUSED_IDS
+
     id: int | None = Field(default=None, primary_key=True)
     wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
     at: datetime

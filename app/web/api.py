@@ -344,7 +344,7 @@ async def create_wizard(
     actor: ActorDep,
     body: Annotated[PlanBody | None, Body()] = None,
 ) -> CreatedWizardOut:
-    if not may_create_wizards(settings, request.headers.get("x-operator-secret", "")):
+    if not may_create_wizards(request, settings, request.headers.get("x-operator-secret", "")):
         raise HTTPException(
             403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
         )

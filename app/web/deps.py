@@ -13,6 +13,7 @@ access dependency and call `engine_of` / `actor_of` themselves
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import Engine
@@ -54,8 +55,18 @@ def clean_actor(value: str | None) -> str:
     return cleaned or ANONYMOUS
 
 
+def actor_cookie_value(name: str) -> str:
+    """The display name as a cookie value: percent-encoded UTF-8.
+
+    A cookie value is Latin-1 bytes at most (Starlette refuses others, and RFC 6265
+    allows only a subset of ASCII): `Łukasz`, `李雷` or an emoji once failed
+    with a 500 (issue 12, finding 7).
+    """
+    return quote(clean_actor(name), safe="")
+
+
 def actor_of(request: Request) -> str:
-    return clean_actor(request.cookies.get(ACTOR_COOKIE))
+    return clean_actor(unquote(request.cookies.get(ACTOR_COOKIE, "")))
 
 
 async def get_actor(request: Request) -> str:

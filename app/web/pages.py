@@ -29,8 +29,8 @@ from app.web.deps import (
     EditDep,
     EngineDep,
     SettingsDep,
+    actor_cookie_value,
     actor_of,
-    clean_actor,
     engine_of,
     get_access,
     get_edit_access,
@@ -75,7 +75,7 @@ async def create_wizard(
     actor: ActorDep,
     operator_secret: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    if not may_create_wizards(settings, operator_secret):
+    if not may_create_wizards(request, settings, operator_secret):
         return render(
             request,
             "home.html",
@@ -91,6 +91,7 @@ async def create_wizard(
 @router.post("/me")
 async def set_actor(
     request: Request,
+    settings: SettingsDep,
     name: Annotated[str, Form(max_length=200)] = "",
     back: Annotated[str, Form(max_length=300)] = "/",
 ) -> Response:
@@ -98,7 +99,13 @@ async def set_actor(
     target = back if back.startswith("/") and not back.startswith("//") else "/"
     response = _see_other(target)
     response.set_cookie(
-        ACTOR_COOKIE, clean_actor(name), max_age=365 * 86400, httponly=True, samesite="strict"
+        ACTOR_COOKIE,
+        actor_cookie_value(name),
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="strict",
+        # Served over HTTPS (HSTS on): never sent in the clear (issue 12, finding 9).
+        secure=settings.hsts,
     )
     return response
 
@@ -446,9 +453,12 @@ async def checklist_page(request: Request) -> Response:
 hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
 
 
-def _page_key(access: repo.Access) -> tuple[int, int]:
+def _page_key(access: repo.Access) -> tuple[str, int, int]:
     # A page is the same for one link (its token is in every URL) at one wizard revision.
-    return (access.link.id, access.wizard.revision)
+    # The wizard's random id comes first: revisions count from 0 in every wizard, and
+    # on a database migrated before 0004 a purged link's id could be handed out again,
+    # which once served one wizard's cached page to another (issue 12, finding 1).
+    return (access.wizard.id, access.link.id, access.wizard.revision)
 
 
 # The state a tick asks for, from its URL: the form's action is

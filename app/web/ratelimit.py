@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 
 DEFAULT_MAX_KEYS = 10_000
+SECRET_FAILURES_PER_MINUTE = 10
 # Paths whose requests carry a share-link token, and the two that create wizards
 # (each creation writes to the database: a cheap way to fill it otherwise).
 LINK_PREFIXES = ("/w/", "/api/v1/wizards/")
@@ -96,6 +97,16 @@ class RateLimiter:
                 return 0.0
             return (cost - bucket.tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """Seconds until `key` may make one more request (0.0: now), without taking a token."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return 0.0
+            tokens = min(self.capacity, bucket.tokens + max(0.0, now - bucket.updated) * self.rate)
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
 
 def client_key(request: Request) -> str:
     """The address a limit counts against: the IPv4 address, or the IPv6 /64."""
@@ -115,7 +126,10 @@ def enforce(limiter: RateLimiter | None, request: Request, cost: float = 1.0) ->
     """Raise 429 with Retry-After (whole seconds, at least 1) when the client is over the limit."""
     if limiter is None:
         return
-    wait = limiter.hit(client_key(request), cost)
+    _refuse_if_waiting(limiter.hit(client_key(request), cost))
+
+
+def _refuse_if_waiting(wait: float) -> None:
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise HTTPException(
@@ -123,6 +137,24 @@ def enforce(limiter: RateLimiter | None, request: Request, cost: float = 1.0) ->
             f"Too many requests from your address. Try again in {seconds} seconds.",
             headers={"Retry-After": str(seconds)},
         )
+
+
+def check_failures(request: Request, limiter_name: str, attempt: Callable[[], bool]) -> bool:
+    """Run `attempt` unless this client used up its failures; a failed attempt takes a token.
+
+    A client over the limit gets 429 for right and wrong attempts alike, so
+    guessing on goes nowhere (429 says nothing about the guess).
+    """
+    limiters: dict[str, RateLimiter | None] = request.app.state.limiters
+    limiter = limiters.get(limiter_name)
+    if limiter is None:
+        return attempt()
+    key = client_key(request)
+    _refuse_if_waiting(limiter.wait(key))
+    if attempt():
+        return True
+    limiter.hit(key)
+    return False
 
 
 def limit_share_links(request: Request) -> None:
@@ -137,6 +169,8 @@ def make_limiters(*, link_per_minute: int, verify_per_minute: int) -> dict[str, 
     """The app's limiters; a rate of 0 turns that limit off (None)."""
     return {
         "links": RateLimiter(per_minute=link_per_minute) if link_per_minute else None,
+        # Wrong operator secrets (issue 12, finding 2): a few, then one every six seconds.
+        "secret": RateLimiter(per_minute=SECRET_FAILURES_PER_MINUTE),
         # Verification is expensive (tens of AWS calls): a small burst, then the rate.
         "verify": RateLimiter(per_minute=verify_per_minute, capacity=max(1, min(3, verify_per_minute)))
         if verify_per_minute

@@ -147,6 +147,13 @@ class PageCache:
             filled[index] = values[filled[index]]
         return b"".join(filled)
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every page (after a purge: nothing deleted stays in memory)."""
+        self._entries.clear()
+
     def get(self, key: Hashable) -> tuple[tuple[bytes, ...], dict[str, Any]] | None:
         entry = self._entries.get(key)
         if entry is not None:

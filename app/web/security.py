@@ -20,6 +20,7 @@ from fastapi import FastAPI, HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings
+from app.web.ratelimit import check_failures
 
 CSRF_COOKIE = "cw_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -165,9 +166,14 @@ def operator_secret_matches(settings: Settings, given: str) -> bool:
     return hmac.compare_digest(settings.operator_secret.get_secret_value().encode(), given.encode())
 
 
-def may_create_wizards(settings: Settings, given: str) -> bool:
+def checked_operator_secret(request: Request, settings: Settings, given: str) -> bool:
+    """operator_secret_matches, under the limiter of failed attempts (429 past it)."""
+    return check_failures(request, "secret", lambda: operator_secret_matches(settings, given))
+
+
+def may_create_wizards(request: Request, settings: Settings, given: str) -> bool:
     """Without an operator secret anyone may start a wizard; with one, only who gives it."""
-    return settings.operator_secret is None or operator_secret_matches(settings, given)
+    return settings.operator_secret is None or checked_operator_secret(request, settings, given)
 
 
 def csrf_token_for(request: Request) -> str:

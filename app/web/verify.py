@@ -55,7 +55,7 @@ from app.store.repo import utcnow
 from app.web import ratelimit
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.render import is_htmx, render
-from app.web.security import operator_secret_matches
+from app.web.security import checked_operator_secret
 from app.web.views import wizard_nav
 
 log = logging.getLogger("connector_wizard.verify")
@@ -483,7 +483,7 @@ async def start_verification(
     elif source == "server":
         if not settings.allow_server_credentials or demo is not None:
             errors["source"] = "This server does not allow verifying with its own identity."
-        elif not operator_secret_matches(settings, str(form.get("operator_secret", ""))):
+        elif not checked_operator_secret(request, settings, str(form.get("operator_secret", ""))):
             errors["operator_secret"] = "The operator secret is required to use the server's own identity."  # noqa: S105 - a message
         credentials = None
     else:

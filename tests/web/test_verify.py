@@ -259,10 +259,15 @@ def test_server_credentials_need_the_setting_and_the_operator_secret(tmp_path: P
         assert refused.status_code == 422 and "does not allow" in refused.text
 
     on: Any = make_settings(
-        tmp_path, aws_endpoint_url=endpoint, allow_server_credentials=True, operator_secret="op-secret-123"
+        tmp_path,
+        aws_endpoint_url=endpoint,
+        allow_server_credentials=True,
+        operator_secret="op-secret-123-verify",
     )
     with WizardClient(create_app(on), base_url="http://testserver") as client:
-        response = client.form_post("/wizards", {"operator_secret": "op-secret-123"}, follow_redirects=False)
+        response = client.form_post(
+            "/wizards", {"operator_secret": "op-secret-123-verify"}, follow_redirects=False
+        )
         token = str(response.headers["location"]).split("/")[2]
         assert "server's own AWS identity" in client.get(f"/w/{token}/verify").text
         wrong = client.form_post(f"/w/{token}/verify", {"source": "server", "operator_secret": "guess"})

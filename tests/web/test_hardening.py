@@ -1,0 +1,169 @@
+"""Regression tests for the security review in issue 12: each failed on the code before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import WizardClient, make_settings
+
+# --- 1. cached pages never cross wizards ------------------------------------------------------
+
+
+def test_a_purged_link_id_never_serves_another_wizards_cached_page(
+    sqlite_client: WizardClient, sqlite_settings: Settings
+) -> None:
+    """The reproduction of issue 12, finding 1, step by step."""
+    client = sqlite_client
+    old = client.new_wizard()
+    saved = client.form_post(
+        f"/w/{old}/steps/create-user/note", data={"version": "0", "note": "OLD-WIZARD-NOTE"}
+    )
+    assert saved.status_code == 200
+    assert "OLD-WIZARD-NOTE" in client.get(f"/w/{old}/checklist").text
+    policies_old = client.get(f"/w/{old}/policies")
+    assert policies_old.status_code == 200
+    revoked = client.form_post(f"/w/{old}/links/revoke", data={"which": "all", "confirm": "yes"})
+    assert revoked.status_code == 200
+    assert cli.main(["db", "purge", "--database-url", sqlite_settings.database_url]) == 0
+
+    new = client.new_wizard()
+    ticked = client.form_post(f"/w/{new}/steps/create-user?done=true", follow_redirects=False)
+    assert ticked.status_code == 303
+    page = client.get(f"/w/{new}/checklist")
+    assert page.status_code == 200
+    assert "OLD-WIZARD-NOTE" not in page.text
+    assert old not in page.text and new in page.text
+    assert old not in client.get(f"/w/{new}/policies").text
+
+
+def test_the_servers_own_purge_empties_the_page_cache(sqlite_client: WizardClient) -> None:
+    from app.store import repo
+
+    client = sqlite_client
+    token = client.new_wizard()
+    assert client.get(f"/w/{token}/checklist").status_code == 200
+    app = client.app
+    assert len(app.state.page_cache) > 0  # type: ignore[attr-defined]
+    from app.main import purge_once
+
+    purge_once(app, now=repo.utcnow())  # type: ignore[arg-type]
+    assert len(app.state.page_cache) == 0  # type: ignore[attr-defined]
+
+
+def test_share_link_ids_are_never_reused_on_sqlite(
+    sqlite_client: WizardClient, sqlite_settings: Settings
+) -> None:
+    import sqlite3
+
+    client = sqlite_client
+    path = sqlite_settings.database_url.removeprefix("sqlite:///")
+
+    def newest_link_id() -> int:
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("SELECT max(id) FROM share_link").fetchone()[0] or 0)
+
+    first = client.new_wizard()
+    before = newest_link_id()
+    client.form_post(f"/w/{first}/links/revoke", data={"which": "all", "confirm": "yes"})
+    assert cli.main(["db", "purge", "--database-url", sqlite_settings.database_url]) == 0
+    client.new_wizard()
+    assert newest_link_id() > before
+
+
+# --- 10. a note version no save ever gave is a conflict -----------------------------------------
+
+
+@pytest.mark.parametrize("version", [1, 5, 2**31 - 1])
+def test_a_note_version_ahead_of_a_never_written_note_is_409(client: WizardClient, version: int) -> None:
+    token = client.new_wizard()
+    csrf = client.csrf()
+    api = client.put(
+        f"/api/v1/wizards/{token}/steps/create-user/note",
+        json={"version": version, "note": "x"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert api.status_code == 409
+    form = client.form_post(
+        f"/w/{token}/steps/create-access-key/note", data={"version": str(version), "note": "y"}
+    )
+    assert form.status_code == 409
+    state = client.get(f"/api/v1/wizards/{token}").json()["steps"]
+    assert all(step["note"] == "" and step["note_version"] == 0 for step in state)
+
+
+# --- 2. no fail-open operator secret; wrong guesses have their own limit ---------------------------
+
+
+@pytest.mark.parametrize("value", ["", "short", "x" * 15])
+def test_an_empty_or_short_operator_secret_stops_the_server_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, value: str
+) -> None:
+    # First the settings alone (the old code would have gone on to serve).
+    with pytest.raises(ValueError, match="16 characters"):
+        make_settings(tmp_path, operator_secret=value)
+    monkeypatch.setenv("CONNECTOR_WIZARD_OPERATOR_SECRET", value)
+    monkeypatch.setenv("CONNECTOR_WIZARD_DATABASE_URL", f"sqlite:///{tmp_path / 'never.sqlite3'}")
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    assert cli.main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("connector-wizard: CONNECTOR_WIZARD_OPERATOR_SECRET: ")
+    assert "16 characters" in err[0]
+    assert not (tmp_path / "never.sqlite3").exists()
+
+
+def test_sixteen_characters_are_enough(tmp_path: Path) -> None:
+    assert make_settings(tmp_path, operator_secret="x" * 16).operator_secret is not None
+
+
+def test_wrong_operator_secrets_get_their_own_small_limit(tmp_path: Path) -> None:
+    from app.web.ratelimit import SECRET_FAILURES_PER_MINUTE
+
+    secret = "a-long-operator-secret"
+    with WizardClient(create_app(make_settings(tmp_path, operator_secret=secret))) as client:
+        for attempt in range(SECRET_FAILURES_PER_MINUTE):
+            wrong = client.form_post(
+                "/wizards", {"operator_secret": f"guess-{attempt}"}, follow_redirects=False
+            )
+            assert wrong.status_code == 403, attempt
+        over = client.form_post("/wizards", {"operator_secret": "guess-again"}, follow_redirects=False)
+        assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
+        # Past the limit the right secret is refused too: a 429 tells a guesser nothing.
+        right = client.form_post("/wizards", {"operator_secret": secret}, follow_redirects=False)
+        assert right.status_code == 429
+        api = client.post(
+            "/api/v1/wizards", json={}, headers={"X-CSRF-Token": client.csrf(), "X-Operator-Secret": secret}
+        )
+        assert api.status_code == 429
+        # The general share-link limit is untouched: pages without a secret still answer.
+        assert client.get("/").status_code == 200
+
+
+# --- 7. any Unicode name works in the audit trail; 9. the name cookie is Secure under HSTS -------------
+
+
+@pytest.mark.parametrize("name", ["Łukasz", "李雷", "Zoë 🙂", "100% sure"])
+def test_a_non_latin1_name_is_kept_and_shown(client: WizardClient, name: str) -> None:
+    saved = client.form_post("/me", {"name": name, "back": "/"}, follow_redirects=False)
+    assert saved.status_code == 303
+    token = client.new_wizard()
+    ticked = client.form_post(f"/w/{token}/steps/create-user?done=true", follow_redirects=False)
+    assert ticked.status_code == 303
+    steps = client.get(f"/api/v1/wizards/{token}").json()["steps"]
+    assert [step["done_by"] for step in steps if step["id"] == "create-user"] == [name]
+    assert name in client.get(f"/w/{token}/activity").text
+
+
+@pytest.mark.parametrize("hsts", [False, True])
+def test_the_name_cookie_is_secure_when_hsts_is_on(tmp_path: Path, hsts: bool) -> None:
+    with WizardClient(
+        create_app(make_settings(tmp_path, hsts=hsts)), base_url="https://testserver"
+    ) as client:
+        saved = client.form_post("/me", {"name": "Ada", "back": "/"}, follow_redirects=False)
+        cookie = next(v for k, v in saved.headers.multi_items() if k == "set-cookie" and "cw_name=" in v)
+        assert ("; secure" in cookie.lower()) is hsts
