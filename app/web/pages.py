@@ -39,7 +39,7 @@ from app.web.deps import (
 from app.web.forms import OPTION_FIELDS, options_input
 from app.web.links import build_evidence, last_verification_run
 from app.web.render import is_htmx, render, render_cached
-from app.web.security import may_create_wizards
+from app.web.security import cookies_secure, may_create_wizards
 from app.web.views import (
     ChecklistItem,
     Progress,
@@ -91,7 +91,6 @@ async def create_wizard(
 @router.post("/me")
 async def set_actor(
     request: Request,
-    settings: SettingsDep,
     name: Annotated[str, Form(max_length=200)] = "",
     back: Annotated[str, Form(max_length=300)] = "/",
 ) -> Response:
@@ -104,8 +103,8 @@ async def set_actor(
         max_age=365 * 86400,
         httponly=True,
         samesite="strict",
-        # Served over HTTPS (HSTS on): never sent in the clear (issue 12, finding 9).
-        secure=settings.hsts,
+        # Served over HTTPS: never sent in the clear (issue 12, finding 9).
+        secure=cookies_secure(request),
     )
     return response
 

@@ -26,7 +26,7 @@ from app.domain import least_privilege
 from app.domain.policies import render_json
 from app.domain.verification import summary_sentence
 from app.resources import resource_path
-from app.web.security import CSRF_COOKIE
+from app.web.security import CSRF_COOKIE, cookies_secure
 
 
 @cache
@@ -235,6 +235,5 @@ def set_csrf_cookie(request: Request, response: Response) -> None:
     """Set the CSRF cookie if this request minted a token (security.csrf_token_for)."""
     token = getattr(request.state, "new_csrf_token", None)
     if token is not None:
-        # HTTPS as the client sees it: HSTS promised, or a trusted proxy said so (X-Forwarded-Proto).
-        secure = bool(request.app.state.settings.hsts) or request.url.scheme == "https"
+        secure = cookies_secure(request)
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")

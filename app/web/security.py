@@ -176,6 +176,14 @@ def may_create_wizards(request: Request, settings: Settings, given: str) -> bool
     return settings.operator_secret is None or checked_operator_secret(request, settings, given)
 
 
+def cookies_secure(request: Request) -> bool:
+    """Whether our cookies get `Secure`: HTTPS as the client sees it.
+
+    HSTS promised, or a trusted proxy said so (X-Forwarded-Proto).
+    """
+    return bool(request.app.state.settings.hsts) or request.url.scheme == "https"
+
+
 def csrf_token_for(request: Request) -> str:
     """This browser's CSRF token: the cookie's, or a new one the response will set."""
     token = request.cookies.get(CSRF_COOKIE)

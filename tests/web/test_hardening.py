@@ -162,7 +162,8 @@ def test_a_non_latin1_name_is_kept_and_shown(client: WizardClient, name: str) ->
 @pytest.mark.parametrize("hsts", [False, True])
 def test_the_name_cookie_is_secure_when_hsts_is_on(tmp_path: Path, hsts: bool) -> None:
     with WizardClient(
-        create_app(make_settings(tmp_path, hsts=hsts)), base_url="https://testserver"
+        create_app(make_settings(tmp_path, hsts=hsts)),
+        base_url="https://testserver" if hsts else "http://testserver",
     ) as client:
         saved = client.form_post("/me", {"name": "Ada", "back": "/"}, follow_redirects=False)
         cookie = next(v for k, v in saved.headers.multi_items() if k == "set-cookie" and "cw_name=" in v)
