@@ -337,6 +337,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             os.environ[ENV_PREFIX + key.upper()] = (
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
+    _no_core_dumps()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -360,6 +361,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _no_core_dumps() -> None:
+    """No core file from this process or its workers: it would hold typed AWS keys (issue 12, finding 9).
+
+    Python cannot wipe a string, so keys typed for a verification stay in freed
+    memory until it is reused; a core dump would write them to disk
+    (docs/hardening.md). Workers inherit the limit.
+    """
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

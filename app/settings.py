@@ -7,13 +7,19 @@ checks). Invalid values fail at start-up with a message naming the variable.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CONNECTOR_WIZARD_"
 MIN_OPERATOR_SECRET = 16
+# Answered without configuration: a local instance, opened on this machine.
+DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
+# A DNS name or an IPv4/IPv6 address, as it stands in a Host header without its port.
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?|[0-9a-f:.]{2,45}")
 
 
 class Settings(BaseSettings):
@@ -31,6 +37,15 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="",
         description="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted (`*`: any); empty: none.",
+    )
+
+    public_url: str = Field(
+        default="",
+        description="The address people open, e.g. https://wizard.example.com: the base of minted links and the origin changes must come from; its host is allowed.",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names the server answers besides localhost, 127.0.0.1, ::1 and the public URL's host (other Host headers get 400); `*`: any.",
     )
 
     operator_secret: SecretStr | None = Field(
@@ -95,6 +110,27 @@ class Settings(BaseSettings):
         default=60, ge=0, description="How often the server purges expired links and wizards (0: never)."
     )
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value:
+            return ""
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path.strip("/"):
+            raise ValueError("must be an http:// or https:// address with a host and no path")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be an http:// or https:// address with a host and no path")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: str) -> str:
+        items = [item.strip().lower().rstrip(".") for item in value.split(",") if item.strip()]
+        for item in items:
+            if item != "*" and not _HOST_NAME.fullmatch(item):
+                raise ValueError("must be host names or IP addresses separated by commas (no ports), or *")
+        return ",".join(items)
+
     @field_validator("operator_secret")
     @classmethod
     def _long_operator_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -131,6 +167,15 @@ class Settings(BaseSettings):
         if self.link_days > self.max_link_days:
             raise ValueError("link_days must not exceed max_link_days")
         return self
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """The Host header names this server answers (without port), `*` for any."""
+        names = set(DEFAULT_HOSTS)
+        if self.public_url:
+            names.add(str(urlsplit(self.public_url).hostname))
+        names.update(name for name in self.allowed_hosts.split(",") if name)
+        return frozenset(names)
 
     @property
     def is_sqlite(self) -> bool:

@@ -178,7 +178,7 @@ run() {
   # --network host: no bridge here (dockerd --bridge=none). The health interval
   # is shortened so the image's own HEALTHCHECK is seen to pass within the run.
   docker run -d --network host --name "$1" -v "$2:/data" \
-    -e CONNECTOR_WIZARD_HOST=127.0.0.1 -e "CONNECTOR_WIZARD_PORT=$port" \
+    -e CONNECTOR_WIZARD_HOST=127.0.0.1 -e "CONNECTOR_WIZARD_PORT=$port" -e "CONNECTOR_WIZARD_PUBLIC_URL=$base_url" \
     --health-interval 1s --health-start-period 60s "${@:3}" "$image" >/dev/null
 }
 

@@ -80,7 +80,12 @@ def make_sqlite_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": default_database_url(tmp_path), "purge_interval_minutes": 0}
+    values: dict[str, Any] = {
+        "database_url": default_database_url(tmp_path),
+        "purge_interval_minutes": 0,
+        # The test client's Host (http://testserver), besides the default local names.
+        "allowed_hosts": "testserver",
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

@@ -37,7 +37,7 @@ def test_policy_account_scope_without_secrets_manager(capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["policy", "--role-name", "bad/name"], "--role-name: Not allowed in an IAM name"),
+        (["policy", "--role-name", "bad/name"], "--role-name: An IAM name has only"),
         (["policy", "--role-name", "a" * 65], "--role-name: Too long"),
         (["policy", "--partition", "aws-cn", "--regions", "us-east-1"], "--regions:"),
         # Two spellings of one choice: refused, whatever the values.

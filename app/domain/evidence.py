@@ -162,10 +162,26 @@ def evidence_json(evidence: Evidence) -> dict[str, Any]:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
+# Words that GFM's autolink extension (and linkify in other renderers) would
+# turn into links without any markup: `scheme://`, `//host`, `www.`, an e-mail
+# address, `mailto:`/`xmpp:`, and (linkify-it's fuzzy links) a bare domain
+# such as `example.com` (https://github.github.com/gfm/#autolinks-extension-).
+# Escaping cannot stop them all (linkify reads the text after escapes are
+# resolved), so such a word becomes a code span, which no renderer links
+# (issue 12, finding 9; docs/hardening.md).
+_LINKY = re.compile(r"://|^//|www\.|@|^(mailto|xmpp):|\.[a-z]{2,}", re.IGNORECASE)
+
+
 def md_text(value: object) -> str:
-    """Free text as inert Markdown on one line (table cells cannot hold line breaks)."""
-    text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Free text as inert Markdown on one line (table cells cannot hold line breaks), no bare links."""
+    return " ".join(_md_word(word) for word in str(value).split())
+
+
+def _md_word(word: str) -> str:
+    if _LINKY.search(word):
+        # A `|` would end a table cell even inside a code span: as in a URL, %7C.
+        return md_code(word.replace("|", "%7C"))
+    return _MD_SPECIAL.sub(r"\\\1", word)
 
 
 def md_code(value: object) -> str:

@@ -168,16 +168,19 @@ _SECRET_PREFIX = re.compile(r"[A-Za-z0-9/_+=.@-]{1,128}")
 SECRET_PREFIX_RULE = "1–128 characters: letters, digits, and / _ + = . @ -"  # noqa: S105 - a rule text, not a secret
 
 
+# Messages name the rule, never the input (README, Security): an echoed value
+# is a reflection channel for markup and a way to smuggle text into pages
+# and logs (issue 12, finding 8).
+
+
 def iam_name_error(value: str) -> str | None:
-    """Return why `value` is not a valid IAM user or role name, or None."""
+    """Return why `value` is not a valid IAM user or role name (the rule, never the value), or None."""
     if not value:
         return "Enter a name: " + IAM_NAME_RULE + "."
     if len(value) > 64:
-        return f"Too long ({len(value)} characters): IAM allows at most 64."
+        return "Too long: IAM allows at most 64 characters."
     if not _IAM_NAME.fullmatch(value):
-        bad = sorted({c for c in value if not _IAM_NAME.fullmatch(c)})
-        shown = " ".join(repr(c) for c in bad[:5])
-        return f"Not allowed in an IAM name: {shown}. Use " + IAM_NAME_RULE + "."
+        return "An IAM name has only " + IAM_NAME_RULE + "."
     return None
 
 
@@ -195,7 +198,7 @@ def secret_prefix_error(value: str) -> str | None:
 
 def region_error(partition: Partition, region: str) -> str | None:
     if region not in REGIONS[partition]:
-        return f"{region!r} is not a region of the {PARTITION_LABELS[partition]} partition."
+        return f"Choose regions of the {PARTITION_LABELS[partition]} partition only."
     return None
 
 

@@ -32,6 +32,7 @@ from app.settings import Settings
 from app.store import repo, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.render import is_htmx, render
+from app.web.security import cookies_secure, public_base_url
 from app.web.views import (
     ChecklistItem,
     checklist_context,
@@ -127,7 +128,7 @@ def _minted_shown_once(request: Request, engine: Any, access: repo.Access) -> di
     found = repo.resolve(engine, token=raw, now=repo.utcnow()) if looks_like_token(raw) else None
     if found is None or found.wizard.id != access.wizard.id:
         return None
-    base = str(request.base_url).rstrip("/")
+    base = public_base_url(request)
     return {"url": f"{base}/w/{raw}", "link": found.link, "grants": audit.LINK_GRANTS[found.link.kind]}
 
 
@@ -183,7 +184,7 @@ async def mint_link(
         path=_share_path(request),
         httponly=True,
         samesite="strict",
-        secure=bool(settings.hsts),
+        secure=cookies_secure(request),
     )
     return response
 

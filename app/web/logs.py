@@ -154,9 +154,52 @@ class QuietMigrationContext(logging.Filter):
         return not record.getMessage().startswith(("Context impl", "Will assume"))
 
 
+# Characters that end a line, move the cursor or start a terminal escape
+# sequence: C0 and C1 controls, DEL, the Unicode line and paragraph
+# separators, and the bidirectional overrides that reorder what a terminal
+# shows. In a text log line they become visible escapes, so a path with
+# %0a, %0d, %1b or %00 cannot write a fake line or colour the terminal
+# (issue 12, finding 5; docs/hardening.md).
+_CONTROL = [
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    0x2028,
+    0x2029,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+]
+_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _CONTROL}
+_ESCAPES |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+_ESCAPES_KEEPING_NEWLINES = {code: text for code, text in _ESCAPES.items() if code != ord("\n")}
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as a visible escape (\\n, \\x1b, \\u2028)."""
+    return text.translate(_ESCAPES)
+
+
+def _indented_block(text: str) -> str:
+    """A traceback: its own lines kept, each indented, every other control character escaped.
+
+    Indented, no continuation line can pass for a record of its own.
+    """
+    return text.translate(_ESCAPES_KEEPING_NEWLINES).replace("\n", "\n    ")
+
+
 class TextFormatter(logging.Formatter):
+    """One line per record (a traceback follows, indented), control characters escaped, tokens masked."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return _indented_block(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented_block(super().formatStack(stack_info))
 
     def format(self, record: logging.LogRecord) -> str:
         return mask_text(super().format(record))

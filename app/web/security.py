@@ -14,6 +14,7 @@ CSRF (OWASP CSRF Prevention Cheat Sheet): an unsafe request must
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 
 from fastapi import FastAPI, HTTPException, Request
@@ -140,12 +141,67 @@ class BodyLimit:
                 raise
 
 
-async def _too_large(scope: Scope, send: Send) -> None:
+class AllowedHosts:
+    """400 for a request whose Host header names a host this server does not answer to.
+
+    Without it, a page on any site whose DNS name is re-pointed at 127.0.0.1
+    (DNS rebinding) could drive a local instance as a same-origin page, and the
+    client's Host would be trusted to build links (issue 12, finding 6;
+    docs/hardening.md). The health probes answer any Host: load balancers and
+    orchestrators call them by the container's address, and they tell nothing.
+    """
+
+    EXEMPT = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, app: ASGIApp, *, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.any_host = "*" in hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.any_host or scope["path"] in self.EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"host":
+                if host_name(value.decode("latin-1")) not in self.hosts:
+                    await _send_error(
+                        scope,
+                        send,
+                        400,
+                        "Unknown host: set CONNECTOR_WIZARD_PUBLIC_URL or CONNECTOR_WIZARD_ALLOWED_HOSTS.",
+                    )
+                    return
+                break
+        # No Host at all (HTTP/1.0) names no other site: nothing to rebind.
+        await self.app(scope, receive, send)
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header: lower case, without port, brackets or a final dot."""
+    host = host.strip().lower()
+    name, port = host, ""
+    if host.startswith("[") and "]" in host:
+        name, _, port = host[1:].partition("]")
+        port = port.removeprefix(":")
+    elif host.count(":") == 1:
+        name, _, port = host.partition(":")
+    if port and not port.isdigit():
+        return host  # "localhost:80x" is no host of ours
+    return name.rstrip(".")
+
+
+async def _send_error(scope: Scope, send: Send, status: int, message: str) -> None:
     # JSON under /api/ like every other API error (the OpenAPI schema says so), text elsewhere.
     if scope["path"].startswith("/api/"):
-        await _send(send, 413, b'{"detail":"Request body too large."}', b"application/json")
+        body = json.dumps({"detail": message}).encode()
+        await _send(send, status, body, b"application/json")
     else:
-        await _send(send, 413, b"Request body too large.", b"text/plain; charset=utf-8")
+        await _send(send, status, message.encode(), b"text/plain; charset=utf-8")
+
+
+async def _too_large(scope: Scope, send: Send) -> None:
+    await _send_error(scope, send, 413, "Request body too large.")
 
 
 async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
@@ -176,6 +232,12 @@ def may_create_wizards(request: Request, settings: Settings, given: str) -> bool
     return settings.operator_secret is None or checked_operator_secret(request, settings, given)
 
 
+def public_base_url(request: Request) -> str:
+    """Where people open the app: CONNECTOR_WIZARD_PUBLIC_URL, else this request's (allowed) host."""
+    public_url: str = request.app.state.settings.public_url
+    return public_url or str(request.base_url).rstrip("/")
+
+
 def cookies_secure(request: Request) -> bool:
     """Whether our cookies get `Secure`: HTTPS as the client sees it.
 
@@ -197,8 +259,10 @@ def csrf_token_for(request: Request) -> str:
 
 
 def _same_origin(request: Request, origin: str) -> bool:
+    """The request's own origin (its Host passed AllowedHosts), or the configured public URL's."""
     host = request.headers.get("host", "")
-    return origin in {f"http://{host}", f"https://{host}"}
+    public_url: str = request.app.state.settings.public_url
+    return origin in {f"http://{host}", f"https://{host}"} or (bool(public_url) and origin == public_url)
 
 
 async def verify_csrf(request: Request) -> None:
@@ -227,6 +291,7 @@ async def verify_csrf(request: Request) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AllowedHosts, hosts=settings.host_names)
     # Outermost, around Starlette's ServerErrorMiddleware, so that 500 pages
     # get the headers too (user middleware sits inside ServerErrorMiddleware).
     build_inner = app.build_middleware_stack

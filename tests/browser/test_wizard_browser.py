@@ -91,7 +91,7 @@ def test_account_scope_without_javascript_features(
     page.get_by_label("IAM user name").fill("bad/name")
     page.get_by_role("button", name="Save and continue").click()
     # The error is announced next to the field; nothing saved.
-    expect(page.locator("#user_name-error")).to_contain_text("Not allowed in an IAM name")
+    expect(page.locator("#user_name-error")).to_contain_text("An IAM name has only")
     assert_accessible(page)
     page.get_by_label("IAM user name").fill("tlm-account-user")
     page.get_by_role("button", name="Save and continue").click()

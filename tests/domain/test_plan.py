@@ -36,10 +36,12 @@ def test_good_iam_names_pass(value: str) -> None:
 def test_regions_must_belong_to_the_partition() -> None:
     with pytest.raises(PlanError) as error:
         parse_plan({"partition": "aws-cn", "regions": ["us-east-1"]})
-    assert "not a region of the AWS China partition" in error.value.errors["regions"]
+    assert "regions of the AWS China partition only" in error.value.errors["regions"]
     with pytest.raises(PlanError) as error:
         parse_plan({"regions": ["us-east-7"]})
-    assert "us-east-7" in error.value.errors["regions"]
+    # The rule, never the input (issue 12, finding 8).
+    assert "us-east-7" not in error.value.errors["regions"]
+    assert "AWS (commercial) partition" in error.value.errors["regions"]
 
 
 def test_regions_are_split_deduplicated_and_default_to_the_home_region() -> None:

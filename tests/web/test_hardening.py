@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +170,145 @@ def test_the_name_cookie_is_secure_when_hsts_is_on(tmp_path: Path, hsts: bool) -
         saved = client.form_post("/me", {"name": "Ada", "back": "/"}, follow_redirects=False)
         cookie = next(v for k, v in saved.headers.multi_items() if k == "set-cookie" and "cw_name=" in v)
         assert ("; secure" in cookie.lower()) is hsts
+
+
+# --- 8. validation messages name the field and the rule, never the input ------------------------
+
+ECHO_CASES = [
+    ("user_name", "ECHO<b>x</b>"),
+    ("role_name", "ECHO\"'<script>"),
+    ("user_name", "ECHO" + "x" * 70),
+    ("regions", "<b>ECHO</b>"),
+    ("regions", "ECHO-east-1"),
+    ("secret_prefix", "ECHO<>*"),
+    ("external_id", "ECHO<>|"),
+    ("partition", "ECHO<i>"),
+    ("scope", "ECHO<i>"),
+    ("style", "ECHO<i>"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ECHO_CASES)
+def test_plan_errors_never_echo_the_input(client: WizardClient, field: str, value: str) -> None:
+    api = client.get("/api/v1/plan/policies", params={field: value})
+    assert api.status_code == 422
+    assert "ECHO" not in api.text and "<" not in api.text
+    assert any(item["loc"][-1] == field for item in api.json()["detail"])
+
+    token = client.new_wizard()
+    form = client.form_post(f"/w/{token}/options", {"version": "1", field: value})
+    if field != "scope":  # the options form has no scope field: the value is ignored
+        assert form.status_code == 422
+        errors = form.context["options"].errors  # type: ignore[attr-defined]
+        assert set(errors) and all(
+            "ECHO" not in message and "<" not in message for message in errors.values()
+        )
+
+
+def test_cli_plan_errors_never_echo_the_input(capsys: pytest.CaptureFixture[str]) -> None:
+    for field, value in ECHO_CASES:
+        if field in {"scope", "partition", "style", "external_id"}:
+            continue  # argparse choices, or an option without the plan's name
+        assert cli.main(["policy", f"--{field.replace('_', '-')}={value}"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"connector-wizard: --{field.replace('_', '-')}: ")
+        assert "ECHO" not in err and "<" not in err
+
+
+# --- 6. only known hosts; minted links and the Origin check use the public URL ---------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/plan/policies", "/w/abc/checklist", "/static/app.css"])
+def test_a_request_for_another_host_gets_400(tmp_path: Path, path: str) -> None:
+    settings = make_settings(tmp_path, allowed_hosts="")
+    with WizardClient(create_app(settings), base_url="http://127.0.0.1:8000") as client:
+        for host in ("evil.example", "attacker.localhost.example", "127.0.0.1.nip.io:8000", "localhost.:80x"):
+            refused = client.get(path, headers={"Host": host})
+            assert refused.status_code == 400, host
+            assert host not in refused.text  # the error names the settings, not the input
+            assert refused.headers["content-security-policy"]
+        for host in ("localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST."):
+            assert client.get(path, headers={"Host": host}).status_code != 400, host
+        # Health probes come from load balancers by the container's address.
+        assert client.get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code == 200
+
+
+def test_the_public_url_is_allowed_used_for_links_and_the_origin_check(tmp_path: Path) -> None:
+    public = "https://wizard.example.org"
+    settings = make_settings(tmp_path, public_url=public + "/", allowed_hosts="wizard-internal")
+    assert settings.public_url == public
+    with WizardClient(create_app(settings), base_url="https://wizard-internal") as client:
+        token = client.new_wizard()
+        minted = client.form_post(f"/w/{token}/links", {"kind": "view", "days": "3", "label": "x"})
+        assert minted.status_code == 201
+        assert f'value="{public}/w/' in minted.text or f">{public}/w/" in minted.text
+        assert "wizard-internal/w/" not in minted.text
+        # The browser's Origin is the public URL, the Host the proxy's upstream name.
+        tick = client.post(
+            f"/w/{token}/steps/create-user?done=true",
+            headers={"Origin": public, "X-CSRF-Token": client.csrf()},
+            follow_redirects=False,
+        )
+        assert tick.status_code == 303
+        other = client.post(
+            f"/w/{token}/steps/create-user?done=false",
+            headers={"Origin": "https://evil.example", "X-CSRF-Token": client.csrf()},
+            follow_redirects=False,
+        )
+        assert other.status_code == 403
+        assert client.get("/", headers={"Host": "wizard.example.org"}).status_code == 200
+        assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("public_url", "wizard.example.org"),
+        ("public_url", "ftp://wizard.example.org"),
+        ("public_url", "https://wizard.example.org/sub/path"),
+        ("public_url", "https://user:pw@wizard.example.org"),
+        ("allowed_hosts", "good.example, bad host"),
+        ("allowed_hosts", "host.example:8000"),
+    ],
+)
+def test_bad_public_url_or_hosts_fail_fast(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        make_settings(tmp_path, **{name: value})
+
+
+# --- 9. bare URLs in notes and names never become links in report.md ------------------------------
+
+LINKY_NOTE = (
+    "see https://evil.example/login?a=1|b http://x.test www.evil.example "
+    "mailto:me@evil.example bob@evil.example //evil.example evil.example ftp://evil.example ok: done."
+)
+
+
+def test_bare_urls_in_notes_do_not_become_links_in_report_md(client: WizardClient) -> None:
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+    from markdown_it import MarkdownIt
+
+    edit = client.new_wizard()
+    client.form_post("/me", {"name": "Eve www.evil.example"})
+    client.form_post(f"/w/{edit}/steps/create-user?done=true")
+    client.form_post(f"/w/{edit}/steps/create-user/note", {"note": LINKY_NOTE, "version": "0"})
+    text = client.get(f"/w/{edit}/report.md").text
+    # GitHub's own renderer with its autolink extension, and markdown-it with linkify.
+    renderings = {
+        "cmark-gfm": cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE),
+        "markdown-it": MarkdownIt("gfm-like").render(text),
+    }
+    for renderer, html in renderings.items():
+        assert "<a " not in html and "<a>" not in html, renderer
+        assert "evil.example" in html, renderer  # still there, as text
+    row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
+    assert len(re.split(r"(?<!\\)\|", row)[1:-1]) == 6  # the URL's | added no cell
+    assert "ok: done." in text  # plain words stay plain
+
+
+def test_serve_turns_core_dumps_off(start_server: Any, tmp_path: Path) -> None:
+    server = start_server(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    limits = Path(f"/proc/{server.process.pid}/limits").read_text()
+    (core,) = [line for line in limits.splitlines() if line.startswith("Max core file size")]
+    assert core.split()[4:6] == ["0", "0"], core

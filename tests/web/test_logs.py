@@ -151,3 +151,38 @@ def test_request_id_reaches_log_lines_written_during_the_request(client: Any, ca
     assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
     assert getattr(record, "request_id", None) == request_id
     assert logs.request_id_var.get() == "-"  # reset after the request
+
+
+FORGED = "2026-01-01 00:00:00,000 INFO connector_wizard.access [forged] GET /admin 200"
+
+
+def test_text_logs_escape_control_characters_so_a_path_cannot_forge_a_line(
+    start_server: Any, tmp_path: Path
+) -> None:
+    """%0a, %0d, %1b and %00 in a path (decoded by the server) stay on the request's own line."""
+    server = start_server(f"sqlite:///{tmp_path / 'w.sqlite3'}", CONNECTOR_WIZARD_LOG_FORMAT="text")
+    path = "/nowhere%0a" + FORGED.replace(" ", "%20") + "%0d%1b[2J%1b[31mred%00end%e2%80%a8sep"
+    response = httpx.get(server.base_url + path, timeout=10)
+    assert response.status_code == 404
+    server.stop()
+    text = server.log_text()
+    lines = text.split("\n")
+    assert not any(line.startswith(FORGED[:10]) for line in lines)
+    assert not any(ch in text for ch in "\r\x1b\x00\u2028")
+    (logged,) = [line for line in lines if "/nowhere" in line]
+    assert "/nowhere\\n2026-01-01" in logged and "\\r\\x1b[2J\\x1b[31mred\\x00end\\u2028sep 404" in logged
+
+
+def test_text_formatter_escapes_messages_and_keeps_tracebacks_indented() -> None:
+    try:
+        raise ValueError("bad\nFORGED LINE\x1b[0m")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom %s", ("a\r\nb",), sys.exc_info())
+    record.request_id = "r1"
+    line = logs.TextFormatter().format(record)
+    first, *rest = line.split("\n")
+    assert first.endswith("[r1] boom a\\r\\nb")
+    assert rest and all(part.startswith(" ") for part in rest[1:])
+    assert "\x1b" not in line and "    FORGED LINE\\x1b[0m" in line
