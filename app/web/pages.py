@@ -455,7 +455,7 @@ hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], in
 def _page_key(access: repo.Access) -> tuple[str, int, int]:
     # A page is the same for one link (its token is in every URL) at one wizard revision.
     # The wizard's random id comes first: revisions count from 0 in every wizard, and
-    # on a database migrated before 0004 a purged link's id could be handed out again,
+    # on a database migrated before 0005 a purged link's id could be handed out again,
     # which once served one wizard's cached page to another (issue 12, finding 1).
     return (access.wizard.id, access.link.id, access.wizard.revision)
 

@@ -1,7 +1,7 @@
 """share link and event ids are never reused (SQLite AUTOINCREMENT)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 06:50:00
 
 SQLite hands out max(rowid)+1, so after a purge deleted the newest share
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
