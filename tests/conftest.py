@@ -133,6 +133,16 @@ def client(settings: Settings) -> Iterator[WizardClient]:
         yield test_client
 
 
+# The random seed of this run's random fuzzing (schemathesis), printed in the
+# report header; set it to replay a run.
+FUZZ_SEED_ENV = "CONNECTOR_WIZARD_FUZZ_SEED"
+FUZZ_SEED = int(os.environ.get(FUZZ_SEED_ENV) or secrets.randbelow(2**32))
+
+
+def pytest_report_header() -> str:
+    return f"random fuzzing seed: {FUZZ_SEED} (replay: {FUZZ_SEED_ENV}={FUZZ_SEED})"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files under tests/golden")
 

@@ -29,15 +29,16 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from schemathesis.python import asgi
 
 from app.domain.iam import HOME_REGION, REGIONS, Partition
 from app.domain.plan import DEFAULT_ROLE_NAME
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import FUZZ_SEED, FUZZ_SEED_ENV, make_settings
 
 MAX_EXAMPLES = 40  # per operation, fuzzing phase; the whole module runs in ~15 s on 2 cores
+RANDOM_EXAMPLES = 15  # per operation, with the run's random seed
 CSRF = secrets.token_urlsafe(32)
 # Steps every plan has, whatever the fuzzer made of the plan meanwhile.
 COMMON_STEPS = ("create-user", "create-access-key", "configure-connector")
@@ -86,6 +87,22 @@ def _stop_app() -> Iterator[None]:
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+    _check(case)
+
+
+@schema.parametrize()
+@settings(max_examples=RANDOM_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@seed(FUZZ_SEED)
+def test_api_conforms_to_its_schema_with_a_random_seed(case: schemathesis.Case) -> None:
+    """Besides the fixed set above: a new seed every run (printed in the header), so runs explore."""
+    try:
+        _check(case)
+    except BaseException as error:
+        error.add_note(f"random seed {FUZZ_SEED}: rerun with {FUZZ_SEED_ENV}={FUZZ_SEED}")
+        raise
+
+
+def _check(case: schemathesis.Case) -> None:
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     path = case.path_parameters or {}
     token = path.get("token")
