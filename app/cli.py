@@ -338,6 +338,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
     _no_core_dumps()
+    from app.web.server import HEADER_TIMEOUT_ENV, PROTOCOL
+
+    # Worker processes read it from the environment (uvicorn's Config has no field for it).
+    os.environ[HEADER_TIMEOUT_ENV] = str(settings.header_timeout_seconds)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -359,6 +363,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # JSON if configured. uvicorn's access log stays off; ours replaces it.
         log_config=logging_config(settings.log_format),
         access_log=False,
+        # Header size and read time (431, 408), which uvicorn does not bound with
+        # httptools (app/web/server.py), and concurrent connections (503 beyond).
+        http=PROTOCOL,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        limit_concurrency=settings.max_connections,
     )
     return 0
 

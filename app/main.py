@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
+    app.state.export_cache = links.ExportCache()
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
     for router in (pages.router, links.router, verify.router, api.router, api.health):
         add_routes(app, router)
@@ -129,6 +130,7 @@ def purge_once(app: FastAPI, *, now: datetime) -> dict[str, int]:
     """Delete expired and revoked links and unreachable wizards, and forget every cached page of them."""
     counts = repo.purge_expired(app.state.engine, now=now)
     app.state.page_cache.clear()
+    app.state.export_cache.clear()
     return counts
 
 

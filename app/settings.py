@@ -39,6 +39,24 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted (`*`: any); empty: none.",
     )
 
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        le=1048576,
+        description="Largest request line and headers `serve` reads (431 beyond).",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds `serve` waits for a request's headers to be complete before it closes the connection.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=100000,
+        description="Connections (and requests in progress) one `serve` process holds at once; 503 beyond.",
+    )
     public_url: str = Field(
         default="",
         description="The address people open, e.g. https://wizard.example.com: the base of minted links and the origin changes must come from; its host is allowed.",
@@ -101,7 +119,7 @@ class Settings(BaseSettings):
     link_rate_per_minute: int = Field(
         default=300,
         ge=0,
-        description="Requests per minute one client address may make with share links (/w/…, /api/v1/wizards/…); 0: no limit.",
+        description="Requests per minute one client address may make with share links (/w/…, /api/v1/wizards/…) and to the plan API (/api/v1/plan/…); 0: no limit.",
     )
     verify_rate_per_minute: int = Field(
         default=6, ge=0, description="Verification runs per minute one client address may start; 0: no limit."

@@ -517,10 +517,15 @@ def log_event(engine: Engine, *, wizard_id: str, actor: str, kind: str, now: dat
         add_event(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, **detail)
 
 
-def events(engine: Engine, *, wizard_id: str, limit: int = 200) -> list[EventRecord]:
+def events(engine: Engine, *, wizard_id: str, limit: int = 200, offset: int = 0) -> list[EventRecord]:
+    """The wizard's events, newest first: `limit` of them after skipping the `offset` newest."""
     with reading(engine) as conn:
         rows = conn.execute(
-            select(EVENT).where(EVENT.c.wizard_id == wizard_id).order_by(EVENT.c.id.desc()).limit(limit)
+            select(EVENT)
+            .where(EVENT.c.wizard_id == wizard_id)
+            .order_by(EVENT.c.id.desc())
+            .limit(limit)
+            .offset(offset)
         ).all()
     return [
         EventRecord(at=as_utc(r.at), actor=r.actor, kind=r.kind, detail=json.loads(r.detail or "{}"))

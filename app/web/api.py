@@ -6,6 +6,7 @@ nothing, so GET), and as JSON bodies to the ones that store something.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -242,12 +243,22 @@ def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> l
     return [step_out(step, states) for step in checklist(plan)]
 
 
-@router.get("/plan/policies", response_model=PoliciesOut, summary="Permissions and inline policy for a plan")
+@router.get(
+    "/plan/policies",
+    response_model=PoliciesOut,
+    summary="Permissions and inline policy for a plan",
+    responses=LIMITED,
+)
 async def plan_policies(plan: PlanDep) -> PoliciesOut:
     return policies_out(plan)
 
 
-@router.get("/plan/checklist", response_model=list[StepOut], summary="Ordered setup steps for a plan")
+@router.get(
+    "/plan/checklist",
+    response_model=list[StepOut],
+    summary="Ordered setup steps for a plan",
+    responses=LIMITED,
+)
 async def plan_checklist(plan: PlanDep) -> list[StepOut]:
     return steps_out(plan)
 
@@ -260,7 +271,12 @@ class ArtifactOut(BaseModel):
     sha256: str
 
 
-@router.get("/plan/artifacts", response_model=list[ArtifactOut], summary="Every file the plan generates")
+@router.get(
+    "/plan/artifacts",
+    response_model=list[ArtifactOut],
+    summary="Every file the plan generates",
+    responses=LIMITED,
+)
 async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
     return [
         ArtifactOut(
@@ -281,6 +297,7 @@ async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
     responses={
         200: {"content": {media_type: {} for media_type in sorted(set(artifacts.MEDIA_TYPES.values()))}},
         404: {"description": "No such file for this plan"},
+        **LIMITED,
     },
 )
 async def plan_artifact(plan: PlanDep, path: Annotated[str, Path(max_length=200)]) -> Response:
@@ -294,11 +311,12 @@ async def plan_artifact(plan: PlanDep, path: Annotated[str, Path(max_length=200)
     "/plan/bundle.zip",
     summary="Every generated file as a zip with manifest.json",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={200: {"content": {"application/zip": {}}}, **LIMITED},
 )
 async def plan_bundle(plan: PlanDep) -> Response:
     return Response(
-        artifacts.bundle_zip(plan),
+        # ~10 ms of CPU for a plan not built before: in a worker thread (issue 12, finding 3).
+        await asyncio.to_thread(artifacts.bundle_zip, plan),
         media_type=artifacts.ZIP_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{artifacts.bundle_file_name(plan)}"'},
     )

@@ -18,11 +18,16 @@ Nothing here logs or stores a raw token.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.domain import audit, evidence
@@ -45,7 +50,7 @@ from app.web.views import (
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MAX_LABEL = 100  # models.ShareLink.label
-ACTIVITY_LIMIT = 500  # on the activity page
+ACTIVITY_LIMIT = 100  # entries on one page of the activity
 EXPORT_ACTIVITY_LIMIT = 10_000  # in the evidence export
 
 
@@ -263,20 +268,29 @@ def _step_titles(access: repo.Access) -> dict[str, str]:
     return {step.id: step.title for step in checklist(access.wizard.plan)}
 
 
-def _timeline(engine: Any, access: repo.Access, limit: int) -> list[TimelineEntry]:
+def _timeline(engine: Any, access: repo.Access, limit: int, offset: int = 0) -> list[TimelineEntry]:
     titles = _step_titles(access)
     return [
         TimelineEntry(event, audit.describe(event.kind, event.detail, titles))
-        for event in repo.events(engine, wizard_id=access.wizard.id, limit=limit)
+        for event in repo.events(engine, wizard_id=access.wizard.id, limit=limit, offset=offset)
     ]
 
 
 @router.get("/w/{token}/activity")
-async def activity_page(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+async def activity_page(
+    request: Request, access: AccessDep, engine: EngineDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+) -> Response:
+    """The audit trail, newest first, a page of ACTIVITY_LIMIT entries at a time (issue 12, finding 3)."""
+    # One more than a page: whether an older page exists, without counting them all.
+    timeline = _timeline(engine, access, ACTIVITY_LIMIT + 1, offset=(page - 1) * ACTIVITY_LIMIT)
     context = {
         "nav": wizard_nav(request, access, "activity"),
-        "timeline": _timeline(engine, access, ACTIVITY_LIMIT),
+        "timeline": timeline[:ACTIVITY_LIMIT],
         "limit": ACTIVITY_LIMIT,
+        "page": page,
+        "first_number": (page - 1) * ACTIVITY_LIMIT,
+        "older": page + 1 if len(timeline) > ACTIVITY_LIMIT else None,
+        "newer": page - 1 if page > 1 else None,
     }
     return render(request, "activity.html", context)
 
@@ -386,6 +400,7 @@ def build_evidence(
     states: dict[str, repo.StepRecord],
     run: verifications.RunRecord | None,
     activity_limit: int = EXPORT_ACTIVITY_LIMIT,
+    generated_at: datetime | None = None,
 ) -> evidence.Evidence:
     """The evidence export from the step states and last verification run the caller read."""
     plan = access.wizard.plan
@@ -412,7 +427,7 @@ def build_evidence(
         wizard_created_at=access.wizard.created_at,
         wizard_updated_at=access.wizard.updated_at,
         plan_version=access.wizard.version,
-        generated_at=repo.utcnow(),
+        generated_at=generated_at or repo.utcnow(),
         generated_by=actor,
         steps=steps,
         artifacts=evidence.artifact_digests(plan),
@@ -421,33 +436,92 @@ def build_evidence(
     )
 
 
-def _export_evidence(engine: Any, access: repo.Access, actor: str) -> evidence.Evidence:
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
-    return build_evidence(
-        engine, access, actor, states=states, run=last_verification_run(engine, access.wizard.id)
-    )
-
-
 def _download_name(access: repo.Access, extension: str) -> str:
     day = access.wizard.created_at.strftime("%Y%m%d")
     return f"connector-wizard-evidence-{access.wizard.plan.scope.value}-{day}.{extension}"
 
 
+class ExportCache:
+    """Evidence exports rendered once per wizard revision, least recently used dropped first.
+
+    Keyed on the wizard's random id and its revision (which moves on every
+    change, a finished verification included), never on a reused number
+    (docs/hardening.md). Who asked and when are placeholders, stamped per request.
+    """
+
+    def __init__(self, max_entries: int = 16) -> None:
+        self.max_entries = max_entries
+        self.by_placeholder = f"actor{secrets.token_hex(16)}"
+        self._entries: OrderedDict[tuple[str, int, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key: tuple[str, int, str]) -> str | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+            return body
+
+    def put(self, key: tuple[str, int, str], body: str) -> None:
+        with self._lock:
+            self._entries[key] = body
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+def render_export(engine: Any, access: repo.Access, fmt: str, by_placeholder: str) -> str:
+    """The whole export, read and rendered (in a worker thread: ~0.5 s of CPU for 10,000 events)."""
+    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    record = build_evidence(
+        engine,
+        access,
+        by_placeholder,
+        states=states,
+        run=last_verification_run(engine, access.wizard.id),
+        generated_at=evidence.GENERATED_AT_PLACEHOLDER,
+    )
+    if fmt == "json":
+        return json.dumps(evidence.evidence_json(record), indent=2) + "\n"
+    return evidence.evidence_markdown(record)
+
+
+async def _export(request: Request, access: repo.Access, engine: Any, actor: str, fmt: str) -> str:
+    """The export in `fmt`, from the cache or built off the event loop, stamped for this request.
+
+    Built in a worker thread so that other requests (/healthz included) are
+    served meanwhile (issue 12, finding 3).
+    """
+    cache: ExportCache = request.app.state.export_cache
+    key = (access.wizard.id, access.wizard.revision, fmt)
+    body = cache.get(key)
+    if body is None:
+        body = await asyncio.to_thread(render_export, engine, access, fmt, cache.by_placeholder)
+        cache.put(key, body)
+    return evidence.stamp(body, fmt, by_placeholder=cache.by_placeholder, at=repo.utcnow(), by=actor)
+
+
 @router.get("/w/{token}/report.json")
-async def report_json(access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
-    body = json.dumps(evidence.evidence_json(_export_evidence(engine, access, actor)), indent=2)
+async def report_json(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
     return Response(
-        body + "\n",
+        await _export(request, access, engine, actor, "json"),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{_download_name(access, "json")}"'},
     )
 
 
 @router.get("/w/{token}/report.md")
-async def report_markdown(access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
-    body = evidence.evidence_markdown(_export_evidence(engine, access, actor))
+async def report_markdown(
+    request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep
+) -> Response:
     return Response(
-        body,
+        await _export(request, access, engine, actor, "md"),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_download_name(access, "md")}"'},
     )

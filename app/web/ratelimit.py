@@ -35,7 +35,8 @@ DEFAULT_MAX_KEYS = 10_000
 SECRET_FAILURES_PER_MINUTE = 10
 # Paths whose requests carry a share-link token, and the two that create wizards
 # (each creation writes to the database: a cheap way to fill it otherwise).
-LINK_PREFIXES = ("/w/", "/api/v1/wizards/")
+# The plan API is counted too: it needs no link, and a bundle costs ~10 ms of CPU (issue 12, finding 3).
+LINK_PREFIXES = ("/w/", "/api/v1/wizards/", "/api/v1/plan/")
 CREATE_PATHS = frozenset({"/wizards", "/api/v1/wizards"})
 
 
