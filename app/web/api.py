@@ -19,7 +19,7 @@ from app.domain import artifacts, policies
 from app.domain.attachments import attachments, permissions_json
 from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
-from app.domain.plan import Plan, PlanError, parse_plan, plan_options
+from app.domain.plan import MAX_REGIONS, Plan, PlanError, parse_plan, plan_options
 from app.store import db, repo
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
 from app.web.security import may_create_wizards
@@ -88,9 +88,9 @@ def _api_field(name: str, *, body: bool) -> tuple[Any, Any]:
         # JSON has real booleans: "yes" or 1 is not one (query strings have no other way).
         return (StrictBool if body else bool), Field(default=default, description=option.help)
     if option.widget == "regions":
-        return list[Region], Field(
-            default_factory=list, max_length=100, description=_REGIONS_DOC, json_schema_extra={"maxItems": 40}
-        )
+        # At most MAX_REGIONS items as sent, as the schema says: 41 copies of one
+        # region used to pass (the domain drops duplicates before it counts).
+        return list[Region], Field(default_factory=list, max_length=MAX_REGIONS, description=_REGIONS_DOC)
     if option.widget == "text":
         if default is None:
             # JSON can say null (what GET returns when there is none); a query string says "".
