@@ -96,3 +96,18 @@ def test_every_page_is_accessible(browser: Any, tour: Tour, width: int, scheme: 
 
     problems = _visit_all(browser, tour, width, check, color_scheme=scheme)
     assert problems == [], "\n".join(problems)
+
+
+def test_the_report_prints_on_a4_without_cut_tables(browser: Any, tour: Tour) -> None:
+    """A4 less print.css's 15 mm margins is 180 mm, 680 CSS px: nothing may be wider when printed."""
+    context = browser.new_context(viewport={"width": 680, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(tour.pages["report"])
+        page.emulate_media(media="print")
+        measured = page.evaluate(OVERFLOW.replace("!el.parentElement.closest('.table-wrap, pre')", "true"))
+        assert measured["scrollWidth"] <= 680, measured
+        pdf = page.pdf(format="A4")
+        assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
+    finally:
+        context.close()

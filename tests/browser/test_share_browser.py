@@ -63,6 +63,7 @@ def test_view_link_watches_progress_live_and_cannot_tick(
         step.get_by_role("button", name=re.compile("Mark as done")).click()
         expect(step.get_by_role("button", name=re.compile("Done"))).to_be_visible()
         expect(page.locator("#progress")).to_contain_text("1 of 9 steps done")  # out of band
+        step.get_by_text("Add note").click()
         step.get_by_label(re.compile("Note on step 2")).fill("Created in the management account")
         step.get_by_role("button", name=re.compile("Save note")).click()
         expect(step.get_by_text("Note saved.")).to_be_visible()

@@ -63,3 +63,19 @@ def test_demo_verification_end_to_end(page: Page, demo_server: str, console_erro
     expect(page.locator("#step-member-role")).to_be_visible()
     expect(page.locator("#step-member-role")).to_contain_text("OrganizationAccountAccessRole")
     assert console_errors == []
+
+
+def test_without_javascript_a_run_ends_on_its_results(browser: Any, demo_server: str) -> None:
+    """No script polls: the running page refreshes itself (meta refresh) until the results show."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        start_wizard(page, demo_server, check_accessibility=False)
+        page.goto(page.url.rsplit("/", 1)[0] + "/verify")
+        page.get_by_role("button", name="Run with the demo connector user").click()
+        # No click, no reload by the test: the page gets there by itself.
+        expect(page.get_by_role("heading", name=re.compile("Results: FAIL"))).to_be_visible(timeout=40_000)
+        expect(page.get_by_text("No verification has run")).to_have_count(0)
+    finally:
+        context.close()

@@ -164,3 +164,36 @@ def test_elb_option_reaches_policies_checklist_and_bundle(page: Page, base_url: 
     page.get_by_role("button", name="Save and continue").click()
     expect(page.get_by_text("DigiCertTLMElasticLoadBalancing").first).to_be_visible()
     expect(page.get_by_text("policy-elastic-load-balancing.json").first).to_be_visible()
+
+
+def test_failed_htmx_requests_and_limits_are_told(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    """A note over the server's body limit (413) is not dropped silently; counters warn before submit."""
+    start_wizard(page, base_url, check_accessibility=False)
+    page.goto(page.url.rsplit("/", 1)[0] + "/options")
+    role = page.get_by_label("Common IAM role name")
+    role.fill("R" * 200)  # pasted: nothing cuts it to 64 behind the person's back
+    expect(role).to_have_value("R" * 200)
+    expect(page.locator("#role_name-counter")).to_have_text("Too long: 200 characters, at most 64.")
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.locator("#role_name-error")).to_contain_text("Too long (200 characters)")
+
+    page.goto(page.url.rsplit("/", 1)[0] + "/checklist")
+    step = page.locator("li.step", has_text="Create the IAM user")
+    step.get_by_text("Add note").click()
+    note = step.get_by_label(re.compile("Note on step 2"))
+    note.fill("x" * 70_000)  # more than the server's 64 KiB body limit: it answers 413
+    expect(step.locator("small.counter")).to_have_text("Too long: 70000 characters, at most 2000.")
+    step.get_by_role("button", name=re.compile("Save note")).click()
+    feedback = step.locator(".request-feedback[role=alert]")
+    expect(feedback).to_contain_text("Too long")
+    expect(feedback).to_contain_text("Nothing was saved")
+    # A good save afterwards clears the message.
+    note.fill("Created in the management account")
+    step.get_by_role("button", name=re.compile("Save note")).click()
+    expect(step.get_by_text("Note saved.")).to_be_visible()
+    expect(feedback).to_have_count(0)
+    # Chromium and htmx log the refused statuses themselves (422, 413); nothing else may appear.
+    expected = ("status of 413", "status of 422", "Response Status Error Code 413")
+    assert [e for e in console_errors if not any(x in e for x in expected)] == []
