@@ -26,16 +26,13 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine
 
-from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
-from app.aws.runner import verify
-from app.aws.simulate import Latency
 from app.domain.checklist import step_ids
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
 from app.domain.plan import Plan
@@ -57,6 +54,15 @@ from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, p
 from app.web.render import is_htmx, render
 from app.web.security import checked_operator_secret
 from app.web.views import wizard_nav
+
+# The lazy AWS seam: this module is the web layer's only door to app/aws, and it
+# imports app/aws (so boto3 and botocore) inside the functions that run a
+# verification, never at module level. boto3 + botocore were the largest
+# import start-up paid for nothing: a server serves pages long before (if ever)
+# it verifies (python -X importtime; docs/decisions.md#cold-start, measured by
+# bench/cold_start.py). tests/web/test_cold_start.py fails if start-up imports them.
+if TYPE_CHECKING:
+    from app.aws.clients import ClientSet, Credentials, Hook
 
 log = logging.getLogger("connector_wizard.verify")
 
@@ -82,7 +88,8 @@ def start_demo(app: FastAPI, settings: Settings) -> Any:
 
     Returns the emulator to stop at shutdown (None when it belongs to someone else).
     """
-    from app.aws import demo
+    from app.aws import demo  # the lazy AWS seam (top of this module)
+    from app.aws.simulate import Latency
 
     emulator: demo.DemoEmulator | None = None
     if settings.aws_endpoint_url:
@@ -190,6 +197,8 @@ class Verifier:
         job = Job.of(record)
         with self._lock:
             self._mine.add(job.id)
+        from app.aws.clients import AwsSettings, ClientSet  # the lazy AWS seam (top of this module)
+
         aws = AwsSettings(
             endpoint_url=demo.endpoint_url if demo else self._settings.aws_endpoint_url,
             connect_timeout=self._settings.aws_connect_timeout,
@@ -238,6 +247,8 @@ class Verifier:
 
         beating = threading.Thread(target=heartbeat, name=f"verify-{job.id}-heartbeat", daemon=True)
         beating.start()
+        from app.aws.runner import verify  # the lazy AWS seam (top of this module)
+
         try:
             # A re-check of accounts that left the organization since (NotMembers) fails like
             # any other stopped run: nothing is saved, the page offers a new run.
@@ -451,6 +462,8 @@ async def download_fix_script(
 
 
 def _credentials_from(form: Any) -> Credentials:
+    from app.aws.clients import Credentials  # the lazy AWS seam (top of this module)
+
     return Credentials(
         access_key_id=str(form.get("access_key_id", "")),
         secret_access_key=SecretStr(str(form.get("secret_access_key", ""))),
