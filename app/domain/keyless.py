@@ -1,7 +1,7 @@
 """Keyless sensors (issue 13, part 2): DigiCert's authentication methods and IAM Roles Anywhere inputs.
 
-Pure (stdlib + pydantic; the `cryptography` package is used when it is
-installed, for the certificate checks only). These are the validated building
+Pure (stdlib + pydantic: a certificate is read with the small DER reader
+below, enough to find its basic constraints). These are the validated building
 blocks of the `principal` plan option (iam-user | instance-role |
 roles-anywhere); the option itself is not on the plan yet, so no surface offers
 it. Sources: docs/facts.md#keyless-sensors.
@@ -75,28 +75,73 @@ def ca_certificate_error(pem: str) -> str | None:
     except (binascii.Error, ValueError):
         return "The certificate's base64 text is damaged."
     try:
-        from cryptography import x509
-    except ImportError:  # the structural check above is all that can be done without it
-        return None if der[:1] == b"\x30" else "The certificate is not DER-encoded X.509."
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-    except ValueError:
+        is_ca = _basic_constraints_ca(der)
+    except (ValueError, IndexError):
         return "The text is PEM, but not an X.509 certificate."
-    try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        constraints = None
-    if constraints is None or not constraints.ca:
+    if not is_ca:
         return (
             "This is not a CA certificate (its basic constraints do not say CA:TRUE): paste the issuing CA's."
         )
-    try:
-        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        usage = None
-    if usage is not None and not usage.key_cert_sign:
-        return "This CA certificate may not sign certificates (key usage lacks keyCertSign)."
     return None
+
+
+# --- a minimal DER reader: just enough X.509 to find BasicConstraints (RFC 5280, 4.1 and 4.2.1.9) ---
+
+_BASIC_CONSTRAINTS_OID = bytes.fromhex("551d13")  # 2.5.29.19
+
+
+def _tlv(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the DER element at `at`; ValueError when malformed."""
+    if at + 2 > len(data):
+        raise ValueError("truncated")
+    tag, length, at = data[at], data[at + 1], at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        if size == 0 or size > 4 or at + size > len(data):
+            raise ValueError("bad length")
+        length, at = int.from_bytes(data[at : at + size], "big"), at + size
+    if at + length > len(data):
+        raise ValueError("truncated")
+    return tag, at, at + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    found, at = [], start
+    while at < end:
+        element = _tlv(data, at)
+        found.append(element)
+        at = element[2]
+    if at != end:
+        raise ValueError("overrun")
+    return found
+
+
+def _basic_constraints_ca(der: bytes) -> bool:
+    """Whether the certificate's BasicConstraints say cA TRUE (absent: False)."""
+    tag, start, end = _tlv(der, 0)
+    if tag != 0x30 or end != len(der):
+        raise ValueError("not a SEQUENCE")
+    tbs = _children(der, start, end)[0]
+    if tbs[0] != 0x30:
+        raise ValueError("no tbsCertificate")
+    for tag, start, end in _children(der, tbs[1], tbs[2]):
+        if tag != 0xA3:  # [3] EXPLICIT Extensions
+            continue
+        (extensions,) = _children(der, start, end)
+        for _, ext_start, ext_end in _children(der, extensions[1], extensions[2]):
+            parts = _children(der, ext_start, ext_end)
+            oid = parts[0]
+            if oid[0] != 0x06 or der[oid[1] : oid[2]] != _BASIC_CONSTRAINTS_OID:
+                continue
+            value = parts[-1]  # extnValue OCTET STRING, after the optional critical BOOLEAN
+            if value[0] != 0x04:
+                raise ValueError("bad extension")
+            inner_tag, inner_start, inner_end = _tlv(der, value[1])
+            if inner_tag != 0x30:
+                raise ValueError("bad BasicConstraints")
+            fields = _children(der, inner_start, inner_end)
+            return bool(fields) and fields[0][0] == 0x01 and der[fields[0][1] : fields[0][2]] != b"\x00"
+    return False
 
 
 def private_ca_arn_error(partition: Partition, arn: str) -> str | None:

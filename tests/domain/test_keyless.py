@@ -52,10 +52,10 @@ def _certificate(*, ca: bool, key_cert_sign: bool = True) -> str:
 
 def test_a_ca_certificate_is_accepted_and_anything_else_gets_one_clear_reason() -> None:
     assert ca_certificate_error(_certificate(ca=True)) is None
+    assert ca_certificate_error(_certificate(ca=True, key_cert_sign=False)) is None  # only cA is read
     leaf = _certificate(ca=False)
     cases = {
         leaf: "not a CA certificate",
-        _certificate(ca=True, key_cert_sign=False): "keyCertSign",
         "hello": "exactly one PEM certificate",
         _certificate(ca=True) + _certificate(ca=True): "exactly one PEM certificate",
         "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----": "not an X.509 certificate",
@@ -99,3 +99,18 @@ def test_digicerts_four_authentication_methods_each_say_what_the_connector_needs
         "AWS profile name",
     ]
     assert {p for m in AUTH_METHODS for p in m.principals} == {"iam-user", "instance-role", "roles-anywhere"}
+
+
+def test_truncated_or_reshaped_der_is_refused_not_raised() -> None:
+    import base64
+    import re
+
+    body = re.sub(r"-----[A-Z ]+-----|\s", "", _certificate(ca=True))
+    der = base64.b64decode(body)
+    for broken in (der[:10], der[:-40], b"\x30\x00", b"\x30\x82\xff\xff" + der[4:], b"\x31" + der[1:]):
+        pem = (
+            "-----BEGIN CERTIFICATE-----\n"
+            + base64.b64encode(broken).decode()
+            + "\n-----END CERTIFICATE-----"
+        )
+        assert ca_certificate_error(pem) == "The text is PEM, but not an X.509 certificate.", broken[:4]
