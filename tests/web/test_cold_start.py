@@ -22,7 +22,9 @@ import app.cli
 from app.main import create_app
 from app.settings import Settings
 
-settings = Settings(_env_file=None, database_url=sys.argv[1], purge_interval_minutes=0)
+settings = Settings(
+    _env_file=None, database_url=sys.argv[1], purge_interval_minutes=0, allowed_hosts="testserver"
+)
 with TestClient(create_app(settings)) as client:
     assert client.get("/healthz").status_code == 200
     assert client.get("/").status_code == 200
