@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import WizardClient, make_settings
-from tests.web.routes import concrete_path, duplicate_ids, endpoints
+from tests.web.routes import concrete_path, duplicate_ids, endpoints, mint_link
 
 HTMX = {"HX-Request": "true"}
 
@@ -327,3 +327,16 @@ def test_region_sets_and_a_new_partition_work_without_javascript(client: WizardC
     assert "China (Beijing)" in china.text
     # Nothing was saved by either.
     assert client.get(f"/api/v1/wizards/{token}").json() == before
+
+
+def test_a_view_link_refused_an_action_is_led_back_into_its_wizard(client: WizardClient) -> None:
+    """No dead end: the 403 page links back into the wizard and says what the link can do."""
+    edit = client.new_wizard()
+    view = mint_link(client, edit)
+    refused = client.form_post(f"/w/{view}/scope", {"scope": "account", "version": "1"})
+    assert refused.status_code == 403
+    assert f'href="/w/{view}"' in refused.text and "Back to the wizard" in refused.text
+    assert "This link is read-only" in refused.text
+    # Its pages carry the read-only banner, Back and Next, and no audit-trail name form.
+    page = client.get(f"/w/{view}/options").text
+    assert "Read-only link." in page and "Next: Policies" in page and 'action="/me"' not in page
