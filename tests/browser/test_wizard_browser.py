@@ -177,7 +177,7 @@ def test_failed_htmx_requests_and_limits_are_told(
     expect(role).to_have_value("R" * 200)
     expect(page.locator("#role_name-counter")).to_have_text("Too long: 200 characters, at most 64.")
     page.get_by_role("button", name="Save and continue").click()
-    expect(page.locator("#role_name-error")).to_contain_text("Too long (200 characters)")
+    expect(page.locator("#role_name-error")).to_contain_text("Too long: IAM allows at most 64 characters.")
 
     page.goto(page.url.rsplit("/", 1)[0] + "/checklist")
     step = page.locator("li.step", has_text="Create the IAM user")
