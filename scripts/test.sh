@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# The AWS CLI v1 that tests/aws/test_setup_script_cli.py runs the generated scripts with: its own
+# virtualenv, because it pins a botocore other than the project's boto3 (docs/setup-script.md).
+python3 -m venv .venv-awscli
+.venv-awscli/bin/python -m pip install -q --disable-pip-version-check 'awscli==1.46.2'
 
 # Debian packages the tests drive: chromium (browser tests, with
 # --no-install-recommends, or apt pulls ~500 MB) and shellcheck (CLI script lint).

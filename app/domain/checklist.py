@@ -30,6 +30,8 @@ class Step:
     console: tuple[str, ...]
     cli: tuple[str, ...]
     warning: str | None = None
+    # Where the `console` instructions are carried out (the heading above them).
+    where: str = "In the AWS console"
 
 
 def custom_policy_step_id(policy_name: str) -> str:
@@ -68,7 +70,7 @@ def _checklist(plan: Plan) -> tuple[Step, ...]:
 # The source document: "Make sure the AWS Account Management service is enabled for the AWS
 # organization" (trusted access for account.amazonaws.com, docs/one-plan-one-truth.md).
 TRUSTED_ACCESS_COMMAND = (
-    "aws organizations enable-aws-service-access --service-principal account.amazonaws.com"
+    "aws organizations enable-aws-service-access --service-principal=account.amazonaws.com"
 )
 
 
@@ -108,7 +110,7 @@ def _create_user(plan: Plan) -> Step:
             "Choose Users, then Create user.",
             f"User name: {plan.user_name}. Do not give it console access.",
         ),
-        cli=(f"aws iam create-user --user-name {_q(plan.user_name)}",),
+        cli=(f"aws iam create-user --user-name={_q(plan.user_name)}",),
     )
 
 
@@ -126,8 +128,8 @@ def _attach_managed(plan: Plan, managed: tuple[ManagedPolicy, ...]) -> list[Step
                     f"Search for {policy.name}, select it and choose Add permissions.",
                 ),
                 cli=(
-                    f"aws iam attach-user-policy --user-name {_q(plan.user_name)} "
-                    f"--policy-arn {_q(policy.arn)}",
+                    f"aws iam attach-user-policy --user-name={_q(plan.user_name)} "
+                    f"--policy-arn={_q(policy.arn)}",
                 ),
                 warning=(
                     "SecretsManagerReadWrite is unscoped: it can read every secret in the account. "
@@ -156,11 +158,11 @@ def _custom_policy_steps(plan: Plan, custom: tuple[CustomPolicy, ...]) -> list[S
                     f"and select {policy.name}.",
                 ),
                 cli=(
-                    f"aws iam create-policy --policy-name {_q(policy.name)} "
-                    f"--policy-document file://{_q(policy.file_name)}",
-                    f"aws iam attach-user-policy --user-name {_q(plan.user_name)} --policy-arn "
-                    f'"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query Account '
-                    f'--output text):policy/{policy.name}"',
+                    f"aws iam create-policy --policy-name={_q(policy.name)} "
+                    f"--policy-document=file://{_q(policy.file_name)}",
+                    f"aws iam attach-user-policy --user-name={_q(plan.user_name)} --policy-arn="
+                    f'"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query=Account '
+                    f'--output=text):policy/{policy.name}"',
                 ),
                 warning=secret_prefix_note(plan.secret_prefix)
                 if policy.name == SECRETS_POLICY_NAME
@@ -191,8 +193,8 @@ def _put_inline_policy(plan: Plan) -> Step:
             f"Paste the inline policy from the Policies page and name it {INLINE_POLICY_NAME}.",
         ),
         cli=(
-            f"aws iam put-user-policy --user-name {_q(plan.user_name)} --policy-name "
-            f"{INLINE_POLICY_NAME} --policy-document file://{INLINE_POLICY_FILE}",
+            f"aws iam put-user-policy --user-name={_q(plan.user_name)} --policy-name="
+            f"{INLINE_POLICY_NAME} --policy-document=file://{INLINE_POLICY_FILE}",
         ),
     )
 
@@ -234,9 +236,9 @@ def _member_role(plan: Plan) -> Step:
                 "global.",
             ),
             cli=(
-                f"aws cloudformation activate-organizations-access --region {region}",
-                'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
-                "ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\"",
+                f"aws cloudformation activate-organizations-access --region={region}",
+                'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"',
+                "ROOT_ID=\"$(aws organizations list-roots --query='Roots[0].Id' --output=text)\"",
                 " ".join(member_role.create_stack_set_command(plan, continuation=None, template=template)),
                 " ".join(member_role.create_stack_instances_command(plan, continuation=None)),
             ),
@@ -259,7 +261,7 @@ def _member_role(plan: Plan) -> Step:
                 "Or choose a dedicated member role in Options: it needs far fewer rights.",
             ),
             cli=(
-                "aws organizations list-accounts --query 'Accounts[?Status==`ACTIVE`].[Id,Name]' --output text",
+                "aws organizations list-accounts --query='Accounts[?Status==`ACTIVE`].[Id,Name]' --output=text",
             ),
             warning=(
                 f"{DEFAULT_ROLE_NAME} carries administrator rights in every member account: the "
@@ -280,7 +282,7 @@ def _member_role(plan: Plan) -> Step:
             "a service-managed CloudFormation StackSet does this for all accounts at once.",
         ),
         cli=(
-            "aws organizations list-accounts --query 'Accounts[?Status==`ACTIVE`].[Id,Name]' --output text",
+            "aws organizations list-accounts --query='Accounts[?Status==`ACTIVE`].[Id,Name]' --output=text",
         ),
     )
 
@@ -297,30 +299,61 @@ def _create_access_key(plan: Plan) -> Step:
             f"In the IAM console open the user {plan.user_name}, tab Security credentials.",
             "Choose Create access key, use case Third-party service, and copy both values.",
         ),
-        cli=(f"aws iam create-access-key --user-name {_q(plan.user_name)}",),
+        cli=(f"aws iam create-access-key --user-name={_q(plan.user_name)}",),
         warning="The secret access key is shown once. Never paste it into a ticket or chat.",
     )
+
+
+CONNECTOR_PRODUCT = "DigiCert Trust Lifecycle Manager's AWS connector"
+
+
+def connector_settings(plan: Plan) -> list[tuple[str, str]]:
+    """What to type into DigiCert's connector for this plan, setting by setting.
+
+    The connector takes an access key (typed in or a PAM vault reference), or
+    the sensor's default credential chain or a named profile, plus the common
+    role name for organizations; it has no external-ID field (docs/facts.md).
+    """
+    settings = [
+        ("Scope", "Organization" if plan.is_organization else "Account"),
+        (
+            "Credentials",
+            f"the access key ID and secret access key of the IAM user {plan.user_name}, typed in or as a "
+            "reference to your PAM vault (or the sensor's default credential chain or a named profile that "
+            "resolves to that user)",
+        ),
+    ]
+    if plan.is_organization:
+        settings.append(("Common IAM role name", plan.role_name))
+    settings.append(("Regions", ", ".join(plan.regions)))
+    if plan.elb:
+        settings.append(
+            (
+                "Elastic Load Balancing",
+                "turn on the connector's ELB automation, so it attaches renewed certificates to the load "
+                "balancers' listeners",
+            )
+        )
+    return settings
 
 
 def _configure_connector(plan: Plan) -> Step:
     console = [
         "In DigiCert Trust Lifecycle Manager open Integrations, Connectors, and add an AWS unified connector.",
-        f"Scope: {plan.scope.value}.",
-        "Credentials: the access key id and secret (direct input, a PAM vault, the sensor's "
-        "default credential chain, or a named profile).",
+        *(f"{label}: {value}." for label, value in connector_settings(plan)),
     ]
     if plan.is_organization:
-        console.append(f"Common IAM role name: {plan.role_name} (exactly as in the inline policy).")
-    console.append("Regions to manage: " + ", ".join(plan.regions) + ".")
-    if plan.elb:
-        console.append(
-            "Also turn on the connector's Elastic Load Balancing automation, so it attaches renewed "
-            "certificates to the load balancers' listeners."
+        why = (
+            f"The connector signs in as {plan.user_name} and reaches every member account through the role "
+            f"{plan.role_name}: the name must match exactly, or it cannot reach them."
         )
+    else:
+        why = f"The connector signs in as {plan.user_name} and manages certificates in this account only."
     return Step(
         id="configure-connector",
         title="Enter the key and settings in the connector",
-        why="Use the same role name as in the inline policy, or the connector cannot reach member accounts.",
+        why=why,
         console=tuple(console),
         cli=(),
+        where=f"In {CONNECTOR_PRODUCT}",
     )

@@ -137,16 +137,20 @@ def role_description(plan: Plan) -> str:
 def create_stack_set_command(
     plan: Plan, *, continuation: str | None = " \\", template: str = ""
 ) -> list[str]:
-    """`aws cloudformation create-stack-set`, one argument group per line (continuation None: raw groups)."""
+    """`aws cloudformation create-stack-set`, one argument group per line (continuation None: raw groups).
+
+    Every value is joined to its flag (`--flag=value`): a value that starts
+    with "-" is then never read as an option (docs/setup-script.md#arguments).
+    """
     region = stack_set_region(plan)
     body = template or "file://member-role-stackset.yaml"
     lines = [
-        f"aws cloudformation create-stack-set --region {region} --stack-set-name {STACK_SET_NAME}",
-        f"--template-body {body}",
-        "--permission-model SERVICE_MANAGED",
-        "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false",
-        "--capabilities CAPABILITY_NAMED_IAM",
-        '--parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
+        f"aws cloudformation create-stack-set --region={region} --stack-set-name={STACK_SET_NAME}",
+        f"--template-body={body}",
+        "--permission-model=SERVICE_MANAGED",
+        "--auto-deployment=Enabled=true,RetainStacksOnAccountRemoval=false",
+        "--capabilities=CAPABILITY_NAMED_IAM",
+        '--parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
     ]
     return _continued(lines, continuation)
 
@@ -154,10 +158,10 @@ def create_stack_set_command(
 def create_stack_instances_command(plan: Plan, *, continuation: str | None = " \\") -> list[str]:
     region = stack_set_region(plan)
     lines = [
-        f"aws cloudformation create-stack-instances --region {region} --stack-set-name {STACK_SET_NAME}",
-        '--deployment-targets "OrganizationalUnitIds=$ROOT_ID"',
-        f"--regions {region}",
-        "--operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10",
+        f"aws cloudformation create-stack-instances --region={region} --stack-set-name={STACK_SET_NAME}",
+        '--deployment-targets="OrganizationalUnitIds=$ROOT_ID"',
+        f"--regions={region}",
+        "--operation-preferences=MaxConcurrentPercentage=100,FailureTolerancePercentage=10",
     ]
     return _continued(lines, continuation)
 

@@ -12,7 +12,13 @@ FAKE_AWS = r"""
 import json, os, sys
 from pathlib import Path
 
-args = sys.argv[1:]
+# The scripts join values to their flags (--user-name=x); argparse in the real CLI
+# splits them, and so does this fake, so the log reads ["--user-name", "x"].
+args = []
+for a in sys.argv[1:]:
+    args += a.split("=", 1) if a.startswith("--") and "=" in a else [a]
+if "--generate-cli-skeleton" in args:  # the scripts' AWS CLI version check
+    print("{}"); sys.exit(0)
 state_file = Path(os.environ["FAKE_AWS_STATE"])
 state = json.loads(state_file.read_text()) if state_file.exists() else {}
 with open(os.environ["FAKE_AWS_LOG"], "a") as log:
@@ -25,6 +31,8 @@ def save():
     state_file.write_text(json.dumps(state))
 
 service, op = args[0], args[1]
+query = arg("--query") or ""
+policies = state.setdefault("policies", {})  # arn -> list of documents, the last is the default
 if (service, op) == ("sts", "get-caller-identity"):
     print("111122223333")
 elif (service, op) == ("iam", "get-user"):
@@ -32,26 +40,42 @@ elif (service, op) == ("iam", "get-user"):
 elif (service, op) == ("iam", "create-user"):
     state.setdefault("users", []).append(arg("--user-name")); save()
 elif (service, op) == ("iam", "get-policy"):
-    sys.exit(0 if arg("--policy-arn") in state.get("policies", {}) else 254)
+    if arg("--policy-arn") not in policies:
+        sys.exit(254)
+    print("v%d" % len(policies[arg("--policy-arn")]))
+elif (service, op) == ("iam", "get-policy-version"):
+    # The script asks whether the default version's document equals its own (a JMESPath literal).
+    literal = query.split("`", 1)[1].rsplit("`", 1)[0].replace("\\`", "`")
+    print("True" if json.loads(literal) == policies[arg("--policy-arn")][-1] else "False")
 elif (service, op) == ("iam", "create-policy"):
     arn = "arn:aws:iam::111122223333:policy/" + arg("--policy-name")
-    state.setdefault("policies", {})[arn] = 1; save()
+    policies[arn] = [json.loads(arg("--policy-document"))]; save()
 elif (service, op) == ("iam", "list-policy-versions"):
-    print(state["policies"][arg("--policy-arn")] if "length" in arg("--query") else "v1")
+    print(len(policies[arg("--policy-arn")]) if "length" in query else "v1")
 elif (service, op) == ("iam", "create-policy-version"):
-    state["policies"][arg("--policy-arn")] += 1; save()
+    policies[arg("--policy-arn")].append(json.loads(arg("--policy-document"))); save()
 elif (service, op) == ("iam", "delete-policy-version"):
-    state["policies"][arg("--policy-arn")] -= 1; save()
+    policies[arg("--policy-arn")].pop(0); save()
 elif (service, op) == ("organizations", "list-roots"):
     print("r-ab12")
 elif (service, op) == ("cloudformation", "describe-stack-set"):
-    sys.exit(0 if arg("--stack-set-name") in state.get("stack_sets", {}) else 255)
+    if arg("--stack-set-name") not in state.get("stack_sets", {}):
+        sys.exit(255)
+    print(state["templates"][arg("--stack-set-name")] if "TemplateBody" in query else "111122223333")
 elif (service, op) == ("cloudformation", "create-stack-set"):
-    state.setdefault("stack_sets", {})[arg("--stack-set-name")] = 0; save()
+    state.setdefault("stack_sets", {})[arg("--stack-set-name")] = 0
+    state.setdefault("templates", {})[arg("--stack-set-name")] = arg("--template-body"); save()
+elif (service, op) == ("cloudformation", "update-stack-set"):
+    state["templates"][arg("--stack-set-name")] = arg("--template-body"); save()
+    print("op-update")
 elif (service, op) == ("cloudformation", "list-stack-instances"):
-    print(state["stack_sets"][arg("--stack-set-name")])
+    if "length" in query:
+        print(state["stack_sets"][arg("--stack-set-name")])
 elif (service, op) == ("cloudformation", "create-stack-instances"):
     state["stack_sets"][arg("--stack-set-name")] = 1; save()
+    print("op-create")
+elif (service, op) == ("cloudformation", "describe-stack-set-operation"):
+    print("SUCCEEDED")
 elif (service, op) == ("iam", "create-access-key"):
     print("AKIAEXAMPLE\tsecret-example")
 """

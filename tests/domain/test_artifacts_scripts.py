@@ -44,7 +44,7 @@ def test_setup_script_runs_twice_without_creating_anything_twice(
     assert ops.count("cloudformation create-stack-instances") == 1
     assert "iam create-access-key" not in ops  # only with --create-access-key
     assert "cloudformation deploy" not in ops  # the management-account role is opt-in
-    assert "+ aws iam create-user --user-name digicert-tlm-connector" in first.stderr  # prints what it does
+    assert "+ aws iam create-user --user-name=digicert-tlm-connector" in first.stderr  # prints what it does
 
     # The documents sent to IAM are exactly the bundle's JSON files.
     sent = {
@@ -74,9 +74,11 @@ def test_setup_script_runs_twice_without_creating_anything_twice(
     ops = _ops(calls)
     assert "iam create-user" not in ops
     assert "iam create-policy" not in ops
-    assert ops.count("iam create-policy-version") == 3
+    assert "iam create-policy-version" not in ops  # the documents are unchanged
+    assert second.stderr.count("is up to date: no new version") == 3
     assert "cloudformation create-stack-set" not in ops
-    assert "cloudformation update-stack-set" in ops
+    assert "cloudformation update-stack-set" not in ops  # the template is unchanged
+    assert "The StackSet is up to date" in second.stderr
     assert "cloudformation create-stack-instances" not in ops
     assert ops.count("iam create-access-key") == 1
     deploy = next(c for c in calls if c[:2] == ["cloudformation", "deploy"])
@@ -87,12 +89,16 @@ def test_setup_script_runs_twice_without_creating_anything_twice(
 def test_setup_script_keeps_iam_policy_versions_under_the_limit(
     tmp_path: Path, fake_aws: dict[str, str]
 ) -> None:
-    folder = _export(tmp_path, "account-least-privilege-no-secrets-aws")
-    for _ in range(6):
+    # Six plans whose ACM policy differs (its regions): each run after the first needs a new version.
+    regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"]
+    for n in range(6):
+        plan = MATRIX["account-least-privilege-no-secrets-aws"].model_copy(update={"regions": (regions[n],)})
+        folder = write_bundle(plan, tmp_path / f"bundle-{n}")
         result, calls = run_script(folder / "setup.sh", fake_aws)
         assert result.returncode == 0, result.stderr
+        assert _ops(calls).count("iam create-policy-version") == (1 if n else 0)
     state = json.loads(Path(fake_aws["FAKE_AWS_STATE"]).read_text())
-    assert list(state["policies"].values()) == [5]
+    assert [len(versions) for versions in state["policies"].values()] == [5]
     assert "iam delete-policy-version" in _ops(calls)
 
 

@@ -42,8 +42,8 @@ def test_default_role_step_warns_about_invited_accounts_and_admin_rights() -> No
 def test_every_cli_command_uses_the_plans_names_and_parses_as_shell() -> None:
     plan = Plan(user_name="tlm.user@corp", role_name="TLM-Role")
     commands = [command for step in checklist(plan) for command in step.cli]
-    assert "aws organizations enable-aws-service-access --service-principal account.amazonaws.com" in commands
-    assert "aws iam create-user --user-name tlm.user@corp" in commands
+    assert "aws organizations enable-aws-service-access --service-principal=account.amazonaws.com" in commands
+    assert "aws iam create-user --user-name=tlm.user@corp" in commands
     assert any("arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess" in c for c in commands)
     for command in commands:
         assert shlex.split(command)[0] == "aws"

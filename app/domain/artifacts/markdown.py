@@ -121,7 +121,7 @@ def checklist_markdown(plan: Plan) -> str:
         if step.warning:
             out += [f"> **Warning:** {escape(step.warning)}", ""]
         if step.console:
-            out += ["Console:", ""]
+            out += [f"{escape(step.where)}:", ""]
             out += [f"{i}. {escape(line)}" for i, line in enumerate(step.console, start=1)]
             out.append("")
         if step.cli:

@@ -3,9 +3,17 @@
 Pure. Every value from the plan enters the script once, as a variable
 assignment quoted with `shlex.quote`, and policy documents and templates are
 embedded as quoted here-documents (`<<'END'`: no expansion at all), so nothing
-a user typed can become shell syntax. The scripts use `set -euo pipefail`,
-check before creating, create no access key unless `--create-access-key` is
-given, and print every command before running it.
+a user typed can become shell syntax; every value is joined to its flag
+(`--user-name="$USER_NAME"`), so a value starting with "-" is never an option.
+The scripts use `set -euo pipefail`, check before creating, create no access
+key unless `--create-access-key` is given, and print every command before
+running it.
+
+`setup.sh` converges (docs/setup-script.md): run after another plan's script,
+it removes what the wizard owns and this plan no longer has
+(app/domain/ownership.py) and leaves everything else alone; an unchanged
+policy gets no new version; it waits for StackSet operations and names the
+accounts where one failed instead of saying "Done".
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ from __future__ import annotations
 import shlex
 
 from app.domain import member_role
+from app.domain.checklist import CONNECTOR_PRODUCT, TRUSTED_ACCESS_COMMAND, connector_settings
 from app.domain.iam import HOME_REGION
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, custom_user_policies, uses_secret_prefix
+from app.domain.ownership import WIZARD_TAG, owned_user_policies, plan_user_policies
 from app.domain.plan import Plan, PolicyStyle
 from app.domain.policies import (
     INLINE_POLICY_FILE,
@@ -45,6 +55,51 @@ run() {
 }
 """
 
+# StackSet operations: how often to look, and for how long (a re-run waits for
+# an operation still running instead of failing with OperationInProgressException).
+_STACK_SET_FUNCTIONS = r"""STACK_SET_FAILED=false
+# Wait for one StackSet operation, then name every account where it did not succeed.
+wait_for_operation() {
+  local id="$1" status polls=0 failures
+  while :; do
+    status="$(aws cloudformation describe-stack-set-operation --region="$REGION" \
+      --stack-set-name="$STACK_SET_NAME" --operation-id="$id" \
+      --query=StackSetOperation.Status --output=text)"
+    case "$status" in
+      RUNNING | QUEUED | STOPPING) ;;
+      *) break ;;
+    esac
+    polls=$((polls + 1))
+    if [ "$polls" -gt "$STACK_SET_MAX_POLLS" ]; then
+      echo "StackSet operation $id is still $status: run this script again later." >&2
+      exit 1
+    fi
+    echo "StackSet operation $id: $status; waiting ${STACK_SET_POLL_SECONDS}s" >&2
+    sleep "$STACK_SET_POLL_SECONDS"
+  done
+  failures="$(aws cloudformation list-stack-set-operation-results --region="$REGION" \
+    --stack-set-name="$STACK_SET_NAME" --operation-id="$id" \
+    --query="Summaries[?Status!='SUCCEEDED'].[Account,Region,Status,StatusReason]" --output=text)"
+  if [ "$status" != SUCCEEDED ] || [ -n "$failures" ]; then
+    STACK_SET_FAILED=true
+    echo "StackSet operation $id ended $status. Accounts where it did not succeed:" >&2
+    printf '%s\n' "${failures:-  (none listed)}" >&2
+  fi
+}
+
+# A re-run while an operation of the StackSet is still going waits for it first.
+wait_for_running_operations() {
+  local id
+  for id in $(aws cloudformation list-stack-set-operations --region="$REGION" \
+    --stack-set-name="$STACK_SET_NAME" \
+    --query="Summaries[?Status=='RUNNING' || Status=='QUEUED' || Status=='STOPPING'].OperationId" \
+    --output=text); do
+    echo "Another StackSet operation is in progress ($id): waiting for it." >&2
+    wait_for_operation "$id"
+  done
+}
+"""
+
 
 def _heredoc_function(name: str, body: str, end: str) -> list[str]:
     if any(line == end for line in body.splitlines()):
@@ -63,6 +118,11 @@ def _function_name(file_name: str) -> str:
 
 def _assign(name: str, value: str) -> str:
     return f"{name}={shlex.quote(value)}"
+
+
+def _account_variable(plan: Plan) -> str:
+    # Account scope has no management account: its scripts say ACCOUNT_ID.
+    return "MANAGEMENT_ACCOUNT_ID" if plan.is_organization else "ACCOUNT_ID"
 
 
 def _options(plan: Plan) -> list[tuple[str, str, str]]:
@@ -105,6 +165,11 @@ def _usage(script: str, plan: Plan) -> tuple[str, list[str]]:
     return usage, lines
 
 
+# The AWS CLI versions that know every command the scripts run: the newest is
+# cloudformation activate-organizations-access (docs/setup-script.md#aws-cli).
+AWS_CLI_NEEDED = "the AWS CLI v2, or v1 1.27.150 or later"
+
+
 def _header(plan: Plan, script: str, what: str) -> list[str]:
     _, usage_lines = _usage(script, plan)
     summary = [
@@ -129,8 +194,8 @@ def _header(plan: Plan, script: str, what: str) -> list[str]:
         *(f"# {comment(line)}" for line in summary),
         "#",
         *(f"# {line}" for line in usage_lines),
-        "# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2 and",
-        "# credentials for the " + ("management account." if plan.is_organization else "account."),
+        f"# Safe to run again: each step checks first or is idempotent. Needs {AWS_CLI_NEEDED}",
+        "# and credentials for the " + ("management account." if plan.is_organization else "account."),
         "set -euo pipefail",
         "",
     ]
@@ -140,49 +205,113 @@ def _common_variables(plan: Plan) -> list[str]:
     lines = [
         "export AWS_PAGER=''",
         _assign("REGION", HOME_REGION[plan.partition]),
-        "# IAM and Organizations are global; any region of the partition serves them.",
-        'export AWS_REGION="${AWS_REGION:-$REGION}"',
+        "# IAM and Organizations are global; any region of the partition serves them. The AWS CLI v1",
+        "# reads only AWS_DEFAULT_REGION, v2 prefers AWS_REGION: both are set, to the same region.",
+        'export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"',
+        'export AWS_DEFAULT_REGION="$AWS_REGION"',
         _assign("USER_NAME", plan.user_name),
     ]
-    if plan.is_organization:
-        lines.append(_assign("ROLE_NAME", plan.role_name))
     if member_role.applies(plan):
-        lines.append(_assign("STACK_SET_NAME", member_role.STACK_SET_NAME))
+        lines += [
+            _assign("ROLE_NAME", plan.role_name),
+            _assign("STACK_SET_NAME", member_role.STACK_SET_NAME),
+            'STACK_SET_POLL_SECONDS="${STACK_SET_POLL_SECONDS:-15}"',
+            'STACK_SET_MAX_POLLS="${STACK_SET_MAX_POLLS:-240}"',
+        ]
     return lines
+
+
+def _require_aws_cli(plan: Plan, script: str) -> list[str]:
+    """Stop with one line when the AWS CLI is missing or too old for the newest command used."""
+    service, command = (
+        ("cloudformation", "activate-organizations-access")
+        if member_role.applies(plan)
+        else ("iam", "list-policy-tags")
+    )
+    return [
+        f"# The newest command this script runs is {service} {command}: an AWS CLI that lacks it is too old.",
+        "if ! command -v aws >/dev/null 2>&1; then",
+        f'  echo "{script} needs {AWS_CLI_NEEDED}: no aws command on PATH." >&2',
+        "  exit 1",
+        "fi",
+        f"if ! aws {service} {command} --generate-cli-skeleton >/dev/null 2>&1; then",
+        f'  echo "{script} needs {AWS_CLI_NEEDED}; found $(aws --version 2>&1 | head -n 1)." >&2',
+        "  exit 1",
+        "fi",
+        "",
+    ]
+
+
+def _caller_account(plan: Plan) -> list[str]:
+    account = _account_variable(plan)
+    return [
+        'step "Checking the credentials"',
+        f'{account}="$(aws sts get-caller-identity --query=Account --output=text)"',
+        f'echo "Account: ${account}" >&2',
+        "",
+    ]
 
 
 def _trusted_access() -> list[str]:
     return [
         'step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"',
-        "run aws organizations enable-aws-service-access --service-principal account.amazonaws.com",
+        f"run {TRUSTED_ACCESS_COMMAND}",
         "",
     ]
 
 
-def _stack_set_lines(plan: Plan, template_body: str) -> list[str]:
-    """Create (or update) the member-role StackSet and its instances in every member account."""
+def _stack_set_lines(plan: Plan, template_body: str, template_text: str) -> list[str]:
+    """Create (or update) the member-role StackSet and its instances; wait; name failed accounts.
+
+    `template_body` is the CLI argument, `template_text` a shell expression for
+    the same template's text (compared with the StackSet's: unchanged, no update).
+    """
     continuation = " \\"
     create_set = member_role.create_stack_set_command(plan, continuation=continuation, template=template_body)
     create_instances = member_role.create_stack_instances_command(plan, continuation=continuation)
+    create_instances[0] = 'OPERATION_ID="$(run ' + create_instances[0]
+    create_instances[-1] += " \\"
+    create_instances.append('  --query=OperationId --output=text)"')
+    describe = 'aws cloudformation describe-stack-set --region="$REGION" --stack-set-name="$STACK_SET_NAME"'
     return [
         'step "Deploying the member role $ROLE_NAME to every member account (service-managed StackSet)"',
-        'run aws cloudformation activate-organizations-access --region "$REGION"',
-        "ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\"",
-        'if aws cloudformation describe-stack-set --region "$REGION" --stack-set-name "$STACK_SET_NAME" '
-        ">/dev/null 2>&1; then",
-        '  run aws cloudformation update-stack-set --region "$REGION" --stack-set-name "$STACK_SET_NAME" \\',
-        f"    --template-body {template_body} \\",
-        "    --capabilities CAPABILITY_NAMED_IAM \\",
-        '    --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
+        'run aws cloudformation activate-organizations-access --region="$REGION"',
+        "ROOT_ID=\"$(aws organizations list-roots --query='Roots[0].Id' --output=text)\"",
+        f'if CURRENT_ACCOUNT="$({describe} \\',
+        "  --query=\"StackSet.Parameters[?ParameterKey=='ManagementAccountId'].ParameterValue | [0]\" "
+        '--output=text 2>/dev/null)"; then',
+        "  wait_for_running_operations",
+        f'  CURRENT_TEMPLATE="$({describe} --query=StackSet.TemplateBody --output=text)"',
+        f'  if [ "$CURRENT_TEMPLATE" = {template_text} ] && [ "$CURRENT_ACCOUNT" = "$MANAGEMENT_ACCOUNT_ID" ]; then',
+        '    echo "The StackSet is up to date: nothing to update." >&2',
+        "  else",
+        '    OPERATION_ID="$(run aws cloudformation update-stack-set --region="$REGION" \\',
+        '      --stack-set-name="$STACK_SET_NAME" \\',
+        f"      --template-body={template_body} \\",
+        "      --capabilities=CAPABILITY_NAMED_IAM \\",
+        '      --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID" \\',
+        '      --query=OperationId --output=text)"',
+        '    wait_for_operation "$OPERATION_ID"',
+        "  fi",
         "else",
         *(f"  {'run ' if i == 0 else ''}{line}" for i, line in enumerate(create_set)),
         "fi",
-        'INSTANCES="$(aws cloudformation list-stack-instances --region "$REGION" '
-        '--stack-set-name "$STACK_SET_NAME" --query \'length(Summaries)\' --output text)"',
+        'INSTANCES="$(aws cloudformation list-stack-instances --region="$REGION" '
+        '--stack-set-name="$STACK_SET_NAME" --query=\'length(Summaries)\' --output=text)"',
         'if [ "$INSTANCES" = "0" ]; then',
-        *(f"  {'run ' if i == 0 else ''}{line}" for i, line in enumerate(create_instances)),
+        *(f"  {line}" for line in create_instances),
+        '  wait_for_operation "$OPERATION_ID"',
         "else",
         '  echo "Stack instances exist already ($INSTANCES); new accounts get the role automatically." >&2',
+        "fi",
+        "# Every account's stack instance must be current; name each one that is not.",
+        'OUTDATED="$(aws cloudformation list-stack-instances --region="$REGION" '
+        '--stack-set-name="$STACK_SET_NAME" \\',
+        '  --query="Summaries[?Status!=\'CURRENT\'].[Account,Region,Status,StatusReason]" --output=text)"',
+        'if [ -n "$OUTDATED" ]; then',
+        "  STACK_SET_FAILED=true",
+        '  echo "Accounts whose member role is not current:" >&2',
+        "  printf '%s\\n' \"$OUTDATED\" >&2",
         "fi",
         "",
     ]
@@ -192,8 +321,8 @@ def _access_key_lines() -> list[str]:
     return [
         'if [ "$CREATE_ACCESS_KEY" = true ]; then',
         '  step "Creating an access key for $USER_NAME: it is shown once; type it into the connector only"',
-        '  run aws iam create-access-key --user-name "$USER_NAME" \\',
-        "    --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text",
+        '  run aws iam create-access-key --user-name="$USER_NAME" \\',
+        "    --query='AccessKey.[AccessKeyId,SecretAccessKey]' --output=text",
         "else",
         '  step "No access key created: run again with --create-access-key, or create it in the IAM console"',
         "fi",
@@ -201,11 +330,161 @@ def _access_key_lines() -> list[str]:
     ]
 
 
-def _connector_summary(plan: Plan) -> list[str]:
-    lines = ['step "Done. In the connector enter:"', 'echo "  scope: ' + plan.scope.value + '" >&2']
-    if plan.is_organization:
-        lines.append('echo "  common IAM role name: $ROLE_NAME" >&2')
-    lines.append(f"echo {shlex.quote('  regions: ' + ', '.join(plan.regions))} >&2")
+def _finish(plan: Plan) -> list[str]:
+    """Fail naming what is not done, or say what to type into the connector (the checklist's hand-off)."""
+    lines = []
+    if member_role.applies(plan):
+        lines += [
+            'if [ "$STACK_SET_FAILED" = true ]; then',
+            '  step "Not done: the member role $ROLE_NAME is missing or out of date in the accounts listed above."',
+            '  echo "Fix what their status reasons say, then run this script again." >&2',
+            "  exit 1",
+            "fi",
+            "",
+        ]
+    lines += _access_key_lines()
+    lines.append(f"step {shlex.quote('Done. In ' + CONNECTOR_PRODUCT + ', enter:')}")
+    lines += [f"echo {shlex.quote(f'  {label}: {value}')} >&2" for label, value in connector_settings(plan)]
+    return lines
+
+
+def _tag_query() -> str:
+    key, value = WIZARD_TAG
+    return f"length(Tags[?Key=='{key}' && Value=='{value}'])"
+
+
+def _ensure_policy_function(plan: Plan) -> list[str]:
+    key, value = WIZARD_TAG
+    account = _account_variable(plan)
+    return [
+        "# Create a customer managed policy (tagged as the wizard's), or, when its default version differs",
+        "# from this plan's document, give it a new default version (IAM keeps at most five, so the oldest",
+        "# non-default one goes first); then attach it. An unchanged policy gets no new version.",
+        "ensure_policy() {",
+        '  local name="$1" document="$2" description="$3" arn default literal same count oldest',
+        f'  arn="arn:{plan.partition.value}:iam::${{{account}}}:policy/${{name}}"',
+        '  if default="$(aws iam get-policy --policy-arn="$arn" --query=Policy.DefaultVersionId '
+        '--output=text 2>/dev/null)"; then',
+        "    # JMESPath compares the JSON values (key order and spacing do not matter); in its",
+        "    # JSON literal (between backticks) a backtick is written \\`.",
+        "    literal=${document//\\`/\\\\\\`}",
+        '    same="$(aws iam get-policy-version --policy-arn="$arn" --version-id="$default" \\',
+        '      --query="PolicyVersion.Document == \\`${literal}\\`" --output=text)"',
+        '    if [ "$same" = True ]; then',
+        '      echo "The policy $name is up to date: no new version." >&2',
+        "    else",
+        '      count="$(aws iam list-policy-versions --policy-arn="$arn" --query=\'length(Versions)\' '
+        '--output=text)"',
+        '      if [ "$count" -ge 5 ]; then',
+        '        oldest="$(aws iam list-policy-versions --policy-arn="$arn" \\',
+        "          --query='sort_by(Versions[?!IsDefaultVersion], &CreateDate)[0].VersionId' --output=text)\"",
+        '        run aws iam delete-policy-version --policy-arn="$arn" --version-id="$oldest"',
+        "      fi",
+        '      run aws iam create-policy-version --policy-arn="$arn" --policy-document="$document" '
+        "--set-as-default >/dev/null",
+        "    fi",
+        "  else",
+        '    run aws iam create-policy --policy-name="$name" --policy-document="$document" \\',
+        f'      --description="$description" --tags="Key={key},Value={value}" >/dev/null',
+        "  fi",
+        '  attach_policy "$arn"',
+        "}",
+        "",
+    ]
+
+
+def _user_policy_functions() -> list[str]:
+    return [
+        "# Attach a policy unless it is attached already (ATTACHED: the user's policies when the run began).",
+        "attach_policy() {",
+        '  local arn="$1" attached',
+        "  for attached in $ATTACHED; do",
+        '    if [ "$attached" = "$arn" ]; then',
+        '      echo "Attached already: $arn" >&2',
+        "      return 0",
+        "    fi",
+        "  done",
+        '  run aws iam attach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"',
+        "}",
+        "",
+        "# Detach a customer managed policy this plan no longer has; delete the policy too when this",
+        "# script created it (it carries the wizard's tag) and nothing else uses it.",
+        "retire_policy() {",
+        '  local arn="$1" tagged users versions version',
+        '  run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"',
+        f'  tagged="$(aws iam list-policy-tags --policy-arn="$arn" --query="{_tag_query()}" --output=text)"',
+        '  users="$(aws iam get-policy --policy-arn="$arn" \\',
+        '    --query="sum([Policy.AttachmentCount, not_null(Policy.PermissionsBoundaryUsageCount, \\`0\\`)])" '
+        '--output=text)"',
+        '  if [ "$tagged" = 0 ]; then',
+        '    echo "Kept the policy $arn itself: this script did not create it." >&2',
+        '  elif [ "$users" != 0 ]; then',
+        '    echo "Kept the policy $arn itself: something else still uses it." >&2',
+        "  else",
+        '    versions="$(aws iam list-policy-versions --policy-arn="$arn" '
+        "--query='Versions[?!IsDefaultVersion].VersionId' --output=text)\"",
+        "    for version in $versions; do",
+        '      run aws iam delete-policy-version --policy-arn="$arn" --version-id="$version"',
+        "    done",
+        '    run aws iam delete-policy --policy-arn="$arn"',
+        "  fi",
+        "}",
+        "",
+    ]
+
+
+def _case_patterns(patterns: list[str]) -> str:
+    return " | ".join(patterns)
+
+
+def _converge_lines(plan: Plan) -> list[str]:
+    """Remove from the user what the wizard owns and this plan lacks (app/domain/ownership.py)."""
+    account = _account_variable(plan)
+    wanted, owned = plan_user_policies(plan), owned_user_policies(plan)
+
+    def custom_arn(name: str) -> str:
+        return f'"arn:{plan.partition.value}:iam::${{{account}}}:policy/"{shlex.quote(name)}'
+
+    keep = [shlex.quote(a) for a in wanted.managed_arns] + [custom_arn(n) for n in wanted.custom_names]
+    detach = [shlex.quote(a) for a in owned.managed_arns if a not in wanted.managed_arns]
+    retire = [custom_arn(n) for n in owned.custom_names if n not in wanted.custom_names]
+    lines = [
+        'step "Removing what this wizard put on $USER_NAME before and this plan no longer includes"',
+        "# The wizard owns (docs/setup-script.md#ownership): the AWS managed and customer managed policies",
+        "# some plan of it attaches, and its inline policy. Anything else on the user is left alone.",
+        "for arn in $ATTACHED; do",
+        '  case "$arn" in',
+        f"    {_case_patterns(keep)}) ;;",
+    ]
+    if detach:
+        lines.append(
+            f'    {_case_patterns(detach)}) run aws iam detach-user-policy --user-name="$USER_NAME" '
+            '--policy-arn="$arn" ;;'
+        )
+    if retire:
+        lines.append(f'    {_case_patterns(retire)}) retire_policy "$arn" ;;')
+    lines += [
+        '    *) echo "Left alone (not this wizard\'s): the policy $arn" >&2 ;;',
+        "  esac",
+        "done",
+        'INLINE="$(aws iam list-user-policies --user-name="$USER_NAME" --query=PolicyNames --output=text)"',
+        "for name in $INLINE; do",
+        '  case "$name" in',
+    ]
+    if wanted.inline_names:
+        lines.append(f"    {_case_patterns([shlex.quote(n) for n in wanted.inline_names])}) ;;")
+    dropped = [shlex.quote(n) for n in owned.inline_names if n not in wanted.inline_names]
+    if dropped:
+        lines.append(
+            f'    {_case_patterns(dropped)}) run aws iam delete-user-policy --user-name="$USER_NAME" '
+            '--policy-name="$name" ;;'
+        )
+    lines += [
+        '    *) echo "Left alone (not this wizard\'s): the inline policy $name" >&2 ;;',
+        "  esac",
+        "done",
+        "",
+    ]
     return lines
 
 
@@ -216,6 +495,10 @@ def setup_script(plan: Plan) -> str:
     usage, _ = _usage(SETUP_SCRIPT, plan)
     lines += _argument_parsing(plan, usage)
     lines += ["", *_common_variables(plan), "", _RUN_FUNCTIONS]
+    if member_role.applies(plan):
+        lines.append(_STACK_SET_FUNCTIONS)
+    lines += _ensure_policy_function(plan) if plan.style is PolicyStyle.LEAST_PRIVILEGE else []
+    lines += _user_policy_functions()
 
     # Embedded documents: the same JSON as the bundle's files.
     custom = custom_user_policies(plan) if plan.style is PolicyStyle.LEAST_PRIVILEGE else []
@@ -232,89 +515,60 @@ def setup_script(plan: Plan) -> str:
             "member_role_template", cloudformation.render_stackset(plan), _TEMPLATE_END
         )
 
-    lines += [
-        'step "Checking the credentials"',
-        'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
-        'echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2',
-        "",
-    ]
+    lines += _require_aws_cli(plan, SETUP_SCRIPT)
+    lines += _caller_account(plan)
     if plan.is_organization:
         lines += _trusted_access()
     lines += [
         'step "Creating the IAM user $USER_NAME"',
-        'if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then',
+        'if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then',
         '  echo "The user exists already." >&2',
         "else",
-        '  run aws iam create-user --user-name "$USER_NAME" >/dev/null',
+        '  run aws iam create-user --user-name="$USER_NAME" >/dev/null',
         "fi",
+        'ATTACHED="$(aws iam list-attached-user-policies --user-name="$USER_NAME" \\',
+        "  --query='AttachedPolicies[].PolicyArn' --output=text)\"",
         "",
     ]
     if plan.style is PolicyStyle.DOCUMENTED:
         for managed in attached_managed_policies(plan):
             lines += [
                 f'step "Attaching the AWS managed policy {managed.name}"',
-                'run aws iam attach-user-policy --user-name "$USER_NAME" \\',
-                f"  --policy-arn {shlex.quote(managed.arn)}",
+                f"attach_policy {shlex.quote(managed.arn)}",
                 "",
             ]
-    else:
+    for policy in custom:
         lines += [
-            "# Create a customer managed policy, or give it a new default version if it exists (IAM keeps",
-            "# at most five versions, so the oldest non-default one goes first), then attach it.",
-            "ensure_policy() {",
-            '  local name="$1" document="$2" description="$3" arn count oldest',
-            f'  arn="arn:{plan.partition.value}:iam::${{MANAGEMENT_ACCOUNT_ID}}:policy/${{name}}"',
-            '  if aws iam get-policy --policy-arn "$arn" >/dev/null 2>&1; then',
-            '    count="$(aws iam list-policy-versions --policy-arn "$arn" \\',
-            "      --query 'length(Versions)' --output text)\"",
-            '    if [ "$count" -ge 5 ]; then',
-            '      oldest="$(aws iam list-policy-versions --policy-arn "$arn" \\',
-            "        --query 'sort_by(Versions[?!IsDefaultVersion], &CreateDate)[0].VersionId' \\",
-            '        --output text)"',
-            '      run aws iam delete-policy-version --policy-arn "$arn" --version-id "$oldest"',
-            "    fi",
-            '    run aws iam create-policy-version --policy-arn "$arn" --policy-document "$document" '
-            "--set-as-default >/dev/null",
-            "  else",
-            '    run aws iam create-policy --policy-name "$name" --policy-document "$document" '
-            '--description "$description" >/dev/null',
-            "  fi",
-            '  run aws iam attach-user-policy --user-name "$USER_NAME" --policy-arn "$arn"',
-            "}",
+            f'step "Creating and attaching the policy {policy.name}"',
+            f'ensure_policy {policy.name} "$({_function_name(policy.file_name)})" \\',
+            f"  {shlex.quote(policy.purpose)}",
             "",
         ]
-        for policy in custom:
-            lines += [
-                f'step "Creating and attaching the policy {policy.name}"',
-                f'ensure_policy {policy.name} "$({_function_name(policy.file_name)})" \\',
-                f"  {shlex.quote(policy.purpose)}",
-                "",
-            ]
     if plan.is_organization:
         lines += [
             f'step "Putting the inline policy {INLINE_POLICY_NAME} (corrected) on the user"',
-            f'run aws iam put-user-policy --user-name "$USER_NAME" --policy-name {INLINE_POLICY_NAME} \\',
-            f'  --policy-document "$({_function_name(INLINE_POLICY_FILE)})"',
+            f'run aws iam put-user-policy --user-name="$USER_NAME" --policy-name={INLINE_POLICY_NAME} \\',
+            f'  --policy-document="$({_function_name(INLINE_POLICY_FILE)})"',
             "",
         ]
+    lines += _converge_lines(plan)
     if member_role.applies(plan):
-        lines += _stack_set_lines(plan, '"$(member_role_template)"')
+        lines += _stack_set_lines(plan, '"$(member_role_template)"', '"$(member_role_template)"')
         lines += [
             'if [ "$MANAGEMENT_ACCOUNT_ROLE" = true ]; then',
             '  step "Deploying the member role $ROLE_NAME in the management account (single stack)"',
             '  TEMPLATE_FILE="$(mktemp)"',
             "  trap 'rm -f \"$TEMPLATE_FILE\"' EXIT",
             '  member_role_template >"$TEMPLATE_FILE"',
-            '  run aws cloudformation deploy --region "$REGION" '
-            f"--stack-name {member_role.MANAGEMENT_STACK_NAME} \\",
-            '    --template-file "$TEMPLATE_FILE" --capabilities CAPABILITY_NAMED_IAM \\',
+            '  run aws cloudformation deploy --region="$REGION" '
+            f"--stack-name={member_role.MANAGEMENT_STACK_NAME} \\",
+            '    --template-file="$TEMPLATE_FILE" --capabilities=CAPABILITY_NAMED_IAM \\',
             "    --no-fail-on-empty-changeset \\",
-            '    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
+            '    --parameter-overrides="ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
             "fi",
             "",
         ]
-    lines += _access_key_lines()
-    lines += _connector_summary(plan)
+    lines += _finish(plan)
     return "\n".join(lines) + "\n"
 
 
@@ -325,34 +579,34 @@ def deploy_script(plan: Plan) -> str:
     usage, _ = _usage("deploy.sh", plan)
     lines += _argument_parsing(plan, usage)
     lines += ["", *_common_variables(plan), "", _RUN_FUNCTIONS]
-    lines += [
-        'cd "$(dirname "$0")"',
-        'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
-        'echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2',
-        "",
-    ]
+    if member_role.applies(plan):
+        lines.append(_STACK_SET_FUNCTIONS)
+    lines += ['cd "$(dirname "$0")"', ""]
+    lines += _require_aws_cli(plan, "deploy.sh")
+    lines += _caller_account(plan)
     if plan.is_organization:
         lines += _trusted_access()
     lines += [
         'step "Deploying the user stack (IAM user and policies, no access key)"',
-        f'run aws cloudformation deploy --region "$REGION" --stack-name {member_role.USER_STACK_NAME} \\',
-        "  --template-file management-account.yaml --capabilities CAPABILITY_NAMED_IAM \\",
+        f'run aws cloudformation deploy --region="$REGION" --stack-name={member_role.USER_STACK_NAME} \\',
+        "  --template-file=management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \\",
         "  --no-fail-on-empty-changeset",
         "",
     ]
     if member_role.applies(plan):
-        lines += _stack_set_lines(plan, "file://member-role-stackset.yaml")
+        lines += _stack_set_lines(
+            plan, "file://member-role-stackset.yaml", '"$(cat member-role-stackset.yaml)"'
+        )
         lines += [
             'if [ "$MANAGEMENT_ACCOUNT_ROLE" = true ]; then',
             '  step "Deploying the member role $ROLE_NAME in the management account (single stack)"',
-            '  run aws cloudformation deploy --region "$REGION" '
-            f"--stack-name {member_role.MANAGEMENT_STACK_NAME} \\",
-            "    --template-file member-role-management-account.yaml --capabilities CAPABILITY_NAMED_IAM \\",
+            '  run aws cloudformation deploy --region="$REGION" '
+            f"--stack-name={member_role.MANAGEMENT_STACK_NAME} \\",
+            "    --template-file=member-role-management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \\",
             "    --no-fail-on-empty-changeset \\",
-            '    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
+            '    --parameter-overrides="ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"',
             "fi",
             "",
         ]
-    lines += _access_key_lines()
-    lines += _connector_summary(plan)
+    lines += _finish(plan)
     return "\n".join(lines) + "\n"

@@ -7,8 +7,8 @@
 #
 # usage: ./setup.sh [--create-access-key]
 #   --create-access-key  also create an access key for the user and print it (once)
-# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2 and
-# credentials for the management account.
+# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2, or v1 1.27.150 or later
+# and credentials for the management account.
 set -euo pipefail
 
 CREATE_ACCESS_KEY=false
@@ -22,10 +22,11 @@ done
 
 export AWS_PAGER=''
 REGION=us-east-1
-# IAM and Organizations are global; any region of the partition serves them.
-export AWS_REGION="${AWS_REGION:-$REGION}"
+# IAM and Organizations are global; any region of the partition serves them. The AWS CLI v1
+# reads only AWS_DEFAULT_REGION, v2 prefers AWS_REGION: both are set, to the same region.
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
 USER_NAME=digicert-tlm-connector
-ROLE_NAME=OrganizationAccountAccessRole
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -38,6 +39,39 @@ run() {
   done
   printf '+ %s\n' "${shown[*]}" >&2
   "$@"
+}
+
+# Attach a policy unless it is attached already (ATTACHED: the user's policies when the run began).
+attach_policy() {
+  local arn="$1" attached
+  for attached in $ATTACHED; do
+    if [ "$attached" = "$arn" ]; then
+      echo "Attached already: $arn" >&2
+      return 0
+    fi
+  done
+  run aws iam attach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"
+}
+
+# Detach a customer managed policy this plan no longer has; delete the policy too when this
+# script created it (it carries the wizard's tag) and nothing else uses it.
+retire_policy() {
+  local arn="$1" tagged users versions version
+  run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"
+  tagged="$(aws iam list-policy-tags --policy-arn="$arn" --query="length(Tags[?Key=='created-by' && Value=='aws-connector-wizard'])" --output=text)"
+  users="$(aws iam get-policy --policy-arn="$arn" \
+    --query="sum([Policy.AttachmentCount, not_null(Policy.PermissionsBoundaryUsageCount, \`0\`)])" --output=text)"
+  if [ "$tagged" = 0 ]; then
+    echo "Kept the policy $arn itself: this script did not create it." >&2
+  elif [ "$users" != 0 ]; then
+    echo "Kept the policy $arn itself: something else still uses it." >&2
+  else
+    versions="$(aws iam list-policy-versions --policy-arn="$arn" --query='Versions[?!IsDefaultVersion].VersionId' --output=text)"
+    for version in $versions; do
+      run aws iam delete-policy-version --policy-arn="$arn" --version-id="$version"
+    done
+    run aws iam delete-policy --policy-arn="$arn"
+  fi
 }
 
 document_inline_policy() {
@@ -65,41 +99,71 @@ document_inline_policy() {
 END_OF_POLICY
 }
 
+# The newest command this script runs is iam list-policy-tags: an AWS CLI that lacks it is too old.
+if ! command -v aws >/dev/null 2>&1; then
+  echo "setup.sh needs the AWS CLI v2, or v1 1.27.150 or later: no aws command on PATH." >&2
+  exit 1
+fi
+if ! aws iam list-policy-tags --generate-cli-skeleton >/dev/null 2>&1; then
+  echo "setup.sh needs the AWS CLI v2, or v1 1.27.150 or later; found $(aws --version 2>&1 | head -n 1)." >&2
+  exit 1
+fi
+
 step "Checking the credentials"
-MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
+MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2
 
 step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"
-run aws organizations enable-aws-service-access --service-principal account.amazonaws.com
+run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
 
 step "Creating the IAM user $USER_NAME"
-if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
+if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then
   echo "The user exists already." >&2
 else
-  run aws iam create-user --user-name "$USER_NAME" >/dev/null
+  run aws iam create-user --user-name="$USER_NAME" >/dev/null
 fi
+ATTACHED="$(aws iam list-attached-user-policies --user-name="$USER_NAME" \
+  --query='AttachedPolicies[].PolicyArn' --output=text)"
 
 step "Attaching the AWS managed policy AWSOrganizationsReadOnlyAccess"
-run aws iam attach-user-policy --user-name "$USER_NAME" \
-  --policy-arn arn:aws:iam::aws:policy/AWSOrganizationsReadOnlyAccess
+attach_policy arn:aws:iam::aws:policy/AWSOrganizationsReadOnlyAccess
 
 step "Attaching the AWS managed policy AWSCertificateManagerFullAccess"
-run aws iam attach-user-policy --user-name "$USER_NAME" \
-  --policy-arn arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess
+attach_policy arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess
 
 step "Putting the inline policy DigiCertTLMCommonRoleAccess (corrected) on the user"
-run aws iam put-user-policy --user-name "$USER_NAME" --policy-name DigiCertTLMCommonRoleAccess \
-  --policy-document "$(document_inline_policy)"
+run aws iam put-user-policy --user-name="$USER_NAME" --policy-name=DigiCertTLMCommonRoleAccess \
+  --policy-document="$(document_inline_policy)"
+
+step "Removing what this wizard put on $USER_NAME before and this plan no longer includes"
+# The wizard owns (docs/setup-script.md#ownership): the AWS managed and customer managed policies
+# some plan of it attaches, and its inline policy. Anything else on the user is left alone.
+for arn in $ATTACHED; do
+  case "$arn" in
+    arn:aws:iam::aws:policy/AWSOrganizationsReadOnlyAccess | arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess) ;;
+    arn:aws:iam::aws:policy/ElasticLoadBalancingFullAccess | arn:aws:iam::aws:policy/SecretsManagerReadWrite) run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn" ;;
+    "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMOrganizationsRead | "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMCertificateManager | "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMElasticLoadBalancing | "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMSecretsManagerPrefix) retire_policy "$arn" ;;
+    *) echo "Left alone (not this wizard's): the policy $arn" >&2 ;;
+  esac
+done
+INLINE="$(aws iam list-user-policies --user-name="$USER_NAME" --query=PolicyNames --output=text)"
+for name in $INLINE; do
+  case "$name" in
+    DigiCertTLMCommonRoleAccess) ;;
+    *) echo "Left alone (not this wizard's): the inline policy $name" >&2 ;;
+  esac
+done
 
 if [ "$CREATE_ACCESS_KEY" = true ]; then
   step "Creating an access key for $USER_NAME: it is shown once; type it into the connector only"
-  run aws iam create-access-key --user-name "$USER_NAME" \
-    --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+  run aws iam create-access-key --user-name="$USER_NAME" \
+    --query='AccessKey.[AccessKeyId,SecretAccessKey]' --output=text
 else
   step "No access key created: run again with --create-access-key, or create it in the IAM console"
 fi
 
-step "Done. In the connector enter:"
-echo "  scope: organization" >&2
-echo "  common IAM role name: $ROLE_NAME" >&2
-echo '  regions: us-east-1, eu-central-1' >&2
+step 'Done. In DigiCert Trust Lifecycle Manager'"'"'s AWS connector, enter:'
+echo '  Scope: Organization' >&2
+echo '  Credentials: the access key ID and secret access key of the IAM user digicert-tlm-connector, typed in or as a reference to your PAM vault (or the sensor'"'"'s default credential chain or a named profile that resolves to that user)' >&2
+echo '  Common IAM role name: OrganizationAccountAccessRole' >&2
+echo '  Regions: us-east-1, eu-central-1' >&2

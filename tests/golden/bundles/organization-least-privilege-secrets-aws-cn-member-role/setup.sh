@@ -9,8 +9,8 @@
 # usage: ./setup.sh [--create-access-key] [--management-account-role]
 #   --create-access-key  also create an access key for the user and print it (once)
 #   --management-account-role  also deploy the member role in the management account (StackSets skip it)
-# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2 and
-# credentials for the management account.
+# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2, or v1 1.27.150 or later
+# and credentials for the management account.
 set -euo pipefail
 
 CREATE_ACCESS_KEY=false
@@ -26,11 +26,15 @@ done
 
 export AWS_PAGER=''
 REGION=cn-northwest-1
-# IAM and Organizations are global; any region of the partition serves them.
-export AWS_REGION="${AWS_REGION:-$REGION}"
+# IAM and Organizations are global; any region of the partition serves them. The AWS CLI v1
+# reads only AWS_DEFAULT_REGION, v2 prefers AWS_REGION: both are set, to the same region.
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
 USER_NAME=digicert-tlm-connector
 ROLE_NAME=DigiCertTLMMemberRole
 STACK_SET_NAME=digicert-tlm-member-role
+STACK_SET_POLL_SECONDS="${STACK_SET_POLL_SECONDS:-15}"
+STACK_SET_MAX_POLLS="${STACK_SET_MAX_POLLS:-240}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -43,6 +47,111 @@ run() {
   done
   printf '+ %s\n' "${shown[*]}" >&2
   "$@"
+}
+
+STACK_SET_FAILED=false
+# Wait for one StackSet operation, then name every account where it did not succeed.
+wait_for_operation() {
+  local id="$1" status polls=0 failures
+  while :; do
+    status="$(aws cloudformation describe-stack-set-operation --region="$REGION" \
+      --stack-set-name="$STACK_SET_NAME" --operation-id="$id" \
+      --query=StackSetOperation.Status --output=text)"
+    case "$status" in
+      RUNNING | QUEUED | STOPPING) ;;
+      *) break ;;
+    esac
+    polls=$((polls + 1))
+    if [ "$polls" -gt "$STACK_SET_MAX_POLLS" ]; then
+      echo "StackSet operation $id is still $status: run this script again later." >&2
+      exit 1
+    fi
+    echo "StackSet operation $id: $status; waiting ${STACK_SET_POLL_SECONDS}s" >&2
+    sleep "$STACK_SET_POLL_SECONDS"
+  done
+  failures="$(aws cloudformation list-stack-set-operation-results --region="$REGION" \
+    --stack-set-name="$STACK_SET_NAME" --operation-id="$id" \
+    --query="Summaries[?Status!='SUCCEEDED'].[Account,Region,Status,StatusReason]" --output=text)"
+  if [ "$status" != SUCCEEDED ] || [ -n "$failures" ]; then
+    STACK_SET_FAILED=true
+    echo "StackSet operation $id ended $status. Accounts where it did not succeed:" >&2
+    printf '%s\n' "${failures:-  (none listed)}" >&2
+  fi
+}
+
+# A re-run while an operation of the StackSet is still going waits for it first.
+wait_for_running_operations() {
+  local id
+  for id in $(aws cloudformation list-stack-set-operations --region="$REGION" \
+    --stack-set-name="$STACK_SET_NAME" \
+    --query="Summaries[?Status=='RUNNING' || Status=='QUEUED' || Status=='STOPPING'].OperationId" \
+    --output=text); do
+    echo "Another StackSet operation is in progress ($id): waiting for it." >&2
+    wait_for_operation "$id"
+  done
+}
+
+# Create a customer managed policy (tagged as the wizard's), or, when its default version differs
+# from this plan's document, give it a new default version (IAM keeps at most five, so the oldest
+# non-default one goes first); then attach it. An unchanged policy gets no new version.
+ensure_policy() {
+  local name="$1" document="$2" description="$3" arn default literal same count oldest
+  arn="arn:aws-cn:iam::${MANAGEMENT_ACCOUNT_ID}:policy/${name}"
+  if default="$(aws iam get-policy --policy-arn="$arn" --query=Policy.DefaultVersionId --output=text 2>/dev/null)"; then
+    # JMESPath compares the JSON values (key order and spacing do not matter); in its
+    # JSON literal (between backticks) a backtick is written \`.
+    literal=${document//\`/\\\`}
+    same="$(aws iam get-policy-version --policy-arn="$arn" --version-id="$default" \
+      --query="PolicyVersion.Document == \`${literal}\`" --output=text)"
+    if [ "$same" = True ]; then
+      echo "The policy $name is up to date: no new version." >&2
+    else
+      count="$(aws iam list-policy-versions --policy-arn="$arn" --query='length(Versions)' --output=text)"
+      if [ "$count" -ge 5 ]; then
+        oldest="$(aws iam list-policy-versions --policy-arn="$arn" \
+          --query='sort_by(Versions[?!IsDefaultVersion], &CreateDate)[0].VersionId' --output=text)"
+        run aws iam delete-policy-version --policy-arn="$arn" --version-id="$oldest"
+      fi
+      run aws iam create-policy-version --policy-arn="$arn" --policy-document="$document" --set-as-default >/dev/null
+    fi
+  else
+    run aws iam create-policy --policy-name="$name" --policy-document="$document" \
+      --description="$description" --tags="Key=created-by,Value=aws-connector-wizard" >/dev/null
+  fi
+  attach_policy "$arn"
+}
+
+# Attach a policy unless it is attached already (ATTACHED: the user's policies when the run began).
+attach_policy() {
+  local arn="$1" attached
+  for attached in $ATTACHED; do
+    if [ "$attached" = "$arn" ]; then
+      echo "Attached already: $arn" >&2
+      return 0
+    fi
+  done
+  run aws iam attach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"
+}
+
+# Detach a customer managed policy this plan no longer has; delete the policy too when this
+# script created it (it carries the wizard's tag) and nothing else uses it.
+retire_policy() {
+  local arn="$1" tagged users versions version
+  run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"
+  tagged="$(aws iam list-policy-tags --policy-arn="$arn" --query="length(Tags[?Key=='created-by' && Value=='aws-connector-wizard'])" --output=text)"
+  users="$(aws iam get-policy --policy-arn="$arn" \
+    --query="sum([Policy.AttachmentCount, not_null(Policy.PermissionsBoundaryUsageCount, \`0\`)])" --output=text)"
+  if [ "$tagged" = 0 ]; then
+    echo "Kept the policy $arn itself: this script did not create it." >&2
+  elif [ "$users" != 0 ]; then
+    echo "Kept the policy $arn itself: something else still uses it." >&2
+  else
+    versions="$(aws iam list-policy-versions --policy-arn="$arn" --query='Versions[?!IsDefaultVersion].VersionId' --output=text)"
+    for version in $versions; do
+      run aws iam delete-policy-version --policy-arn="$arn" --version-id="$version"
+    done
+    run aws iam delete-policy --policy-arn="$arn"
+  fi
 }
 
 document_policy_organizations_read() {
@@ -189,16 +298,16 @@ member_role_template() {
 #   aws cloudformation activate-organizations-access --region cn-northwest-1
 #   MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
 #   ROOT_ID="$(aws organizations list-roots --query 'Roots[0].Id' --output text)"
-#   aws cloudformation create-stack-set --region cn-northwest-1 --stack-set-name digicert-tlm-member-role \
-#     --template-body file://member-role-stackset.yaml \
-#     --permission-model SERVICE_MANAGED \
-#     --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
-#     --capabilities CAPABILITY_NAMED_IAM \
-#     --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
-#   aws cloudformation create-stack-instances --region cn-northwest-1 --stack-set-name digicert-tlm-member-role \
-#     --deployment-targets "OrganizationalUnitIds=$ROOT_ID" \
-#     --regions cn-northwest-1 \
-#     --operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10
+#   aws cloudformation create-stack-set --region=cn-northwest-1 --stack-set-name=digicert-tlm-member-role \
+#     --template-body=file://member-role-stackset.yaml \
+#     --permission-model=SERVICE_MANAGED \
+#     --auto-deployment=Enabled=true,RetainStacksOnAccountRemoval=false \
+#     --capabilities=CAPABILITY_NAMED_IAM \
+#     --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
+#   aws cloudformation create-stack-instances --region=cn-northwest-1 --stack-set-name=digicert-tlm-member-role \
+#     --deployment-targets="OrganizationalUnitIds=$ROOT_ID" \
+#     --regions=cn-northwest-1 \
+#     --operation-preferences=MaxConcurrentPercentage=100,FailureTolerancePercentage=10
 # One region only: IAM roles are global, a second region would collide on the role name.
 # Secrets Manager is limited to names starting with digicert-tlm/: a prefix this wizard assumes, not one DigiCert documents.
 # Confirm it (DigiCert support, or the connector's CreateSecret events in CloudTrail) before relying on it.
@@ -287,40 +396,31 @@ Outputs:
 END_OF_TEMPLATE
 }
 
+# The newest command this script runs is cloudformation activate-organizations-access: an AWS CLI that lacks it is too old.
+if ! command -v aws >/dev/null 2>&1; then
+  echo "setup.sh needs the AWS CLI v2, or v1 1.27.150 or later: no aws command on PATH." >&2
+  exit 1
+fi
+if ! aws cloudformation activate-organizations-access --generate-cli-skeleton >/dev/null 2>&1; then
+  echo "setup.sh needs the AWS CLI v2, or v1 1.27.150 or later; found $(aws --version 2>&1 | head -n 1)." >&2
+  exit 1
+fi
+
 step "Checking the credentials"
-MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
+MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2
 
 step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"
-run aws organizations enable-aws-service-access --service-principal account.amazonaws.com
+run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
 
 step "Creating the IAM user $USER_NAME"
-if aws iam get-user --user-name "$USER_NAME" >/dev/null 2>&1; then
+if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then
   echo "The user exists already." >&2
 else
-  run aws iam create-user --user-name "$USER_NAME" >/dev/null
+  run aws iam create-user --user-name="$USER_NAME" >/dev/null
 fi
-
-# Create a customer managed policy, or give it a new default version if it exists (IAM keeps
-# at most five versions, so the oldest non-default one goes first), then attach it.
-ensure_policy() {
-  local name="$1" document="$2" description="$3" arn count oldest
-  arn="arn:aws-cn:iam::${MANAGEMENT_ACCOUNT_ID}:policy/${name}"
-  if aws iam get-policy --policy-arn "$arn" >/dev/null 2>&1; then
-    count="$(aws iam list-policy-versions --policy-arn "$arn" \
-      --query 'length(Versions)' --output text)"
-    if [ "$count" -ge 5 ]; then
-      oldest="$(aws iam list-policy-versions --policy-arn "$arn" \
-        --query 'sort_by(Versions[?!IsDefaultVersion], &CreateDate)[0].VersionId' \
-        --output text)"
-      run aws iam delete-policy-version --policy-arn "$arn" --version-id "$oldest"
-    fi
-    run aws iam create-policy-version --policy-arn "$arn" --policy-document "$document" --set-as-default >/dev/null
-  else
-    run aws iam create-policy --policy-name "$name" --policy-document "$document" --description "$description" >/dev/null
-  fi
-  run aws iam attach-user-policy --user-name "$USER_NAME" --policy-arn "$arn"
-}
+ATTACHED="$(aws iam list-attached-user-policies --user-name="$USER_NAME" \
+  --query='AttachedPolicies[].PolicyArn' --output=text)"
 
 step "Creating and attaching the policy DigiCertTLMOrganizationsRead"
 ensure_policy DigiCertTLMOrganizationsRead "$(document_policy_organizations_read)" \
@@ -335,33 +435,72 @@ ensure_policy DigiCertTLMSecretsManagerPrefix "$(document_policy_secrets_manager
   'Keep private keys temporarily in AWS Secrets Manager before delivery to ACM, only in secrets whose names start with digicert-tlm/ (a prefix this wizard assumes, not one DigiCert documents).'
 
 step "Putting the inline policy DigiCertTLMCommonRoleAccess (corrected) on the user"
-run aws iam put-user-policy --user-name "$USER_NAME" --policy-name DigiCertTLMCommonRoleAccess \
-  --policy-document "$(document_inline_policy)"
+run aws iam put-user-policy --user-name="$USER_NAME" --policy-name=DigiCertTLMCommonRoleAccess \
+  --policy-document="$(document_inline_policy)"
+
+step "Removing what this wizard put on $USER_NAME before and this plan no longer includes"
+# The wizard owns (docs/setup-script.md#ownership): the AWS managed and customer managed policies
+# some plan of it attaches, and its inline policy. Anything else on the user is left alone.
+for arn in $ATTACHED; do
+  case "$arn" in
+    "arn:aws-cn:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMOrganizationsRead | "arn:aws-cn:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMCertificateManager | "arn:aws-cn:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMSecretsManagerPrefix) ;;
+    arn:aws-cn:iam::aws:policy/AWSOrganizationsReadOnlyAccess | arn:aws-cn:iam::aws:policy/AWSCertificateManagerFullAccess | arn:aws-cn:iam::aws:policy/ElasticLoadBalancingFullAccess | arn:aws-cn:iam::aws:policy/SecretsManagerReadWrite) run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn" ;;
+    "arn:aws-cn:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMElasticLoadBalancing) retire_policy "$arn" ;;
+    *) echo "Left alone (not this wizard's): the policy $arn" >&2 ;;
+  esac
+done
+INLINE="$(aws iam list-user-policies --user-name="$USER_NAME" --query=PolicyNames --output=text)"
+for name in $INLINE; do
+  case "$name" in
+    DigiCertTLMCommonRoleAccess) ;;
+    *) echo "Left alone (not this wizard's): the inline policy $name" >&2 ;;
+  esac
+done
 
 step "Deploying the member role $ROLE_NAME to every member account (service-managed StackSet)"
-run aws cloudformation activate-organizations-access --region "$REGION"
-ROOT_ID="$(aws organizations list-roots --query 'Roots[0].Id' --output text)"
-if aws cloudformation describe-stack-set --region "$REGION" --stack-set-name "$STACK_SET_NAME" >/dev/null 2>&1; then
-  run aws cloudformation update-stack-set --region "$REGION" --stack-set-name "$STACK_SET_NAME" \
-    --template-body "$(member_role_template)" \
-    --capabilities CAPABILITY_NAMED_IAM \
-    --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
+run aws cloudformation activate-organizations-access --region="$REGION"
+ROOT_ID="$(aws organizations list-roots --query='Roots[0].Id' --output=text)"
+if CURRENT_ACCOUNT="$(aws cloudformation describe-stack-set --region="$REGION" --stack-set-name="$STACK_SET_NAME" \
+  --query="StackSet.Parameters[?ParameterKey=='ManagementAccountId'].ParameterValue | [0]" --output=text 2>/dev/null)"; then
+  wait_for_running_operations
+  CURRENT_TEMPLATE="$(aws cloudformation describe-stack-set --region="$REGION" --stack-set-name="$STACK_SET_NAME" --query=StackSet.TemplateBody --output=text)"
+  if [ "$CURRENT_TEMPLATE" = "$(member_role_template)" ] && [ "$CURRENT_ACCOUNT" = "$MANAGEMENT_ACCOUNT_ID" ]; then
+    echo "The StackSet is up to date: nothing to update." >&2
+  else
+    OPERATION_ID="$(run aws cloudformation update-stack-set --region="$REGION" \
+      --stack-set-name="$STACK_SET_NAME" \
+      --template-body="$(member_role_template)" \
+      --capabilities=CAPABILITY_NAMED_IAM \
+      --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID" \
+      --query=OperationId --output=text)"
+    wait_for_operation "$OPERATION_ID"
+  fi
 else
-  run aws cloudformation create-stack-set --region cn-northwest-1 --stack-set-name digicert-tlm-member-role \
-    --template-body "$(member_role_template)" \
-    --permission-model SERVICE_MANAGED \
-    --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
-    --capabilities CAPABILITY_NAMED_IAM \
-    --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
+  run aws cloudformation create-stack-set --region=cn-northwest-1 --stack-set-name=digicert-tlm-member-role \
+    --template-body="$(member_role_template)" \
+    --permission-model=SERVICE_MANAGED \
+    --auto-deployment=Enabled=true,RetainStacksOnAccountRemoval=false \
+    --capabilities=CAPABILITY_NAMED_IAM \
+    --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
 fi
-INSTANCES="$(aws cloudformation list-stack-instances --region "$REGION" --stack-set-name "$STACK_SET_NAME" --query 'length(Summaries)' --output text)"
+INSTANCES="$(aws cloudformation list-stack-instances --region="$REGION" --stack-set-name="$STACK_SET_NAME" --query='length(Summaries)' --output=text)"
 if [ "$INSTANCES" = "0" ]; then
-  run aws cloudformation create-stack-instances --region cn-northwest-1 --stack-set-name digicert-tlm-member-role \
-    --deployment-targets "OrganizationalUnitIds=$ROOT_ID" \
-    --regions cn-northwest-1 \
-    --operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10
+  OPERATION_ID="$(run aws cloudformation create-stack-instances --region=cn-northwest-1 --stack-set-name=digicert-tlm-member-role \
+    --deployment-targets="OrganizationalUnitIds=$ROOT_ID" \
+    --regions=cn-northwest-1 \
+    --operation-preferences=MaxConcurrentPercentage=100,FailureTolerancePercentage=10 \
+    --query=OperationId --output=text)"
+  wait_for_operation "$OPERATION_ID"
 else
   echo "Stack instances exist already ($INSTANCES); new accounts get the role automatically." >&2
+fi
+# Every account's stack instance must be current; name each one that is not.
+OUTDATED="$(aws cloudformation list-stack-instances --region="$REGION" --stack-set-name="$STACK_SET_NAME" \
+  --query="Summaries[?Status!='CURRENT'].[Account,Region,Status,StatusReason]" --output=text)"
+if [ -n "$OUTDATED" ]; then
+  STACK_SET_FAILED=true
+  echo "Accounts whose member role is not current:" >&2
+  printf '%s\n' "$OUTDATED" >&2
 fi
 
 if [ "$MANAGEMENT_ACCOUNT_ROLE" = true ]; then
@@ -369,21 +508,28 @@ if [ "$MANAGEMENT_ACCOUNT_ROLE" = true ]; then
   TEMPLATE_FILE="$(mktemp)"
   trap 'rm -f "$TEMPLATE_FILE"' EXIT
   member_role_template >"$TEMPLATE_FILE"
-  run aws cloudformation deploy --region "$REGION" --stack-name digicert-tlm-member-role-management-account \
-    --template-file "$TEMPLATE_FILE" --capabilities CAPABILITY_NAMED_IAM \
+  run aws cloudformation deploy --region="$REGION" --stack-name=digicert-tlm-member-role-management-account \
+    --template-file="$TEMPLATE_FILE" --capabilities=CAPABILITY_NAMED_IAM \
     --no-fail-on-empty-changeset \
-    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"
+    --parameter-overrides="ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"
+fi
+
+if [ "$STACK_SET_FAILED" = true ]; then
+  step "Not done: the member role $ROLE_NAME is missing or out of date in the accounts listed above."
+  echo "Fix what their status reasons say, then run this script again." >&2
+  exit 1
 fi
 
 if [ "$CREATE_ACCESS_KEY" = true ]; then
   step "Creating an access key for $USER_NAME: it is shown once; type it into the connector only"
-  run aws iam create-access-key --user-name "$USER_NAME" \
-    --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+  run aws iam create-access-key --user-name="$USER_NAME" \
+    --query='AccessKey.[AccessKeyId,SecretAccessKey]' --output=text
 else
   step "No access key created: run again with --create-access-key, or create it in the IAM console"
 fi
 
-step "Done. In the connector enter:"
-echo "  scope: organization" >&2
-echo "  common IAM role name: $ROLE_NAME" >&2
-echo '  regions: cn-north-1, cn-northwest-1' >&2
+step 'Done. In DigiCert Trust Lifecycle Manager'"'"'s AWS connector, enter:'
+echo '  Scope: Organization' >&2
+echo '  Credentials: the access key ID and secret access key of the IAM user digicert-tlm-connector, typed in or as a reference to your PAM vault (or the sensor'"'"'s default credential chain or a named profile that resolves to that user)' >&2
+echo '  Common IAM role name: DigiCertTLMMemberRole' >&2
+echo '  Regions: cn-north-1, cn-northwest-1' >&2

@@ -8,8 +8,8 @@
 #
 # usage: ./deploy.sh [--create-access-key]
 #   --create-access-key  also create an access key for the user and print it (once)
-# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2 and
-# credentials for the management account.
+# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2, or v1 1.27.150 or later
+# and credentials for the management account.
 set -euo pipefail
 
 CREATE_ACCESS_KEY=false
@@ -23,10 +23,11 @@ done
 
 export AWS_PAGER=''
 REGION=cn-northwest-1
-# IAM and Organizations are global; any region of the partition serves them.
-export AWS_REGION="${AWS_REGION:-$REGION}"
+# IAM and Organizations are global; any region of the partition serves them. The AWS CLI v1
+# reads only AWS_DEFAULT_REGION, v2 prefers AWS_REGION: both are set, to the same region.
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
 USER_NAME=digicert-tlm-connector
-ROLE_NAME=OrganizationAccountAccessRole
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -42,26 +43,39 @@ run() {
 }
 
 cd "$(dirname "$0")"
-MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
+
+# The newest command this script runs is iam list-policy-tags: an AWS CLI that lacks it is too old.
+if ! command -v aws >/dev/null 2>&1; then
+  echo "deploy.sh needs the AWS CLI v2, or v1 1.27.150 or later: no aws command on PATH." >&2
+  exit 1
+fi
+if ! aws iam list-policy-tags --generate-cli-skeleton >/dev/null 2>&1; then
+  echo "deploy.sh needs the AWS CLI v2, or v1 1.27.150 or later; found $(aws --version 2>&1 | head -n 1)." >&2
+  exit 1
+fi
+
+step "Checking the credentials"
+MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2
 
 step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"
-run aws organizations enable-aws-service-access --service-principal account.amazonaws.com
+run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
 
 step "Deploying the user stack (IAM user and policies, no access key)"
-run aws cloudformation deploy --region "$REGION" --stack-name digicert-tlm-connector-user \
-  --template-file management-account.yaml --capabilities CAPABILITY_NAMED_IAM \
+run aws cloudformation deploy --region="$REGION" --stack-name=digicert-tlm-connector-user \
+  --template-file=management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \
   --no-fail-on-empty-changeset
 
 if [ "$CREATE_ACCESS_KEY" = true ]; then
   step "Creating an access key for $USER_NAME: it is shown once; type it into the connector only"
-  run aws iam create-access-key --user-name "$USER_NAME" \
-    --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+  run aws iam create-access-key --user-name="$USER_NAME" \
+    --query='AccessKey.[AccessKeyId,SecretAccessKey]' --output=text
 else
   step "No access key created: run again with --create-access-key, or create it in the IAM console"
 fi
 
-step "Done. In the connector enter:"
-echo "  scope: organization" >&2
-echo "  common IAM role name: $ROLE_NAME" >&2
-echo '  regions: cn-north-1, cn-northwest-1' >&2
+step 'Done. In DigiCert Trust Lifecycle Manager'"'"'s AWS connector, enter:'
+echo '  Scope: Organization' >&2
+echo '  Credentials: the access key ID and secret access key of the IAM user digicert-tlm-connector, typed in or as a reference to your PAM vault (or the sensor'"'"'s default credential chain or a named profile that resolves to that user)' >&2
+echo '  Common IAM role name: OrganizationAccountAccessRole' >&2
+echo '  Regions: cn-north-1, cn-northwest-1' >&2

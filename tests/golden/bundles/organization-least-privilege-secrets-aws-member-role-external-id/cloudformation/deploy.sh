@@ -9,8 +9,8 @@
 # usage: ./deploy.sh [--create-access-key] [--management-account-role]
 #   --create-access-key  also create an access key for the user and print it (once)
 #   --management-account-role  also deploy the member role in the management account (StackSets skip it)
-# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2 and
-# credentials for the management account.
+# Safe to run again: each step checks first or is idempotent. Needs the AWS CLI v2, or v1 1.27.150 or later
+# and credentials for the management account.
 set -euo pipefail
 
 CREATE_ACCESS_KEY=false
@@ -26,11 +26,15 @@ done
 
 export AWS_PAGER=''
 REGION=us-east-1
-# IAM and Organizations are global; any region of the partition serves them.
-export AWS_REGION="${AWS_REGION:-$REGION}"
+# IAM and Organizations are global; any region of the partition serves them. The AWS CLI v1
+# reads only AWS_DEFAULT_REGION, v2 prefers AWS_REGION: both are set, to the same region.
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
 USER_NAME=tlm+connector=1,x.y@z_w-v
 ROLE_NAME=tlm-member
 STACK_SET_NAME=digicert-tlm-member-role
+STACK_SET_POLL_SECONDS="${STACK_SET_POLL_SECONDS:-15}"
+STACK_SET_MAX_POLLS="${STACK_SET_MAX_POLLS:-240}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -45,61 +49,142 @@ run() {
   "$@"
 }
 
+STACK_SET_FAILED=false
+# Wait for one StackSet operation, then name every account where it did not succeed.
+wait_for_operation() {
+  local id="$1" status polls=0 failures
+  while :; do
+    status="$(aws cloudformation describe-stack-set-operation --region="$REGION" \
+      --stack-set-name="$STACK_SET_NAME" --operation-id="$id" \
+      --query=StackSetOperation.Status --output=text)"
+    case "$status" in
+      RUNNING | QUEUED | STOPPING) ;;
+      *) break ;;
+    esac
+    polls=$((polls + 1))
+    if [ "$polls" -gt "$STACK_SET_MAX_POLLS" ]; then
+      echo "StackSet operation $id is still $status: run this script again later." >&2
+      exit 1
+    fi
+    echo "StackSet operation $id: $status; waiting ${STACK_SET_POLL_SECONDS}s" >&2
+    sleep "$STACK_SET_POLL_SECONDS"
+  done
+  failures="$(aws cloudformation list-stack-set-operation-results --region="$REGION" \
+    --stack-set-name="$STACK_SET_NAME" --operation-id="$id" \
+    --query="Summaries[?Status!='SUCCEEDED'].[Account,Region,Status,StatusReason]" --output=text)"
+  if [ "$status" != SUCCEEDED ] || [ -n "$failures" ]; then
+    STACK_SET_FAILED=true
+    echo "StackSet operation $id ended $status. Accounts where it did not succeed:" >&2
+    printf '%s\n' "${failures:-  (none listed)}" >&2
+  fi
+}
+
+# A re-run while an operation of the StackSet is still going waits for it first.
+wait_for_running_operations() {
+  local id
+  for id in $(aws cloudformation list-stack-set-operations --region="$REGION" \
+    --stack-set-name="$STACK_SET_NAME" \
+    --query="Summaries[?Status=='RUNNING' || Status=='QUEUED' || Status=='STOPPING'].OperationId" \
+    --output=text); do
+    echo "Another StackSet operation is in progress ($id): waiting for it." >&2
+    wait_for_operation "$id"
+  done
+}
+
 cd "$(dirname "$0")"
-MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
+
+# The newest command this script runs is cloudformation activate-organizations-access: an AWS CLI that lacks it is too old.
+if ! command -v aws >/dev/null 2>&1; then
+  echo "deploy.sh needs the AWS CLI v2, or v1 1.27.150 or later: no aws command on PATH." >&2
+  exit 1
+fi
+if ! aws cloudformation activate-organizations-access --generate-cli-skeleton >/dev/null 2>&1; then
+  echo "deploy.sh needs the AWS CLI v2, or v1 1.27.150 or later; found $(aws --version 2>&1 | head -n 1)." >&2
+  exit 1
+fi
+
+step "Checking the credentials"
+MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2
 
 step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"
-run aws organizations enable-aws-service-access --service-principal account.amazonaws.com
+run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
 
 step "Deploying the user stack (IAM user and policies, no access key)"
-run aws cloudformation deploy --region "$REGION" --stack-name digicert-tlm-connector-user \
-  --template-file management-account.yaml --capabilities CAPABILITY_NAMED_IAM \
+run aws cloudformation deploy --region="$REGION" --stack-name=digicert-tlm-connector-user \
+  --template-file=management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \
   --no-fail-on-empty-changeset
 
 step "Deploying the member role $ROLE_NAME to every member account (service-managed StackSet)"
-run aws cloudformation activate-organizations-access --region "$REGION"
-ROOT_ID="$(aws organizations list-roots --query 'Roots[0].Id' --output text)"
-if aws cloudformation describe-stack-set --region "$REGION" --stack-set-name "$STACK_SET_NAME" >/dev/null 2>&1; then
-  run aws cloudformation update-stack-set --region "$REGION" --stack-set-name "$STACK_SET_NAME" \
-    --template-body file://member-role-stackset.yaml \
-    --capabilities CAPABILITY_NAMED_IAM \
-    --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
+run aws cloudformation activate-organizations-access --region="$REGION"
+ROOT_ID="$(aws organizations list-roots --query='Roots[0].Id' --output=text)"
+if CURRENT_ACCOUNT="$(aws cloudformation describe-stack-set --region="$REGION" --stack-set-name="$STACK_SET_NAME" \
+  --query="StackSet.Parameters[?ParameterKey=='ManagementAccountId'].ParameterValue | [0]" --output=text 2>/dev/null)"; then
+  wait_for_running_operations
+  CURRENT_TEMPLATE="$(aws cloudformation describe-stack-set --region="$REGION" --stack-set-name="$STACK_SET_NAME" --query=StackSet.TemplateBody --output=text)"
+  if [ "$CURRENT_TEMPLATE" = "$(cat member-role-stackset.yaml)" ] && [ "$CURRENT_ACCOUNT" = "$MANAGEMENT_ACCOUNT_ID" ]; then
+    echo "The StackSet is up to date: nothing to update." >&2
+  else
+    OPERATION_ID="$(run aws cloudformation update-stack-set --region="$REGION" \
+      --stack-set-name="$STACK_SET_NAME" \
+      --template-body=file://member-role-stackset.yaml \
+      --capabilities=CAPABILITY_NAMED_IAM \
+      --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID" \
+      --query=OperationId --output=text)"
+    wait_for_operation "$OPERATION_ID"
+  fi
 else
-  run aws cloudformation create-stack-set --region us-east-1 --stack-set-name digicert-tlm-member-role \
-    --template-body file://member-role-stackset.yaml \
-    --permission-model SERVICE_MANAGED \
-    --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false \
-    --capabilities CAPABILITY_NAMED_IAM \
-    --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
+  run aws cloudformation create-stack-set --region=us-east-1 --stack-set-name=digicert-tlm-member-role \
+    --template-body=file://member-role-stackset.yaml \
+    --permission-model=SERVICE_MANAGED \
+    --auto-deployment=Enabled=true,RetainStacksOnAccountRemoval=false \
+    --capabilities=CAPABILITY_NAMED_IAM \
+    --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
 fi
-INSTANCES="$(aws cloudformation list-stack-instances --region "$REGION" --stack-set-name "$STACK_SET_NAME" --query 'length(Summaries)' --output text)"
+INSTANCES="$(aws cloudformation list-stack-instances --region="$REGION" --stack-set-name="$STACK_SET_NAME" --query='length(Summaries)' --output=text)"
 if [ "$INSTANCES" = "0" ]; then
-  run aws cloudformation create-stack-instances --region us-east-1 --stack-set-name digicert-tlm-member-role \
-    --deployment-targets "OrganizationalUnitIds=$ROOT_ID" \
-    --regions us-east-1 \
-    --operation-preferences MaxConcurrentPercentage=100,FailureTolerancePercentage=10
+  OPERATION_ID="$(run aws cloudformation create-stack-instances --region=us-east-1 --stack-set-name=digicert-tlm-member-role \
+    --deployment-targets="OrganizationalUnitIds=$ROOT_ID" \
+    --regions=us-east-1 \
+    --operation-preferences=MaxConcurrentPercentage=100,FailureTolerancePercentage=10 \
+    --query=OperationId --output=text)"
+  wait_for_operation "$OPERATION_ID"
 else
   echo "Stack instances exist already ($INSTANCES); new accounts get the role automatically." >&2
+fi
+# Every account's stack instance must be current; name each one that is not.
+OUTDATED="$(aws cloudformation list-stack-instances --region="$REGION" --stack-set-name="$STACK_SET_NAME" \
+  --query="Summaries[?Status!='CURRENT'].[Account,Region,Status,StatusReason]" --output=text)"
+if [ -n "$OUTDATED" ]; then
+  STACK_SET_FAILED=true
+  echo "Accounts whose member role is not current:" >&2
+  printf '%s\n' "$OUTDATED" >&2
 fi
 
 if [ "$MANAGEMENT_ACCOUNT_ROLE" = true ]; then
   step "Deploying the member role $ROLE_NAME in the management account (single stack)"
-  run aws cloudformation deploy --region "$REGION" --stack-name digicert-tlm-member-role-management-account \
-    --template-file member-role-management-account.yaml --capabilities CAPABILITY_NAMED_IAM \
+  run aws cloudformation deploy --region="$REGION" --stack-name=digicert-tlm-member-role-management-account \
+    --template-file=member-role-management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \
     --no-fail-on-empty-changeset \
-    --parameter-overrides "ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"
+    --parameter-overrides="ManagementAccountId=$MANAGEMENT_ACCOUNT_ID"
+fi
+
+if [ "$STACK_SET_FAILED" = true ]; then
+  step "Not done: the member role $ROLE_NAME is missing or out of date in the accounts listed above."
+  echo "Fix what their status reasons say, then run this script again." >&2
+  exit 1
 fi
 
 if [ "$CREATE_ACCESS_KEY" = true ]; then
   step "Creating an access key for $USER_NAME: it is shown once; type it into the connector only"
-  run aws iam create-access-key --user-name "$USER_NAME" \
-    --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+  run aws iam create-access-key --user-name="$USER_NAME" \
+    --query='AccessKey.[AccessKeyId,SecretAccessKey]' --output=text
 else
   step "No access key created: run again with --create-access-key, or create it in the IAM console"
 fi
 
-step "Done. In the connector enter:"
-echo "  scope: organization" >&2
-echo "  common IAM role name: $ROLE_NAME" >&2
-echo '  regions: eu-west-1, us-east-1, ap-southeast-2' >&2
+step 'Done. In DigiCert Trust Lifecycle Manager'"'"'s AWS connector, enter:'
+echo '  Scope: Organization' >&2
+echo '  Credentials: the access key ID and secret access key of the IAM user tlm+connector=1,x.y@z_w-v, typed in or as a reference to your PAM vault (or the sensor'"'"'s default credential chain or a named profile that resolves to that user)' >&2
+echo '  Common IAM role name: tlm-member' >&2
+echo '  Regions: eu-west-1, us-east-1, ap-southeast-2' >&2
