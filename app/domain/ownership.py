@@ -23,9 +23,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.least_privilege import custom_user_policies
+from app.domain.attachments import attachments
 from app.domain.plan import Plan, PolicyStyle, Scope
-from app.domain.policies import INLINE_POLICY_NAME, attached_managed_policies
 
 # The tag setup.sh puts on every customer managed policy it creates.
 WIZARD_TAG = ("created-by", "aws-connector-wizard")
@@ -41,12 +40,12 @@ class UserPolicies:
 
 
 def plan_user_policies(plan: Plan) -> UserPolicies:
-    """What `plan` puts on its user."""
-    documented = plan.style is PolicyStyle.DOCUMENTED
+    """What `plan` puts on its user (app/domain/attachments.py), by ARN or name."""
+    found = attachments(plan)
     return UserPolicies(
-        managed_arns=tuple(p.arn for p in attached_managed_policies(plan)) if documented else (),
-        custom_names=() if documented else tuple(p.name for p in custom_user_policies(plan)),
-        inline_names=(INLINE_POLICY_NAME,) if plan.is_organization else (),
+        managed_arns=found.managed_arns,
+        custom_names=tuple(policy.name for policy in found.custom),
+        inline_names=tuple(policy.name for policy in found.inline),
     )
 
 

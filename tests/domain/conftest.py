@@ -71,11 +71,19 @@ elif (service, op) == ("cloudformation", "update-stack-set"):
 elif (service, op) == ("cloudformation", "list-stack-instances"):
     if "length" in query:
         print(state["stack_sets"][arg("--stack-set-name")])
+    else:
+        print(os.environ.get("FAKE_AWS_OUTDATED_INSTANCES", ""))
 elif (service, op) == ("cloudformation", "create-stack-instances"):
     state["stack_sets"][arg("--stack-set-name")] = 1; save()
     print("op-create")
 elif (service, op) == ("cloudformation", "describe-stack-set-operation"):
-    print("SUCCEEDED")
+    # moto finishes every operation at once: here FAKE_AWS_OPERATION_STATES plays a sequence.
+    states = state.setdefault("operation_states", os.environ.get("FAKE_AWS_OPERATION_STATES", "SUCCEEDED").split(","))
+    print(states.pop(0) if len(states) > 1 else states[0]); save()
+elif (service, op) == ("cloudformation", "list-stack-set-operations"):
+    print(os.environ.get("FAKE_AWS_RUNNING_OPERATION", ""))
+elif (service, op) == ("cloudformation", "list-stack-set-operation-results"):
+    print(os.environ.get("FAKE_AWS_OPERATION_FAILURES", ""))
 elif (service, op) == ("iam", "create-access-key"):
     print("AKIAEXAMPLE\tsecret-example")
 """

@@ -8,11 +8,13 @@ no duplicate creations, no access key unless asked for.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from app.domain.artifacts.documents import documents
-from tests.domain.artifact_matrix import MATRIX, run_script, write_bundle
+from app.domain.checklist import checklist
+from tests.domain.artifact_matrix import MATRIX, plan_artifacts, run_script, write_bundle
 
 
 def _export(tmp_path: Path, key: str) -> Path:
@@ -142,3 +144,73 @@ def test_cloudformation_deploy_script_uses_its_own_folder(tmp_path: Path, fake_a
     stack_set = next(c for c in calls if c[:2] == ["cloudformation", "create-stack-set"])
     assert _arg(stack_set, "--template-body") == "file://member-role-stackset.yaml"
     assert "iam create-access-key" not in _ops(calls)
+
+
+# A flag followed by a separate value (issue 12 item 9): `--user-name "$USER_NAME"` lets a name
+# such as "--debug" be read as an option. Flags that take no value are listed.
+_SEPARATE_VALUE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)[ \t]+(?=[^\s\\|>)&;#-])")
+_NO_VALUE = {"--create-access-key", "--management-account-role", "--version"}
+
+
+def test_every_value_is_joined_to_its_flag_in_every_artifact_and_checklist_command() -> None:
+    separate = set()
+    for key, plan in MATRIX.items():
+        texts = [item.content for item in plan_artifacts(key)]
+        texts += [command for step in checklist(plan) for command in step.cli]
+        for text in texts:
+            for line in text.splitlines():
+                separate |= {
+                    (m.group(1), line.strip())
+                    for m in _SEPARATE_VALUE.finditer(line)
+                    if m.group(1) not in _NO_VALUE
+                }
+    assert not separate, sorted(separate)[:10]
+
+
+def test_setup_waits_for_stack_set_operations_and_names_the_accounts_that_failed(
+    tmp_path: Path, fake_aws: dict[str, str]
+) -> None:
+    # moto ends every StackSet operation at once and fails none (tests/aws/test_setup_script_cli.py
+    # covers the rest with it): this fake plays a running, then failed operation.
+    folder = _export(tmp_path, "organization-least-privilege-no-secrets-aws-member-role")
+    failure = "222233334444\tus-east-1\tFAILED\tRole DigiCertTLMMemberRole already exists"
+    env = {
+        **fake_aws,
+        "STACK_SET_POLL_SECONDS": "0",
+        "FAKE_AWS_OPERATION_STATES": "RUNNING,RUNNING,FAILED",
+        "FAKE_AWS_OPERATION_FAILURES": failure,
+    }
+    first, calls = run_script(folder / "setup.sh", env, "--create-access-key")
+    assert first.returncode == 1
+    assert _ops(calls).count("cloudformation describe-stack-set-operation") == 3
+    assert failure in first.stderr and "ended FAILED" in first.stderr
+    assert "Not done: the member role DigiCertTLMMemberRole" in first.stderr
+    assert "Done." not in first.stderr
+    assert "iam create-access-key" not in _ops(calls)  # no key for a setup that is not done
+
+    # Run again while another operation is still going: it waits for it, then finds all current.
+    state_file = Path(fake_aws["FAKE_AWS_STATE"])
+    state = json.loads(state_file.read_text())
+    del state["operation_states"]
+    state_file.write_text(json.dumps(state))
+    env = {
+        **fake_aws,
+        "STACK_SET_POLL_SECONDS": "0",
+        "FAKE_AWS_RUNNING_OPERATION": "op-other",
+        "FAKE_AWS_OPERATION_STATES": "RUNNING,SUCCEEDED",
+    }
+    second, calls = run_script(folder / "setup.sh", env)
+    assert second.returncode == 0, second.stderr
+    assert "Another StackSet operation is in progress (op-other): waiting for it." in second.stderr
+    waited = [c for c in calls if c[:2] == ["cloudformation", "describe-stack-set-operation"]]
+    assert [_arg(c, "--operation-id") for c in waited] == ["op-other", "op-other"]
+    assert "cloudformation update-stack-set" not in _ops(calls)
+    assert "Done." in second.stderr
+
+    # An instance that is not current (an account that joined and failed) is named too.
+    state = json.loads(state_file.read_text())
+    del state["operation_states"]
+    state_file.write_text(json.dumps(state))
+    outdated = "333344445555\tus-east-1\tOUTDATED\tAccess denied by an SCP"
+    third, _ = run_script(folder / "setup.sh", {**fake_aws, "FAKE_AWS_OUTDATED_INSTANCES": outdated})
+    assert third.returncode == 1 and outdated in third.stderr

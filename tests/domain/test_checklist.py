@@ -8,6 +8,7 @@ import pytest
 
 from app.domain.checklist import checklist, step_ids
 from app.domain.plan import Plan, Scope
+from tests.domain.artifact_matrix import MATRIX, plan_artifacts
 
 
 def test_organization_steps_in_order() -> None:
@@ -61,3 +62,33 @@ def test_configure_step_names_the_role_for_organizations_only() -> None:
     assert any("TLMRole" in line for line in org.console)
     account = checklist(Plan(scope=Scope.ACCOUNT, role_name="TLMRole"))[-1]
     assert not any("TLMRole" in line for line in account.console)
+
+
+def test_the_connector_step_says_what_to_type_into_the_connector_for_this_plan() -> None:
+    # Issue 11 item 11: it is done in DigiCert's connector, not "In the AWS console".
+    org_plan = Plan(role_name="TLMRole", user_name="tlm-user", regions=("eu-west-1", "us-east-1"))
+    org = checklist(org_plan)[-1]
+    assert org.id == "configure-connector"
+    assert org.where == "In DigiCert Trust Lifecycle Manager's AWS connector"
+    assert org.console[1:] == (
+        "Scope: Organization.",
+        "Credentials: the access key ID and secret access key of the IAM user tlm-user, typed in or as a "
+        "reference to your PAM vault (or the sensor's default credential chain or a named profile that "
+        "resolves to that user).",
+        "Common IAM role name: TLMRole.",
+        "Regions: eu-west-1, us-east-1.",
+    )
+    assert all(step.where == "In the AWS console" for step in checklist(org_plan)[:-1])
+
+
+def test_account_scope_says_nothing_of_member_accounts_or_a_management_account() -> None:
+    for key, plan in MATRIX.items():
+        if plan.is_organization:
+            continue
+        steps = checklist(plan)
+        texts = [step.why for step in steps] + [line for step in steps for line in step.console]
+        assert not [t for t in texts if "member account" in t or "inline policy" in t], key
+        scripts = [a.content for a in plan_artifacts(key) if a.path.endswith(".sh")]
+        assert scripts and not [
+            s for s in scripts if "MANAGEMENT_ACCOUNT" in s or "management account" in s
+        ], key

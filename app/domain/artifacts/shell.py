@@ -21,15 +21,15 @@ from __future__ import annotations
 import shlex
 
 from app.domain import member_role
+from app.domain.attachments import attachments
 from app.domain.checklist import CONNECTOR_PRODUCT, TRUSTED_ACCESS_COMMAND, connector_settings
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, custom_user_policies, uses_secret_prefix
+from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
 from app.domain.ownership import WIZARD_TAG, owned_user_policies, plan_user_policies
 from app.domain.plan import Plan, PolicyStyle
 from app.domain.policies import (
     INLINE_POLICY_FILE,
     INLINE_POLICY_NAME,
-    attached_managed_policies,
     corrected_inline_policy,
 )
 
@@ -501,7 +501,8 @@ def setup_script(plan: Plan) -> str:
     lines += _user_policy_functions()
 
     # Embedded documents: the same JSON as the bundle's files.
-    custom = custom_user_policies(plan) if plan.style is PolicyStyle.LEAST_PRIVILEGE else []
+    found = attachments(plan)
+    custom = found.custom
     for policy in custom:
         lines += _heredoc_function(
             _function_name(policy.file_name), render_json(policy.document), _POLICY_END
@@ -530,13 +531,12 @@ def setup_script(plan: Plan) -> str:
         "  --query='AttachedPolicies[].PolicyArn' --output=text)\"",
         "",
     ]
-    if plan.style is PolicyStyle.DOCUMENTED:
-        for managed in attached_managed_policies(plan):
-            lines += [
-                f'step "Attaching the AWS managed policy {managed.name}"',
-                f"attach_policy {shlex.quote(managed.arn)}",
-                "",
-            ]
+    for managed in found.managed:
+        lines += [
+            f'step "Attaching the AWS managed policy {managed.name}"',
+            f"attach_policy {shlex.quote(managed.arn)}",
+            "",
+        ]
     for policy in custom:
         lines += [
             f'step "Creating and attaching the policy {policy.name}"',
