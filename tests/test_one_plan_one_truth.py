@@ -281,7 +281,17 @@ def from_report_md(s: Surfaces) -> Permissions:
 
 
 def _option(words: list[str], name: str) -> str:
-    return words[words.index(name) + 1]
+    """The value of `name`: the scripts and the checklist write `--name=value` (docs/setup-script.md)."""
+    for index, word in enumerate(words):
+        if word == name:
+            return words[index + 1]
+        if word.startswith(name + "="):
+            return word.removeprefix(name + "=")
+    raise ValueError(f"{name} is not in the command")
+
+
+def _has(words: list[str], name: str) -> bool:
+    return any(word == name or word.startswith(name + "=") for word in words)
 
 
 def from_bundle(s: Surfaces) -> Permissions:
@@ -330,10 +340,12 @@ def from_setup_script(s: Surfaces) -> Permissions:
         if line.lstrip().startswith("#") or not line.strip():
             continue
         words = shlex.split(line)
-        if "attach-user-policy" in words and "--policy-arn" in words:
+        if "attach-user-policy" in words and _has(words, "--policy-arn"):
             arn = _option(words, "--policy-arn")
             if arn.startswith("arn:"):
                 found.managed.add(arn)
+        elif words[0] == "attach_policy" and words[1].startswith("arn:"):
+            found.managed.add(words[1])
         elif words[0] == "ensure_policy":
             found.custom.add((words[1], document(words[2])))
         elif "put-user-policy" in words:
