@@ -17,6 +17,11 @@ from pathlib import Path
 args = []
 for a in sys.argv[1:]:
     args += a.split("=", 1) if a.startswith("--") and "=" in a else [a]
+if os.environ.get("FAKE_AWS_VERSION"):  # an old CLI: it knows no newer command
+    if args == ["--version"]:
+        print(os.environ["FAKE_AWS_VERSION"]); sys.exit(0)
+    if "--generate-cli-skeleton" in args:
+        print("aws: error: argument operation: Invalid choice", file=sys.stderr); sys.exit(2)
 if "--generate-cli-skeleton" in args:  # the scripts' AWS CLI version check
     print("{}"); sys.exit(0)
 state_file = Path(os.environ["FAKE_AWS_STATE"])

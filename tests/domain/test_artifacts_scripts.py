@@ -214,3 +214,14 @@ def test_setup_waits_for_stack_set_operations_and_names_the_accounts_that_failed
     outdated = "333344445555\tus-east-1\tOUTDATED\tAccess denied by an SCP"
     third, _ = run_script(folder / "setup.sh", {**fake_aws, "FAKE_AWS_OUTDATED_INSTANCES": outdated})
     assert third.returncode == 1 and outdated in third.stderr
+
+
+def test_an_aws_cli_too_old_for_the_script_stops_it_with_one_line(
+    tmp_path: Path, fake_aws: dict[str, str]
+) -> None:
+    folder = _export(tmp_path, "organization-least-privilege-no-secrets-aws-member-role")
+    old = "aws-cli/1.18.69 Python/3.8.10 Linux/5.4.0 botocore/1.17.44"
+    result, calls = run_script(folder / "setup.sh", {**fake_aws, "FAKE_AWS_VERSION": old})
+    assert result.returncode == 1
+    assert result.stderr == f"setup.sh needs the AWS CLI v2, or v1 1.27.150 or later; found {old}.\n"
+    assert calls == []  # nothing was called
