@@ -9,6 +9,7 @@ own, the way its reader reads it, never through the function that built it:
   downloads they name (the report's sha256 column checked);
 - report.json, and report.md with the files its sha256 column names;
 - `connector-wizard policy --json`, through the CLI's entry point (`app.cli.main`);
+- the API's `/api/v1/plan/policies` (its `permissions` table's `attached` flags, and `attached`);
 - the bundle.zip download, following its checklist.md's CLI commands;
 - setup.sh (its commands and here-documents), CloudFormation (YAML) and Terraform (HCL).
 
@@ -18,7 +19,7 @@ its policies. They must all be equal.
 
 To extend it when the plan gets an option: give the new `Plan` field its
 values in `FIELD_VALUES` (a test fails until every field has some), teach
-`cli_args` its option, and when a surface is added, add its reader to
+`cli_args` and `api_params` its option, and when a surface is added, add its reader to
 `SURFACES`.
 """
 
@@ -112,6 +113,29 @@ def cli_args(plan: Plan) -> list[str]:
     elif plan.is_organization and plan.role_name != DEFAULT_ROLE_NAME:
         args += ["--role-name", plan.role_name]
     return args
+
+
+def api_params(plan: Plan) -> dict[str, str | list[str]]:
+    """The plan as the API's query parameters, only those the plan uses."""
+    params: dict[str, str | list[str]] = {
+        "scope": plan.scope.value,
+        "user_name": plan.user_name,
+        "partition": plan.partition.value,
+        "regions": list(plan.regions),
+        "style": plan.style.value,
+        "secrets_manager": "true" if plan.secrets_manager else "false",
+    }
+    if plan.elb:
+        params["elb"] = "true"
+    if plan.secrets_manager and plan.secret_prefix != DEFAULT_SECRET_PREFIX:
+        params["secret_prefix"] = plan.secret_prefix
+    if plan.is_organization and (plan.dedicated_member_role or plan.role_name != DEFAULT_ROLE_NAME):
+        params["role_name"] = plan.role_name
+    if plan.is_organization and plan.dedicated_member_role:
+        params["dedicated_member_role"] = "true"
+        if plan.external_id:
+            params["external_id"] = plan.external_id
+    return params
 
 
 def test_every_plan_field_has_generated_values() -> None:
@@ -247,6 +271,15 @@ def from_policy_json_cli(s: Surfaces) -> Permissions:
     printed = json.loads(out.getvalue())
     assert printed["plan"] == s.plan.to_json_dict()  # the options said what the plan says
     return _from_policy_json(printed, [m["arn"] for m in printed["user"]["managed_policies"]])
+
+
+def from_api(s: Surfaces) -> Permissions:
+    response = s.client.get("/api/v1/plan/policies", params=api_params(s.plan))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["plan"] == s.plan.to_json_dict()  # the parameters said what the plan says
+    attached = [row["arn"] for row in body["permissions"] if row["attached"]]
+    return _from_policy_json(body["attached"], attached)
 
 
 _MD_CODE = re.compile(r"`([^`]+)`")
@@ -411,6 +444,7 @@ SURFACES: dict[str, Callable[[Surfaces], Permissions]] = {
     "report.json": from_report_json,
     "report.md": from_report_md,
     "policy --json": from_policy_json_cli,
+    "API /plan/policies": from_api,
     "bundle.zip": from_bundle,
     "setup.sh": from_setup_script,
     "cloudformation": from_cloudformation,
