@@ -54,6 +54,8 @@ def test_keyboard_only_walk_through_the_wizard(page: Page, base_url: str, consol
     tab_to(page, "^Next: Checklist$")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="4. Checklist")).to_be_visible()
+    # htmx (a deferred script) must be running, or the tick is a plain form post that reloads the page.
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
 
     tab_to(page, "^Mark as done: Enable trusted access")
     page.keyboard.press("Enter")

@@ -180,6 +180,7 @@ def test_failed_htmx_requests_and_limits_are_told(
     expect(page.locator("#role_name-error")).to_contain_text("Too long: IAM allows at most 64 characters.")
 
     page.goto(page.url.rsplit("/", 1)[0] + "/checklist")
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     step = page.locator("li.step", has_text="Create the IAM user")
     step.get_by_text("Add note").click()
     note = step.get_by_label(re.compile("Note on step 2"))
