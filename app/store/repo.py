@@ -9,6 +9,7 @@ calls AWS.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -363,9 +364,15 @@ def update_plan(
 # --- steps -------------------------------------------------------------------
 
 
+# Control characters but tab and line feed: PostgreSQL refuses NUL in text (a
+# DataError, once a 500 found by tests/web/test_form_fuzz.py), and none of
+# them means anything in a note; dropped on every backend alike.
+_NOTE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def clean_note(text: str) -> str:
-    """A note as typed: browser line endings made plain, surrounding blank space trimmed."""
-    return text.replace("\r\n", "\n").strip()
+    """A note as typed: browser line endings made plain, control characters dropped, blank space trimmed."""
+    return _NOTE_CONTROLS.sub("", text.replace("\r\n", "\n")).strip()
 
 
 def step_states(engine: Engine, *, wizard_id: str) -> dict[str, StepRecord]:
