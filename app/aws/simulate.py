@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -157,3 +157,63 @@ class DisabledRegions:
         return error_response(
             request, status=400, code=code, message="The security token included in the request is invalid."
         )
+
+
+def _replay_key(request: AWSPreparedRequest) -> tuple[str, str, str, bytes]:
+    body = request.body or b""
+    data = (
+        body.encode()
+        if isinstance(body, str)
+        else bytes(body)
+        if isinstance(body, bytes | bytearray)
+        else b""
+    )
+    # The path and query, not the host: the answers may be served for another endpoint.
+    where = urlsplit(str(request.url))
+    return (request_region(request), f"{where.path}?{where.query}", _header(request, "X-Amz-Target"), data)
+
+
+class Recorder:
+    """Record each request's answer, to serve it again with `Replay` (bench/verify_scale.py).
+
+    Register both hooks before any hook that answers requests itself (such as
+    DenyAssumeRole): before-send notes which request this thread sends,
+    after-call stores the answer it got (the last attempt's, retries included).
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[str, str, str, bytes], tuple[int, dict[str, str], bytes]] = {}
+        self._lock = threading.Lock()
+        self._sending = threading.local()
+
+    def hooks(self) -> list[tuple[str, Callable[..., Any]]]:
+        return [("before-send", self._before_send), ("after-call", self._after_call)]
+
+    def _before_send(self, request: AWSPreparedRequest, **_: Any) -> None:
+        self._sending.key = _replay_key(request)
+
+    def _after_call(self, http_response: AWSResponse, **_: Any) -> None:
+        key = self._sending.__dict__.pop("key", None)  # never a previous request's key
+        if key is not None:
+            answer = (http_response.status_code, dict(http_response.headers), http_response.content)
+            with self._lock:
+                self.answers[key] = answer
+
+
+class Replay:
+    """Answer each request with the answer `Recorder` stored for the same request, below boto3.
+
+    An endpoint that costs nothing: no socket, no emulator CPU, while botocore
+    still serialises, signs, retries and parses as against AWS. A request never
+    recorded gets an error answer, so a changed check shows in the report.
+    """
+
+    def __init__(self, answers: dict[tuple[str, str, str, bytes], tuple[int, dict[str, str], bytes]]) -> None:
+        self.answers = answers
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        answer = self.answers.get(_replay_key(request))
+        if answer is None:
+            return error_response(request, status=400, code="NotRecorded", message="No recorded answer.")
+        status, headers, body = answer
+        return AWSResponse(request.url, status, headers, _Body(body))
