@@ -644,7 +644,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         choices=range(1, 129),
         metavar="N",
-        help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 16)",
+        help="accounts checked at once (default: CONNECTOR_WIZARD_VERIFY_CONCURRENCY, 64)",
     )
     verify.add_argument(
         "--accounts",

@@ -83,7 +83,12 @@ class Settings(BaseSettings):
         description="Start a local AWS emulator seeded with a simulated organization and verify against it.",
     )
     verify_concurrency: int = Field(
-        default=16, ge=1, le=128, description="Member-account checks run at once in one verification."
+        # 64: the user-facing time goal at a 100 ms round trip within the management
+        # account's STS rate (docs/decisions.md#verify-concurrency).
+        default=64,
+        ge=1,
+        le=128,
+        description="Member-account checks run at once in one verification.",
     )
     max_concurrent_verifications: int = Field(
         default=4,

@@ -117,7 +117,7 @@ class AwsSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     max_attempts: int = 3  # in total, the first try included
-    concurrency: int = 16
+    concurrency: int = 64  # docs/decisions.md#verify-concurrency
 
     def config(self) -> Config:
         return Config(

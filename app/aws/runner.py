@@ -1,11 +1,10 @@
 """Run every check of a plan: the user's own checks, then member accounts × regions concurrently.
 
-The pool is bounded (`AwsSettings.concurrency`, 16 by default). Against AWS a
-check is a chain of ~50 ms round trips and the threads mostly wait, so the
-pool size sets how many round trips are in flight: 16–32 threads measured
-9–10× faster than sequential with a simulated 50 ms round trip, while more
-threads only add GIL contention and a risk of AWS throttling (STS and
-Organizations have per-account request rates). One botocore client per
+The pool is bounded (`AwsSettings.concurrency`, 64 by default). Against AWS a
+check is a chain of round trips and the threads mostly wait, so the pool size
+sets how many round trips are in flight; the default is chosen from
+bench/verify_scale.py and the management account's STS rate
+(docs/decisions.md#verify-concurrency). One botocore client per
 (service, region) is shared by all threads; member-account clients are made
 once per account from the warm Session (app.aws.clients).
 """
