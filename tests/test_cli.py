@@ -47,12 +47,22 @@ def test_policy_account_scope_without_secrets_manager(capsys: pytest.CaptureFixt
             ["policy", "--role-name", "A", "--member-role", "B"],
             "--role-name: not together with --member-role",
         ),
-        (["export", "--role-name", "A", "--member-role", "A", "--output", "x"], "--role-name: not together"),
+        (["export", "--role-name", "A", "--member-role", "A", "--output", "/dev/null/x"], "--role-name: not together"),
         (
             ["verify", "--member-role", "X", "--role-name", "X"],
             "--role-name: not together with --member-role",
         ),
         (["verify", "--member-role", "OrganizationAccountAccessRole"], "--member-role: Give the dedicated"),
+        # Options the account scope does not use (docs/decisions.md).
+        (
+            ["policy", "--scope", "account", "--member-role", "TLMRole"],
+            "--member-role: Only organization-scope",
+        ),
+        (
+            ["export", "--scope", "account", "--role-name", "TLMRole", "--output", "/dev/null/x"],
+            "--role-name: Only organ",
+        ),
+        (["verify", "--scope", "account", "--role-name", "TLMRole"], "--role-name: Only organization-scope"),
     ],
 )
 def test_invalid_input_is_one_line_and_exit_2(

@@ -232,6 +232,24 @@ class Plan(BaseModel):
             return {**data, "regions": (HOME_REGION[partition],)}
         return data
 
+    @field_validator("*")
+    @classmethod
+    def _unused_options_keep_defaults(cls, value: Any, info: ValidationInfo) -> Any:
+        # An option the plan's scope does not use is refused, never stored
+        # (docs/decisions.md, "Options a plan does not use"): a value other
+        # than its default would be saved, logged and printed while meaning
+        # nothing. `scope` is the first field, so info.data has it.
+        scope = info.data.get("scope")
+        if info.field_name is None or not isinstance(scope, Scope):
+            return value
+        option = plan_options()[info.field_name]
+        if scope not in option.scopes and value != cls.model_fields[info.field_name].default:
+            used = " or ".join(sorted(s.value for s in option.scopes))
+            raise ValueError(
+                f"Only {used}-scope plans use the {option.label}; this is a plan for {scope.value} scope: leave it out."
+            )
+        return value
+
     @field_validator("user_name", "role_name")
     @classmethod
     def _iam_name(cls, value: str) -> str:
@@ -317,6 +335,36 @@ def plan_options() -> dict[str, Option]:
             raise TypeError(f"Plan.{name} needs exactly one Option (how the form, API and CLI offer it)")
         found[name] = options[0]
     return found
+
+
+def in_scope(plan: Plan, scope: str) -> dict[str, Any]:
+    """The plan's input with another scope: options that scope does not use go back to their defaults."""
+    data = plan.to_json_dict()
+    data["scope"] = scope
+    if scope in set(Scope):
+        for name, option in plan_options().items():
+            if Scope(scope) not in option.scopes:
+                del data[name]
+    return data
+
+
+def stored_plan(data: dict[str, Any]) -> tuple[Plan, tuple[str, ...]]:
+    """A plan as this or an older version stored it, and the fields dropped to load it.
+
+    Older versions stored options the scope does not use (now refused): those
+    go back to their defaults, as `in_scope` does when a plan changes scope.
+    The dropped names list only fields that held something other than the default.
+    """
+    scope = data.get("scope", Scope.ORGANIZATION.value)
+    used = {name for name, option in plan_options().items() if scope in {s.value for s in option.scopes}}
+    clean = {name: value for name, value in data.items() if name in used}
+    fields = Plan.model_fields
+    dropped = tuple(
+        name
+        for name, value in data.items()
+        if name not in clean and value not in (None, fields[name].default if name in fields else None)
+    )
+    return Plan.model_validate(clean), dropped
 
 
 def parse_plan(data: dict[str, Any]) -> Plan:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.domain.plan import Plan
+from app.domain.plan import Plan, stored_plan
 from app.domain.tokens import new_token, new_wizard_id, token_digest
 from app.store.db import reading, writing
 from app.store.models import Event, ShareLink, StepState, Wizard
@@ -108,7 +108,9 @@ def _plan_from_json(plan_json: str) -> Plan:
     # Plans are immutable; the same stored JSON always parses to the same plan
     # object, so caches keyed by plan (checklist, artifacts) find it by identity
     # rather than by pydantic's field-by-field __eq__ (~2.5 µs a lookup, timeit).
-    return Plan.model_validate_json(plan_json)
+    # An older version's plan loads without what the plan no longer takes
+    # (app/domain/plan.py, stored_plan; migration 0004 records what it dropped).
+    return stored_plan(json.loads(plan_json))[0]
 
 
 def utcnow() -> datetime:

@@ -21,7 +21,7 @@ from app.domain import artifacts, explanations, least_privilege, policies
 from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
 from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
-from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, parse_plan, plan_options
+from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, in_scope, parse_plan, plan_options
 from app.store import repo
 from app.web.deps import (
     ACTOR_COOKIE,
@@ -136,7 +136,7 @@ async def save_scope(
 ) -> Response:
     token = request.path_params["token"]
     try:
-        plan = parse_plan({**access.wizard.plan.to_json_dict(), "scope": scope})
+        plan = parse_plan(in_scope(access.wizard.plan, scope))
     except PlanError:
         return render(
             request,
@@ -229,6 +229,16 @@ class OptionsView:
 
     def value(self, name: str) -> Any:
         return self.plan_input.get(name)
+
+    def hidden_errors(self) -> list[tuple[str, str]]:
+        """Errors of fields this scope's form does not show (sent anyway): (label, message)."""
+        scope = self.plan_input.get("scope")
+        options = plan_options()
+        return [
+            (options[name].label if name in options else name, message)
+            for name, message in self.errors.items()
+            if name in options and scope not in {s.value for s in options[name].scopes}
+        ]
 
     def regions_shown(self) -> tuple[str, ...]:
         partition = self.plan_input.get("partition")

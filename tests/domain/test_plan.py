@@ -91,3 +91,25 @@ def test_plan_is_immutable_and_round_trips_through_json() -> None:
     with pytest.raises(Exception, match="frozen"):
         plan.scope = Scope.ORGANIZATION  # type: ignore[misc]
     assert Plan.model_validate_json(plan.model_dump_json()) == plan
+
+
+def test_options_the_scope_does_not_use_keep_their_defaults() -> None:
+    with pytest.raises(PlanError) as refused:
+        parse_plan({"scope": "account", "role_name": "TLMRole", "dedicated_member_role": True})
+    assert set(refused.value.errors) == {"role_name", "dedicated_member_role"}
+    assert "Only organization-scope plans use the role name" in refused.value.errors["role_name"]
+    # At its default an unused option is no choice at all: a whole plan read back (GET, then PUT) passes.
+    account = Plan(scope="account")  # type: ignore[arg-type]
+    assert parse_plan(account.to_json_dict()) == account
+
+
+def test_an_older_stored_plan_loads_without_what_its_scope_does_not_use() -> None:
+    from app.domain.plan import in_scope, stored_plan
+
+    old = {**Plan(scope="account").to_json_dict(), "role_name": "TLMRole", "dedicated_member_role": True}  # type: ignore[arg-type]
+    plan, dropped = stored_plan(old)
+    assert plan == Plan(scope="account")  # type: ignore[arg-type]
+    assert dropped == ("role_name", "dedicated_member_role")
+    organization = Plan(role_name="TLMRole", dedicated_member_role=True, user_name="u")
+    assert stored_plan(organization.to_json_dict()) == (organization, ())
+    assert parse_plan(in_scope(organization, "account")) == Plan(scope="account", user_name="u")  # type: ignore[arg-type]
