@@ -47,7 +47,10 @@ def test_policy_account_scope_without_secrets_manager(capsys: pytest.CaptureFixt
             ["policy", "--role-name", "A", "--member-role", "B"],
             "--role-name: not together with --member-role",
         ),
-        (["export", "--role-name", "A", "--member-role", "A", "--output", "/dev/null/x"], "--role-name: not together"),
+        (
+            ["export", "--role-name", "A", "--member-role", "A", "--output", "/dev/null/x"],
+            "--role-name: not together",
+        ),
         (
             ["verify", "--member-role", "X", "--role-name", "X"],
             "--role-name: not together with --member-role",

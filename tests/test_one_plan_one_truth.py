@@ -74,9 +74,6 @@ FIELD_VALUES: dict[str, Callable[[dict[str, Any]], st.SearchStrategy[Any]]] = {
         if drawn["dedicated_member_role"]
         else [DEFAULT_ROLE_NAME, "TLMMemberRole"]
     ),
-    "external_id": lambda drawn: (
-        st.none() | st.just("ext-42") if drawn["dedicated_member_role"] else st.none()
-    ),
     "user_name": lambda _: st.sampled_from(["digicert-tlm-connector", "tlm+connector=1,x.y@z_w-v"]),
     "elb": lambda _: st.booleans(),
 }
@@ -88,7 +85,7 @@ def plans(draw: st.DrawFn) -> Plan:
     for name, values in FIELD_VALUES.items():
         drawn[name] = draw(values(drawn))
     if drawn["scope"] is Scope.ACCOUNT:  # options an account plan does not use
-        drawn.update(dedicated_member_role=False, role_name=DEFAULT_ROLE_NAME, external_id=None)
+        drawn.update(dedicated_member_role=False, role_name=DEFAULT_ROLE_NAME)
     try:
         return Plan.model_validate(drawn)
     except ValidationError:
@@ -108,8 +105,6 @@ def cli_args(plan: Plan) -> list[str]:
         args += ["--secret-prefix", plan.secret_prefix]
     if plan.is_organization and plan.dedicated_member_role:
         args += ["--member-role", plan.role_name]
-        if plan.external_id:
-            args += ["--external-id", plan.external_id]
     elif plan.is_organization and plan.role_name != DEFAULT_ROLE_NAME:
         args += ["--role-name", plan.role_name]
     return args

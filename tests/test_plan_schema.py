@@ -101,7 +101,7 @@ def test_every_surface_reads_a_plan_back_as_the_same_plan(key: str) -> None:
         assert plan_from_args(args) == plan, command
     current = Plan(scope=plan.scope)
     assert Plan.model_validate(options_input(current, _form(plan))) == plan
-    query = PlanQuery.model_validate({**plan.to_json_dict(), "external_id": plan.external_id or ""})
+    query = PlanQuery.model_validate(plan.to_json_dict())
     assert Plan.model_validate(query.plan_input()) == plan
     assert Plan.model_validate(PlanBody.model_validate(plan.to_json_dict()).plan_input()) == plan
 

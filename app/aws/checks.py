@@ -306,8 +306,6 @@ def check_member_account(
         "RoleSessionName": SESSION_NAME,
         "DurationSeconds": 900,
     }
-    if plan.external_id:
-        kwargs["ExternalId"] = plan.external_id
     answer = _attempt(clients, clients.client("sts").assume_role, **kwargs)
 
     def done(**fields: Any) -> AccountResult:

@@ -26,7 +26,10 @@ LINK_GRANTS: dict[str, str] = {
 }
 
 # The plan's fields in words: each field's own label (app/domain/plan.py).
-_PLAN_FIELDS = {name: option.label for name, option in plan_options().items()}
+# Fields older versions had keep their words for the events that name them.
+_PLAN_FIELDS = {"external_id": "external ID"} | {
+    name: option.label for name, option in plan_options().items()
+}
 
 
 def _step(detail: Mapping[str, Any], step_titles: Mapping[str, str]) -> str:
@@ -55,6 +58,9 @@ def describe(kind: str, detail: Mapping[str, Any], step_titles: Mapping[str, str
         changed = [_PLAN_FIELDS.get(str(name), str(name)) for name in detail.get("changed") or []]
         what = f": {', '.join(changed)}" if changed else ""
         return f"changed the plan{what} (version {detail.get('version', '?')})"
+    if kind == "plan.dropped":
+        dropped = [_PLAN_FIELDS.get(str(name), str(name)) for name in detail.get("fields") or []]
+        return f"an upgrade removed from the plan what it no longer takes: {', '.join(dropped) or '?'}"
     if kind == "link.minted":
         label = detail.get("label")
         named = f" “{label}”" if label else ""

@@ -208,7 +208,6 @@ def _member_role(plan: Plan) -> Step:
             title=f"Deploy the member role {plan.role_name} to every member account",
             why=(
                 f"A dedicated role that only the user {plan.user_name} can assume"
-                + (" (with the external ID)" if plan.external_id else "")
                 + ", with ACM permissions only"
                 + (
                     f" and Secrets Manager limited to the name prefix {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED})"

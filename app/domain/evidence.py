@@ -275,8 +275,6 @@ def evidence_markdown(evidence: Evidence) -> str:
     if plan.is_organization:
         member = " (dedicated member role)" if plan.dedicated_member_role else ""
         lines.append(f"| Common IAM role | {md_code(plan.role_name)}{member} |")
-        if plan.external_id:
-            lines.append(f"| External ID | {md_code(plan.external_id)} |")
     lines += [
         f"| Secrets Manager | {_secrets_cell(plan)} |",
         f"| Partition | {plan.partition.value} |",

@@ -62,10 +62,7 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
     role = found.member_role
     if role is not None:
         trust = role.trust_policy
-        principal_why = (
-            f"Only the IAM user {plan.user_name} of the management account may assume the role"
-            + (", and only with the external ID." if plan.external_id else ".")
-        )
+        principal_why = f"Only the IAM user {plan.user_name} of the management account may assume the role."
         out.append(
             PolicyExplanation(
                 f"{role.name} (trust policy)",

@@ -154,11 +154,6 @@ HOME_REGION: dict[Partition, str] = {
 _IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
 IAM_NAME_RULE = "1–64 characters: letters A–Z and a–z, digits, and + = , . @ _ -"
 
-# sts:AssumeRole ExternalId: 2-1224 characters matching [\w+=,.@:\/-]*.
-# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
-_EXTERNAL_ID = re.compile(r"[A-Za-z0-9+=,.@:/_-]{2,1224}")
-EXTERNAL_ID_RULE = "2–1224 characters: letters, digits, and + = , . @ : / _ -"
-
 # Secrets Manager secret names: "The secret name can contain ASCII letters,
 # numbers, and the following characters: /_+=.@-", up to 512 characters.
 # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html
@@ -181,12 +176,6 @@ def iam_name_error(value: str) -> str | None:
         return "Too long: IAM allows at most 64 characters."
     if not _IAM_NAME.fullmatch(value):
         return "An IAM name has only " + IAM_NAME_RULE + "."
-    return None
-
-
-def external_id_error(value: str) -> str | None:
-    if not _EXTERNAL_ID.fullmatch(value):
-        return "An external ID must be " + EXTERNAL_ID_RULE + "."
     return None
 
 

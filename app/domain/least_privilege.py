@@ -658,7 +658,6 @@ def least_privilege_diff(plan: Plan) -> list[str]:
                 f"Member accounts: the dedicated role {plan.role_name} has only the ACM"
                 + (" and prefix-scoped Secrets Manager" if plan.secrets_manager else "")
                 + f" permissions and trusts only the user {plan.user_name}"
-                + (" with the external ID" if plan.external_id else "")
                 + f", instead of {DEFAULT_ROLE_NAME}'s administrator rights in every member account."
             )
         else:

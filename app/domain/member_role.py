@@ -3,8 +3,8 @@
 Pure (stdlib only, plus the plan). PRODUCT.md fact 2: OrganizationAccountAccessRole
 exists only in accounts that Organizations created and carries administrator
 rights. The dedicated role has the admin's chosen name, trusts only the
-connector's IAM user in the management account (optionally with an external
-ID), and may only do what the connector does in a member account: ACM, and
+connector's IAM user in the management account (no external ID: the connector
+cannot send one, docs/facts.md #external-id), and may only do what the connector does in a member account: ACM, and
 prefix-scoped Secrets Manager when chosen.
 
 It is deployed with a service-managed CloudFormation StackSet (auto-deployment
@@ -75,11 +75,8 @@ def trust_policy(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -
         "Principal": {"AWS": user_arn(plan, account_id)},
         "Action": "sts:AssumeRole",
     }
-    if plan.external_id:
-        # sts:ExternalId: "a unique identifier that might be required when you
-        # assume a role in another account".
-        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_third-party.html
-        statement["Condition"] = {"StringEquals": {"sts:ExternalId": plan.external_id}}
+    # No sts:ExternalId condition: DigiCert's connector cannot send one, and the
+    # exact principal already limits who may assume the role (docs/facts.md, #external-id).
     return wrap_policy([statement])
 
 

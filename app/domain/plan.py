@@ -23,7 +23,6 @@ from pydantic import (
 from app.domain.iam import (
     HOME_REGION,
     Partition,
-    external_id_error,
     iam_name_error,
     region_error,
     secret_prefix_error,
@@ -87,7 +86,6 @@ class Option:
 
 _ORG = frozenset({Scope.ORGANIZATION})
 _IAM_NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$", "minLength": 1, "maxLength": 64}
-_EXTERNAL_ID_SCHEMA: dict[str, Any] = {"pattern": "^([A-Za-z0-9+=,.@:/_-]{2,1224})?$", "maxLength": 1224}
 _SECRET_PREFIX_SCHEMA: dict[str, Any] = {
     "pattern": "^[A-Za-z0-9/_+=.@-]{1,128}$",
     "minLength": 1,
@@ -149,18 +147,6 @@ class Plan(BaseModel):
             scopes=_ORG,
         ),
     ] = False
-    external_id: Annotated[
-        str | None,
-        Field(json_schema_extra=_EXTERNAL_ID_SCHEMA),
-        Option(
-            label="external ID",
-            help="external ID the member role requires",
-            widget="text",
-            cli="--external-id",
-            metavar="ID",
-            scopes=_ORG,
-        ),
-    ] = None
     secrets_manager: Annotated[
         bool,
         Option(
@@ -272,16 +258,6 @@ class Plan(BaseModel):
                 f"Give the dedicated member role its own name: {DEFAULT_ROLE_NAME} already exists in every "
                 "account that AWS Organizations created, so deploying a role with that name would fail there."
             )
-        return value
-
-    @field_validator("external_id")
-    @classmethod
-    def _external_id(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        error = external_id_error(value)
-        if error:
-            raise ValueError(error)
         return value
 
     @field_validator("secret_prefix")

@@ -56,6 +56,8 @@ class WizardRecord:
     updated_at: datetime
     # Moves on every change to the wizard (see models.Wizard.revision).
     revision: int = 0
+    # What an upgrade removed from the stored plan (models.Wizard.notice); "" when nothing.
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ def _wizard(row: Any) -> WizardRecord:
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         revision=row.revision,
+        notice=row.notice,
     )
 
 
@@ -234,6 +237,7 @@ _RESOLVE = Prepared(
         WIZARD.c.created_at.label("w_created"),
         WIZARD.c.updated_at.label("w_updated"),
         WIZARD.c.revision.label("w_revision"),
+        WIZARD.c.notice.label("w_notice"),
     )
     .join(WIZARD, WIZARD.c.id == LINK.c.wizard_id)
     .where(LINK.c.token_sha256 == bindparam("digest"))
@@ -257,6 +261,7 @@ def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
         created_at=as_utc(row.w_created),
         updated_at=as_utc(row.w_updated),
         revision=row.w_revision,
+        notice=row.w_notice,
     )
     return Access(link=link, wizard=wizard)
 
@@ -340,7 +345,8 @@ def update_plan(
         result = conn.execute(
             update(WIZARD)
             .where(WIZARD.c.id == wizard_id, WIZARD.c.version == expected_version)
-            .values(plan_json=plan.model_dump_json(), version=WIZARD.c.version + 1, updated_at=now)
+            # A saved plan is one someone chose: an upgrade's notice about the old one is done.
+            .values(plan_json=plan.model_dump_json(), version=WIZARD.c.version + 1, updated_at=now, notice="")
         )
         if before is None or result.rowcount != 1:
             row = conn.execute(select(WIZARD).where(WIZARD.c.id == wizard_id)).first()

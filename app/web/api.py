@@ -92,13 +92,6 @@ def _api_field(name: str, *, body: bool) -> tuple[Any, Any]:
         # region used to pass (the domain drops duplicates before it counts).
         return list[Region], Field(default_factory=list, max_length=MAX_REGIONS, description=_REGIONS_DOC)
     if option.widget == "text":
-        if default is None:
-            # JSON can say null (what GET returns when there is none); a query string says "".
-            kind: Any = str | None if body else str
-            text_default = None if body else ""
-            return kind, Field(
-                default=text_default, max_length=2000, description=option.help, json_schema_extra=extra
-            )
         return str, Field(
             default=default, max_length=_MAX_TEXT, description=option.help, json_schema_extra=extra
         )

@@ -32,6 +32,4 @@ def options_input(current: Plan, data: FormData | QueryParams) -> dict[str, Any]
             merged[name] = [r.strip() for v in values for r in v.split(",")]
         elif name in data:
             merged[name] = str(data.get(name) or "")[:_MAX_FIELD].strip()
-    if merged.get("external_id") == "":
-        merged["external_id"] = None
     return merged

@@ -33,6 +33,8 @@ class WizardNav:
     can_edit: bool
     plan: Plan
     version: int
+    # What an upgrade removed from the stored plan (shown on every page until the plan is saved).
+    notice: str = ""
     pages: tuple[tuple[str, str], ...] = WIZARD_PAGES
     # Read only when a page shows the step list (a tick's fragment does not).
     engine: Engine | None = field(default=None, compare=False, repr=False)
@@ -87,6 +89,7 @@ def wizard_nav(request: Request, access: repo.Access, current: str) -> WizardNav
         access.can_edit,
         wizard.plan,
         wizard.version,
+        wizard.notice,
         engine=engine_of(request),
         wizard_id=wizard.id,
     )

@@ -51,13 +51,12 @@ def _matrix() -> dict[str, Plan]:
                             else "OrganizationAccountAccessRole",
                         )
     # Beyond the cross product: a custom common role that is not deployed by
-    # us, and a member role with an external ID, a custom prefix and many regions.
+    # us, and a member role with a custom prefix, user name and many regions.
     plans["organization-documented-secrets-aws-custom-role"] = Plan(role_name="TLM.Connector@Role_1")
-    plans["organization-least-privilege-secrets-aws-member-role-external-id"] = Plan(
+    plans["organization-least-privilege-secrets-aws-member-role-custom"] = Plan(
         style="least-privilege",
         dedicated_member_role=True,
         role_name="tlm-member",
-        external_id="digicert:tlm/ext-ID_01+=,.@",
         secret_prefix="certs/tlm_keys.",
         user_name="tlm+connector=1,x.y@z_w-v",
         regions=("eu-west-1", "us-east-1", "ap-southeast-2"),

@@ -56,7 +56,7 @@ NASTY = [
     "END_OF_POLICY",
     "'; rm -rf / #",
 ]
-FIELDS = ["user_name", "role_name", "external_id", "secret_prefix", "regions"]
+FIELDS = ["user_name", "role_name", "secret_prefix", "regions"]
 
 
 @pytest.mark.parametrize("field", FIELDS)
@@ -106,7 +106,6 @@ def _hostile_plan(value: str) -> Plan:
         user_name=f"user-{value}",
         role_name=f"role-{value}",
         dedicated_member_role=True,
-        external_id=f"ext-{value}",
         secrets_manager=True,
         secret_prefix=f"prefix-{value}/",
         partition=Partition.AWS,

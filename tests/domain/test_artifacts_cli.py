@@ -19,8 +19,6 @@ ORG_MEMBER_ROLE = [
     "least-privilege",
     "--member-role",
     "TLMRole",
-    "--external-id",
-    "ext-42",
     "--regions",
     "us-east-1,eu-west-1",
     "--secret-prefix",
@@ -33,7 +31,6 @@ def _plan() -> Plan:
         style="least-privilege",
         dedicated_member_role=True,
         role_name="TLMRole",
-        external_id="ext-42",
         regions=("us-east-1", "eu-west-1"),
         secret_prefix="tlm/",
     )
@@ -47,9 +44,7 @@ def test_policy_prints_one_format(fmt: str, capsys: pytest.CaptureFixture[str]) 
     assert out == render_format(_plan(), fmt)
     if fmt == "json":
         docs = json.loads(out)
-        assert docs["member-role-trust-policy.json"]["Statement"][0]["Condition"] == {
-            "StringEquals": {"sts:ExternalId": "ext-42"}
-        }
+        assert "Condition" not in docs["member-role-trust-policy.json"]["Statement"][0]
     elif fmt == "cloudformation":
         templates = list(yaml.safe_load_all(out))
         assert templates[1]["Resources"]["MemberRole"]["Properties"]["RoleName"] == "TLMRole"
@@ -91,7 +86,6 @@ def test_export_writes_the_bundle_with_its_manifest(
         (["--member-role", "a`id`"], "--member-role"),
         (["--member-role", "OrganizationAccountAccessRole"], "--member-role"),
         (["--role-name", 'r"'], "--role-name"),
-        (["--external-id", "x\ny"], "--external-id"),
         (["--secret-prefix", "${jndi}"], "--secret-prefix"),
         (["--regions", "us-east-1,mars-1"], "--regions"),
         (["--partition", "aws-cn", "--regions", "us-east-1"], "--regions"),

@@ -151,11 +151,11 @@ def test_every_arn_follows_the_partition(partition: str) -> None:
             assert all(a.startswith(f"arn:{partition}:") for a in arns), (key, doc.file_name, arns)
 
 
-def test_member_role_trusts_only_the_user_and_requires_the_external_id() -> None:
+def test_member_role_trusts_only_the_user_and_asks_for_no_external_id() -> None:
+    # The connector cannot send an external ID: the exact principal is the whole condition.
     plan = Plan(
         dedicated_member_role=True,
         role_name="TLM",
-        external_id="abc-123",
         partition="aws-cn",
         regions=("cn-north-1",),
     )
@@ -166,13 +166,8 @@ def test_member_role_trusts_only_the_user_and_requires_the_external_id() -> None
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws-cn:iam::111122223333:user/digicert-tlm-connector"},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"sts:ExternalId": "abc-123"}},
         }
     ]
-    assert (
-        "Condition"
-        not in member_role.trust_policy(Plan(dedicated_member_role=True, role_name="TLM"))["Statement"][0]
-    )
     # The JSON file carries a placeholder that IAM rejects rather than a guessable account id.
     assert member_role.MANAGEMENT_ACCOUNT_PLACEHOLDER in json.dumps(member_role.trust_policy(plan))
     names = [p.name for p in member_role.permission_policies(plan)]
@@ -181,7 +176,6 @@ def test_member_role_trusts_only_the_user_and_requires_the_external_id() -> None
         p.name for p in member_role.permission_policies(plan.model_copy(update={"secrets_manager": False}))
     ] == ["CertificateManager"]
     assert member_role.applies(plan)
-    assert not member_role.applies(Plan(scope="account", dedicated_member_role=True, role_name="TLM"))
 
 
 def test_a_dedicated_member_role_cannot_reuse_organization_account_access_role() -> None:
@@ -189,8 +183,10 @@ def test_a_dedicated_member_role_cannot_reuse_organization_account_access_role()
         parse_plan({"dedicated_member_role": True, "role_name": "OrganizationAccountAccessRole"})
     assert list(caught.value.errors) == ["dedicated_member_role"]
     assert "own name" in caught.value.errors["dedicated_member_role"]
-    # Account scope has no member role, so the flag is harmless there.
-    parse_plan({"scope": "account", "dedicated_member_role": True})
+    # Account scope has no member role: the option is refused there (docs/decisions.md).
+    with pytest.raises(PlanError) as refused:
+        parse_plan({"scope": "account", "dedicated_member_role": True})
+    assert list(refused.value.errors) == ["dedicated_member_role"]
 
 
 def test_the_diff_says_what_least_privilege_removes() -> None:

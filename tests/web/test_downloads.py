@@ -19,7 +19,6 @@ DEDICATED = {
     "user_name": "tlm-user",
     "role_name": "TLMMemberRole",
     "dedicated_member_role": "on",
-    "external_id": "ext-1234",
     "partition": "aws",
     "regions": ["us-east-1", "eu-west-1"],
     "style": "least-privilege",
@@ -39,7 +38,7 @@ def test_policies_page_lists_and_serves_every_artifact(client: WizardClient) -> 
     page = client.get(f"/w/{token}/policies")
     view = page.context["view"]  # type: ignore[attr-defined]
     plan = stored_plan(client, token)
-    assert plan.dedicated_member_role and plan.role_name == "TLMMemberRole" and plan.external_id == "ext-1234"
+    assert plan.dedicated_member_role and plan.role_name == "TLMMemberRole"
     expected = artifacts.artifacts(plan)
     assert [f.path for f in view.files] == [a.path for a in expected]
     assert "cloudformation/member-role-stackset.yaml" in page.text

@@ -61,7 +61,6 @@ def test_options_preview_follows_the_style_picked(client: WizardClient) -> None:
     token = wizard_for(client, Plan())
     fields = {**Plan().to_json_dict(), "secrets_manager": "on", "style": "least-privilege"}
     fields.pop("dedicated_member_role")
-    fields.pop("external_id")
     preview = client.get(f"/w/{token}/options/preview", params=fields, headers={"HX-Request": "true"})
     assert preview.status_code == 200
     items = attached_items(preview.text)

@@ -66,8 +66,6 @@ def checklist_markdown(plan: Plan) -> str:
     if plan.is_organization:
         role = code(plan.role_name) + (" (dedicated member role)" if plan.dedicated_member_role else "")
         out.append(f"| common IAM role | {role} |")
-        if plan.external_id:
-            out.append(f"| external ID | {code(plan.external_id)} |")
     secrets = "yes" if plan.secrets_manager else "no"
     if uses_secret_prefix(plan):
         secrets += f", name prefix {code(plan.secret_prefix)} ({escape(SECRET_PREFIX_ASSUMED)})"

@@ -44,11 +44,6 @@ locals {
                   }
                 }
                 Action = "sts:AssumeRole"
-                Condition = {
-                  StringEquals = {
-                    "sts:ExternalId" = "digicert:tlm/ext-ID_01+=,.@"
-                  }
-                }
               },
             ]
           }

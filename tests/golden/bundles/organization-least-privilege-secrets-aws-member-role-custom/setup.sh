@@ -336,9 +336,6 @@ Resources:
               AWS:
                 "Fn::Sub": "arn:${AWS::Partition}:iam::${ManagementAccountId}:user/tlm+connector=1,x.y@z_w-v"
             Action: "sts:AssumeRole"
-            Condition:
-              StringEquals:
-                "sts:ExternalId": "digicert:tlm/ext-ID_01+=,.@"
       Policies:
         - PolicyName: "CertificateManager"
           PolicyDocument:
