@@ -33,7 +33,7 @@ class Wizard(SQLModel, table=True):
     # Bumped by every change to the wizard (plan, ticks, notes, links, runs):
     # pages rendered at one revision can be served again until it moves.
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    # What an upgrade took out of the stored plan and why (migration 0005), shown
+    # What an upgrade took out of the stored plan and why (migration 0006), shown
     # on the wizard's pages until the plan is next saved; "" when nothing.
     notice: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
     created_at: datetime

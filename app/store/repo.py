@@ -111,7 +111,7 @@ def _plan_from_json(plan_json: str) -> Plan:
     # object, so caches keyed by plan (checklist, artifacts) find it by identity
     # rather than by pydantic's field-by-field __eq__ (~2.5 µs a lookup, timeit).
     # An older version's plan loads without what the plan no longer takes
-    # (app/domain/plan.py, stored_plan; migration 0004 records what it dropped).
+    # (app/domain/plan.py, stored_plan; migration 0006 records what it dropped).
     return stored_plan(json.loads(plan_json))[0]
 
 

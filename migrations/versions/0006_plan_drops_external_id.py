@@ -1,7 +1,7 @@
 """plans lose the external ID and options their scope does not use; wizard.notice says so
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 07:45:00
 
 DigiCert's connector cannot send an external ID, so a member role that
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
