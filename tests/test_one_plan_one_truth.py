@@ -128,8 +128,6 @@ def api_params(plan: Plan) -> dict[str, str | list[str]]:
         params["role_name"] = plan.role_name
     if plan.is_organization and plan.dedicated_member_role:
         params["dedicated_member_role"] = "true"
-        if plan.external_id:
-            params["external_id"] = plan.external_id
     return params
 
 
