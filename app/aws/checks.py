@@ -17,6 +17,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.aws.clients import SESSION_NAME, ClientSet
 from app.aws.errors import Failure, classify
+from app.domain import check_calls as calls
+from app.domain.check_calls import CHECK_ACTIONS, member_role_arn, secret_probe_name
+from app.domain.iam import (
+    PARTITION_LABELS,
+    account_management_absent,
+    has_account_management,
+    has_opt_in_regions,
+)
 from app.domain.plan import Plan
 from app.domain.verification import (
     ACCOUNT_SERVICE_PRINCIPAL,
@@ -35,6 +43,7 @@ _CAUSE_FIX: dict[Cause, str | None] = {
     Cause.INVALID_CREDENTIALS: "create-access-key",
     Cause.WRONG_SECRET: "create-access-key",
     Cause.NOT_IAM_USER: "create-user",
+    Cause.WRONG_USER: "create-access-key",
     Cause.NOT_MANAGEMENT_ACCOUNT: "create-user",
     Cause.TRUSTED_ACCESS_DISABLED: "enable-trusted-access",
     Cause.NOT_ALL_FEATURES: "enable-trusted-access",
@@ -52,7 +61,9 @@ def _fix_for(cause: Cause, fallback: str | None) -> str | None:
     return (_CAUSE_FIX[cause] or fallback) if cause in _CAUSE_FIX else None
 
 
-_USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/.+")
+# An IAM user's ARN: arn:PARTITION:iam::ACCOUNT:user/[PATH/]NAME
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns
+_USER_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):user/(?:.*/)?(?P<name>[^/]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +81,19 @@ class MemberAccount:
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
-    """A live check's fixed facts: the id its results carry, its title, the AWS call(s) it makes."""
+    """A live check's fixed facts: the id its results carry, its title; its AWS call(s) are the domain's.
+
+    app.domain.check_calls.CHECK_ACTIONS lists what each check calls; a domain
+    test proves every plan's policies allow it, and tests/aws record a run's
+    real calls against it.
+    """
 
     id: str
     title: str
-    call: str
+
+    @property
+    def call(self) -> str:
+        return ", ".join(CHECK_ACTIONS[self.id])
 
     def result(self, status: Status, explanation: str, **fields: Any) -> CheckResult:
         return CheckResult(
@@ -108,20 +127,18 @@ class CheckSpec:
         )
 
 
-IDENTITY = CheckSpec("identity", "Identity", "sts:GetCallerIdentity")
-ACCESS_KEY_INFO = CheckSpec("access-key-info", "Access key info", "sts:GetAccessKeyInfo")
-SESSION_TOKEN = CheckSpec("session-token", "Session token", "sts:GetSessionToken")
-ORGANIZATION = CheckSpec("organization", "Organization", "organizations:DescribeOrganization")
-MEMBER_ACCOUNTS = CheckSpec("member-accounts", "Member accounts", "organizations:ListAccounts")
-TRUSTED_ACCESS = CheckSpec(
-    "trusted-access", "Trusted access", "organizations:ListAWSServiceAccessForOrganization"
-)
-MEMBER_ACCESS = CheckSpec("member-access", "Member access", "sts:AssumeRole, acm:ListCertificates")
-ACM = CheckSpec("acm", "ACM", "acm:ListCertificates")
-SECRETS_MANAGER = CheckSpec("secrets-manager", "Secrets Manager", "secretsmanager:ListSecrets")
+IDENTITY = CheckSpec(calls.IDENTITY, "Identity")
+ACCESS_KEY_INFO = CheckSpec(calls.ACCESS_KEY_INFO, "Access key info")
+SESSION_TOKEN = CheckSpec(calls.SESSION_TOKEN, "Session token")
+ORGANIZATION = CheckSpec(calls.ORGANIZATION, "Organization")
+MEMBER_ACCOUNTS = CheckSpec(calls.MEMBER_ACCOUNTS, "Member accounts")
+TRUSTED_ACCESS = CheckSpec(calls.TRUSTED_ACCESS, "Trusted access")
+MEMBER_ACCESS = CheckSpec(calls.MEMBER_ACCESS, "Member access")
+ACM = CheckSpec(calls.ACM, "ACM")
+SECRETS_MANAGER = CheckSpec(calls.SECRETS_MANAGER, "Secrets Manager")
 # One read for Application, Network and Classic Load Balancers alike: the IAM action
 # elasticloadbalancing:DescribeLoadBalancers covers both APIs (docs/facts.md#elb-permissions).
-ELB = CheckSpec("elb", "Elastic Load Balancing", "elasticloadbalancing:DescribeLoadBalancers")
+ELB = CheckSpec(calls.ELB, "Elastic Load Balancing")
 
 
 def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = False, **kwargs: Any) -> Any:
@@ -135,20 +152,51 @@ def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = F
 # --- identity and the key ---------------------------------------------------------
 
 
-def check_identity(clients: ClientSet) -> tuple[CheckResult, Identity | None]:
+def check_identity(clients: ClientSet, plan: Plan) -> tuple[CheckResult, Identity | None]:
+    """Whose keys these are: an IAM user, and the plan's user in the plan's partition.
+
+    Keys of another user (an administrator's own, say) would pass every other
+    check while proving nothing about the connector's user, so they fail here,
+    naming both. The checks still run with them: their results show what that
+    identity can do.
+    """
     answer = _attempt(clients, clients.client("sts").get_caller_identity)
     if isinstance(answer, Failure):
         return IDENTITY.failed(answer, fix="create-access-key"), None
     identity = Identity(arn=str(answer["Arn"]), account_id=str(answer["Account"]))
-    if not _USER_ARN.fullmatch(identity.arn):
+    user = _USER_ARN.fullmatch(identity.arn)
+    if user is None:
+        parts = identity.arn.split(":")
         kind = (
             "the account's root user"
             if identity.arn.endswith(":root")
-            else identity.arn.split(":")[5].split("/")[0]
+            else (parts[5].split("/")[0] if len(parts) > 5 else identity.arn)
         )
         return IDENTITY.found(Cause.NOT_IAM_USER, before=f"Signed in as {kind}. "), identity
-    explanation = f"Signed in as the IAM user {identity.arn} in account {identity.account_id}."
+    expected = f"the IAM user {plan.user_name} in the {PARTITION_LABELS[plan.partition]} partition"
+    if user["partition"] != plan.partition.value or user["name"] != plan.user_name:
+        return (
+            IDENTITY.result(
+                Status.FAIL,
+                f"These keys belong to {identity.arn}, but the plan's connector user is {expected}. "
+                f"Verify with an access key of {plan.user_name}: checks run with anyone else's keys prove "
+                "nothing about the connector's permissions.",
+                cause=Cause.WRONG_USER,
+                fix="create-access-key",
+            ),
+            identity,
+        )
+    explanation = (
+        f"Signed in as the IAM user {identity.arn} in account {identity.account_id}, the plan's user."
+    )
     return IDENTITY.passed(explanation), identity
+
+
+_TEMPORARY_KEY_INFO = (
+    "Not checked: these are temporary credentials, and AWS lets session credentials call no STS API "
+    "other than AssumeRole and GetCallerIdentity. The connector's long-term key can call it; this is not a "
+    "failure of the plan."
+)
 
 
 def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
@@ -157,8 +205,17 @@ def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) ->
     key_id = clients.access_key_id()
     if key_id is None:
         return ACCESS_KEY_INFO.skipped("No access key is in use.")
+    temporary = clients.temporary_credentials()
+    if temporary and _USER_ARN.fullmatch(identity.arn):
+        # A user's session credentials (GetSessionToken) may call no STS API but
+        # AssumeRole and GetCallerIdentity (docs/facts.md#temporary-credentials).
+        return ACCESS_KEY_INFO.skipped(_TEMPORARY_KEY_INFO, cause=Cause.TEMPORARY_CREDENTIALS)
     answer = _attempt(clients, clients.client("sts").get_access_key_info, AccessKeyId=key_id)
     if isinstance(answer, Failure):
+        if temporary and answer.is_access_denied:
+            return ACCESS_KEY_INFO.skipped(
+                _TEMPORARY_KEY_INFO, cause=Cause.TEMPORARY_CREDENTIALS, error_code=answer.code
+            )
         context = (
             "As documented, the inline policy scopes sts:GetAccessKeyInfo to a role ARN, which grants "
             'nothing: use the corrected inline policy (this action on "*").'
@@ -177,7 +234,7 @@ def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) ->
 def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
     if not plan.is_organization:
         return SESSION_TOKEN.skipped("Only the organization scope's inline policy names this.")
-    if clients.has_session_token:
+    if clients.temporary_credentials():
         return SESSION_TOKEN.found(Cause.TEMPORARY_CREDENTIALS, status=Status.SKIPPED)
     # The shortest session AWS allows; the credentials it returns are dropped.
     # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
@@ -236,6 +293,8 @@ def list_member_accounts(clients: ClientSet, plan: Plan) -> tuple[CheckResult, l
 
 
 def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
+    if not has_account_management(plan.partition):
+        return TRUSTED_ACCESS.skipped(account_management_absent(plan.partition))
     paginator = clients.client("organizations").get_paginator("list_aws_service_access_for_organization")
     principals: set[str] = set()
     try:
@@ -254,7 +313,10 @@ def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
 
 def check_acm(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
     answer = _attempt(
-        clients, clients.client("acm", region).list_certificates, region_may_be_disabled=True, MaxItems=1
+        clients,
+        clients.client("acm", region).list_certificates,
+        region_may_be_disabled=has_opt_in_regions(plan.partition),
+        MaxItems=1,
     )
     if isinstance(answer, Failure):
         return ACM.failed(answer, fix=permission_step(plan, "acm"), region=region)
@@ -265,22 +327,31 @@ def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckR
     if not plan.secrets_manager:
         why = "Not chosen: the DigiCert sensor stores temporary private keys instead."
         return SECRETS_MANAGER.skipped(why, region=region)
+    # A name under the plan's prefix that the connector never creates: AWS answers
+    # ResourceNotFoundException when the user may use it, AccessDenied when not
+    # (app.domain.check_calls.SECRET_PROBE_NAME).
+    name = secret_probe_name(plan)
     answer = _attempt(
         clients,
-        clients.client("secretsmanager", region).list_secrets,
-        region_may_be_disabled=True,
-        MaxResults=1,
+        clients.client("secretsmanager", region).describe_secret,
+        region_may_be_disabled=has_opt_in_regions(plan.partition),
+        SecretId=name,
     )
-    if isinstance(answer, Failure):
-        return SECRETS_MANAGER.failed(answer, fix=permission_step(plan, "secrets-manager"), region=region)
-    return SECRETS_MANAGER.passed(f"The user can list secrets in {region}.", region=region)
+    if isinstance(answer, Failure) and answer.code != "ResourceNotFoundException":
+        context = f"(Asked for {name}, a secret under the plan's prefix {plan.secret_prefix}.)"
+        return SECRETS_MANAGER.failed(
+            answer, fix=permission_step(plan, "secrets-manager"), region=region, context=context
+        )
+    return SECRETS_MANAGER.passed(
+        f"The user may use secrets whose names start with {plan.secret_prefix} in {region}.", region=region
+    )
 
 
 def check_elb(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
     answer = _attempt(
         clients,
         clients.client("elbv2", region).describe_load_balancers,
-        region_may_be_disabled=True,
+        region_may_be_disabled=has_opt_in_regions(plan.partition),
         PageSize=1,
     )
     if isinstance(answer, Failure):
@@ -291,10 +362,6 @@ def check_elb(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
 # --- one member account -------------------------------------------------------------
 
 
-def role_arn(plan: Plan, account_id: str) -> str:
-    return f"arn:{plan.partition.value}:iam::{account_id}:role/{plan.role_name}"
-
-
 def check_member_account(
     clients: ClientSet, plan: Plan, account: MemberAccount, *, management_account_id: str
 ) -> AccountResult:
@@ -302,7 +369,7 @@ def check_member_account(
     started = time.perf_counter()
     is_management = account.id == management_account_id
     kwargs: dict[str, Any] = {
-        "RoleArn": role_arn(plan, account.id),
+        "RoleArn": member_role_arn(plan, account.id),
         "RoleSessionName": SESSION_NAME,
         "DurationSeconds": 900,
     }
@@ -349,7 +416,7 @@ def check_member_account(
             listed = _attempt(
                 clients,
                 clients.member_client("acm", region).list_certificates,
-                region_may_be_disabled=True,
+                region_may_be_disabled=has_opt_in_regions(plan.partition),
                 MaxItems=1,
             )
             what = "ACM"
@@ -358,7 +425,7 @@ def check_member_account(
                 listed = _attempt(
                     clients,
                     clients.member_client("elbv2", region).describe_load_balancers,
-                    region_may_be_disabled=True,
+                    region_may_be_disabled=has_opt_in_regions(plan.partition),
                     PageSize=1,
                 )
             if isinstance(listed, Failure):

@@ -230,16 +230,23 @@ class _SharedSession:
                 self._member = boto3.Session(botocore_session=core)
             return self._member.client(service, **kwargs)
 
-    def default_access_key_id(self) -> str | None:
-        """The access key id the default credential chain resolves to (CLI and server identity)."""
+    def _default_credentials(self) -> Any:
         with self._lock:
             if self._session is None:
                 pin_loggers()
                 self._session = boto3.Session()
             credentials = self._session.get_credentials()
-        if credentials is None:
-            return None
-        return str(credentials.get_frozen_credentials().access_key)
+        return None if credentials is None else credentials.get_frozen_credentials()
+
+    def default_access_key_id(self) -> str | None:
+        """The access key id the default credential chain resolves to (CLI and server identity)."""
+        frozen = self._default_credentials()
+        return None if frozen is None else str(frozen.access_key)
+
+    def default_session_token_present(self) -> bool:
+        """Whether the default chain's credentials are temporary (an instance role, SSO, a session)."""
+        frozen = self._default_credentials()
+        return frozen is not None and bool(frozen.token)
 
 
 SHARED = _SharedSession()
@@ -276,9 +283,11 @@ class ClientSet:
     def home_region(self) -> str:
         return HOME_REGION[self.partition]
 
-    @property
-    def has_session_token(self) -> bool:
-        return self._credentials is not None and self._credentials.session_token is not None
+    def temporary_credentials(self) -> bool:
+        """Whether the run's credentials are temporary (a session token), typed in or from the default chain."""
+        if self._credentials is not None:
+            return self._credentials.session_token is not None
+        return self._shared.default_session_token_present()
 
     def access_key_id(self) -> str | None:
         if self._credentials is not None:

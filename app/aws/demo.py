@@ -36,7 +36,8 @@ from botocore.config import Config
 from pydantic import SecretStr
 
 from app.aws.clients import Credentials, Hook, pin_loggers
-from app.aws.simulate import DenyAssumeRole, DisabledRegions
+from app.aws.simulate import DenyAssumeRole, DisabledRegions, PartitionArns
+from app.domain.iam import HOME_REGION, Partition, partition_of_region
 from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME
 from app.domain.verification import ACCOUNT_SERVICE_PRINCIPAL
 
@@ -82,11 +83,13 @@ class DemoOrganization:
     disabled_regions: frozenset[str] = frozenset({DISABLED_REGION})
     role_name: str = DEFAULT_ROLE_NAME
     denied: dict[str, str] = field(default_factory=dict)  # account id -> "role" | "scp"
+    partition: Partition = Partition.AWS
 
     def hooks(self) -> list[Hook]:
         return [
             ("before-send.sts.AssumeRole", DenyAssumeRole(self.denied, caller_arn=self.user_arn)),
             ("before-send", DisabledRegions(set(self.disabled_regions))),
+            ("before-send", PartitionArns(_partition_name)),
         ]
 
     def accounts_of(self, kind: str) -> list[DemoAccount]:
@@ -144,6 +147,11 @@ def reset_emulator(url: str) -> None:
             raise EmulatorError(f"moto reset answered {response.status}")
 
 
+def _partition_name(region: str) -> str | None:
+    partition = partition_of_region(region)
+    return partition.value if partition else None
+
+
 def _admin(service: str, endpoint_url: str, region: str = DEMO_REGION, **credentials: Any) -> Any:
     return boto3.client(
         service,
@@ -156,13 +164,16 @@ def _admin(service: str, endpoint_url: str, region: str = DEMO_REGION, **credent
 
 def _as_account(sts: Any, endpoint_url: str, account_id: str, role_name: str, service: str) -> Any:
     """A client acting inside a member account (moto grants AssumeRole unconditionally); sts is the admin's."""
+    region = sts.meta.region_name
+    partition = _partition_name(region) or "aws"
     creds = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}", RoleSessionName="demo-seed"
+        RoleArn=f"arn:{partition}:iam::{account_id}:role/{role_name}", RoleSessionName="demo-seed"
     )
     c = creds["Credentials"]
     return _admin(
         service,
         endpoint_url,
+        region,
         aws_access_key_id=c["AccessKeyId"],
         aws_secret_access_key=c["SecretAccessKey"],
         aws_session_token=c["SessionToken"],
@@ -178,26 +189,37 @@ def _delete_role(sts: Any, endpoint_url: str, account_id: str, role_name: str) -
     iam.delete_role(RoleName=role_name)
 
 
+def _trusting(sts: Any, account_id: str) -> str:
+    """A trust policy that lets `account_id` (in the partition of `sts`'s region) assume the role."""
+    partition = _partition_name(sts.meta.region_name) or "aws"
+    principal = {"AWS": f"arn:{partition}:iam::{account_id}:root"}
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _ensure_role(sts: Any, endpoint_url: str, account_id: str, role_name: str) -> None:
+    """Create the common role where moto's create_account did not (it does so only in `aws`)."""
+    iam = _as_account(sts, endpoint_url, account_id, role_name, "iam")
+    if any(r["RoleName"] == role_name for r in iam.list_roles()["Roles"]):
+        return
+    iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=_trusting(sts, MANAGEMENT_ACCOUNT_ID))
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(
+        RoleName=role_name, PolicyName="AdministratorAccess", PolicyDocument=json.dumps(admin)
+    )
+
+
 def _trust_other_account(sts: Any, endpoint_url: str, account_id: str, role_name: str) -> None:
     iam = _as_account(sts, endpoint_url, account_id, role_name, "iam")
-    document = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(document))
+    iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=_trusting(sts, "210987654321"))
 
 
-def _mark_invited(management_account_id: str, account_id: str) -> None:
+def _mark_invited(management_account_id: str, account_id: str, partition: Partition) -> None:
     """AWS Organizations records how an account joined; moto has no invitations, so set it directly."""
     from moto.organizations.models import organizations_backends
 
-    backend = organizations_backends[management_account_id]["aws"]
+    # moto keeps one Organizations backend per partition (its global region's key).
+    backend = organizations_backends[management_account_id][partition.value]
     backend.get_account_by_id(account_id).joined_method = "INVITED"
 
 
@@ -212,14 +234,16 @@ def seed_organization(
     user_name: str = DEFAULT_USER_NAME,
     role_name: str = DEFAULT_ROLE_NAME,
     names: Sequence[str] = (),
+    partition: Partition = Partition.AWS,
 ) -> DemoOrganization:
-    """Build an organization in the emulator at `endpoint_url` through the AWS API."""
-    org = _admin("organizations", endpoint_url)
+    """Build an organization in the emulator at `endpoint_url` through the AWS API, in `partition`."""
+    region = HOME_REGION[partition]
+    org = _admin("organizations", endpoint_url, region)
     org.create_organization(FeatureSet=feature_set)
     if trusted_access:
         org.enable_aws_service_access(ServicePrincipal=ACCOUNT_SERVICE_PRINCIPAL)
 
-    iam = _admin("iam", endpoint_url)
+    iam = _admin("iam", endpoint_url, region)
     user = iam.create_user(UserName=user_name)["User"]
     key = iam.create_access_key(UserName=user_name)["AccessKey"]
     credentials = Credentials(
@@ -246,10 +270,12 @@ def seed_organization(
         accounts.append(DemoAccount(account_id, name, kind))
 
     denied: dict[str, str] = {MANAGEMENT_ACCOUNT_ID: "role"}
-    sts = _admin("sts", endpoint_url)
+    sts = _admin("sts", endpoint_url, region)
     for account in accounts:
+        if partition is not Partition.AWS:
+            _ensure_role(sts, endpoint_url, account.id, role_name)
         if account.kind == "invited":
-            _mark_invited(MANAGEMENT_ACCOUNT_ID, account.id)
+            _mark_invited(MANAGEMENT_ACCOUNT_ID, account.id, partition)
             _delete_role(sts, endpoint_url, account.id, role_name)
             denied[account.id] = "role"
         elif account.kind == "untrusted":
@@ -263,6 +289,7 @@ def seed_organization(
         accounts=tuple(accounts),
         role_name=role_name,
         denied=denied,
+        partition=partition,
     )
 
 

@@ -122,7 +122,7 @@ def verify(
     org_count = 3 if plan.is_organization else 0
     tracker.add(1 + 2 + regional_count + org_count, "checking the credentials")
 
-    identity_result, identity = checks.check_identity(clients)
+    identity_result, identity = checks.check_identity(clients, plan)
     tracker.finish(identity_result.status is Status.FAIL)
     results: list[CheckResult] = [identity_result]
     accounts: list[AccountResult] = []

@@ -65,6 +65,16 @@ def request_region(request: AWSPreparedRequest) -> str:
         return ""
 
 
+def request_service(request: AWSPreparedRequest) -> str:
+    """The service a SigV4 request is signed for (…/REGION/SERVICE/aws4_request)."""
+    auth = _header(request, "Authorization")
+    try:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+        return scope.split("/")[3]
+    except IndexError:
+        return ""
+
+
 def request_params(request: AWSPreparedRequest) -> dict[str, str]:
     """Top-level parameters of a query (form) or JSON request."""
     body = request.body or b""
@@ -217,3 +227,108 @@ class Replay:
             return error_response(request, status=400, code="NotRecorded", message="No recorded answer.")
         status, headers, body = answer
         return AWSResponse(request.url, status, headers, _Body(body))
+
+
+def _operation(request: AWSPreparedRequest) -> str:
+    """The API operation of a query (Action=…) or JSON (X-Amz-Target: Service.Operation) request."""
+    target = _header(request, "X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    return request_params(request).get("Action", "")
+
+
+class SessionCredentialLimits:
+    """Refuse STS calls that AWS refuses to temporary credentials (moto allows them).
+
+    Credentials from GetSessionToken may call no STS API but AssumeRole and
+    GetCallerIdentity; role credentials cannot call GetSessionToken
+    (docs/facts.md#temporary-credentials).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html
+    """
+
+    ALLOWED = frozenset({"AssumeRole", "GetCallerIdentity"})
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if not _header(request, "X-Amz-Security-Token") or request_service(request) != "sts":
+            return None
+        operation = _operation(request)
+        if not operation or operation in self.ALLOWED:
+            return None
+        return error_response(
+            request,
+            status=403,
+            code="AccessDenied",
+            message=f"Cannot call {operation} with session credentials",
+        )
+
+
+class CallerIdentity:
+    """Answer GetCallerIdentity for requests signed with one access key id, as AWS would.
+
+    moto answers a GetSessionToken session with a placeholder user; AWS names
+    the IAM user whose session it is.
+    """
+
+    def __init__(self, access_key_id: str, *, arn: str, account_id: str) -> None:
+        self.access_key_id = access_key_id
+        self.arn = arn
+        self.account_id = account_id
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if _operation(request) != "GetCallerIdentity" or f"Credential={self.access_key_id}/" not in _header(
+            request, "Authorization"
+        ):
+            return None
+        body = (
+            '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<GetCallerIdentityResult><Arn>{escape(self.arn)}</Arn><UserId>AIDASIMULATED</UserId>"
+            f"<Account>{escape(self.account_id)}</Account></GetCallerIdentityResult>"
+            "<ResponseMetadata><RequestId>simulated</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        ).encode()
+        return AWSResponse(request.url, 200, {"Content-Type": "text/xml"}, _Body(body))
+
+
+class DenyOperation:
+    """AccessDenied for one operation, worded like AWS for a caller whose policies do not allow it."""
+
+    def __init__(self, operation: str, action: str, *, caller_arn: str) -> None:
+        self.operation = operation
+        self.action = action
+        self.caller_arn = caller_arn
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if _operation(request) != self.operation:
+            return None
+        code = "AccessDeniedException" if is_json_protocol(request) else "AccessDenied"
+        message = (
+            f"User: {self.caller_arn} is not authorized to perform: {self.action} "
+            f"because no identity-based policy allows the {self.action} action"
+        )
+        return error_response(request, status=400, code=code, message=message)
+
+
+class PartitionArns:
+    """Reject a request that names an ARN of another partition than the region it is sent to.
+
+    AWS's partitions are separate: a role ARN of `aws` means nothing to STS in
+    `aws-us-gov` (docs/facts.md#partitions). moto does not check this.
+    """
+
+    def __init__(self, partition_of_region: Callable[[str], str | None]) -> None:
+        self.partition_of_region = partition_of_region
+        self.rejected: list[str] = []
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        partition = self.partition_of_region(request_region(request))
+        if partition is None:
+            return None
+        for value in request_params(request).values():
+            if value.startswith("arn:") and value.split(":")[1] != partition:
+                self.rejected.append(value)
+                return error_response(
+                    request,
+                    status=400,
+                    code="ValidationError",
+                    message=f"ARN {value} is not in the {partition} partition",
+                )
+        return None

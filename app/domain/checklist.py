@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from app.domain import member_role
 from app.domain.attachments import attachments
+from app.domain.iam import account_management_absent, has_account_management
 from app.domain.least_privilege import (
     SECRET_PREFIX_ASSUMED,
     SECRETS_POLICY_NAME,
@@ -53,7 +54,7 @@ def _checklist(plan: Plan) -> tuple[Step, ...]:
     # Plans and steps are immutable, and every page and tick asks again for the
     # same plan's steps: build them once (a tick asked twice, ~70 µs each).
     steps: list[Step] = []
-    if plan.is_organization:
+    if plan.is_organization and has_account_management(plan.partition):
         steps.append(_enable_trusted_access())
     steps.append(_create_user(plan))
     found = attachments(plan)
@@ -104,7 +105,14 @@ def _create_user(plan: Plan) -> Step:
     return Step(
         id="create-user",
         title=f"Create the IAM user {plan.user_name}",
-        why=f"The connector signs in as an IAM user in {where}.",
+        why=f"The connector signs in as an IAM user in {where}."
+        + (
+            # The first step here, so the missing trusted-access step is explained where it would be.
+            " No step enables trusted access for AWS Account Management: "
+            + account_management_absent(plan.partition)
+            if plan.is_organization and not has_account_management(plan.partition)
+            else ""
+        ),
         console=(
             f"Sign in to {where} and open the IAM console.",
             "Choose Users, then Create user.",

@@ -139,6 +139,36 @@ def region_sets(partition: Partition) -> tuple[RegionSet, ...]:
     return tuple(sets)
 
 
+def partition_of_region(region: str) -> Partition | None:
+    """The partition a region belongs to, or None for a region this wizard does not know."""
+    return next((p for p, regions in REGIONS.items() if region in regions), None)
+
+
+# AWS Account Management (the `account` service: trusted access for
+# account.amazonaws.com, account:ListRegions) is not offered in AWS GovCloud
+# (US): docs/facts.md#govcloud.
+ACCOUNT_MANAGEMENT_PARTITIONS = frozenset({Partition.AWS, Partition.AWS_CN})
+
+
+def has_account_management(partition: Partition) -> bool:
+    return partition in ACCOUNT_MANAGEMENT_PARTITIONS
+
+
+def has_opt_in_regions(partition: Partition) -> bool:
+    """Whether a region of `partition` can be disabled for an account (GovCloud has no opt-in regions)."""
+    return partition is not Partition.AWS_US_GOV
+
+
+def account_management_absent(partition: Partition) -> str:
+    """Why the Account Management steps and checks do not apply in `partition` (one plain paragraph)."""
+    return (
+        f"AWS Account Management is not offered in the {PARTITION_LABELS[partition]} partition, so there is "
+        "no trusted access for account.amazonaws.com to enable or check, and account:ListRegions cannot be "
+        "used there. The partition has no opt-in regions either: both of its regions are enabled for every "
+        "account (docs/facts.md#govcloud)."
+    )
+
+
 # The region each partition's global services (IAM, Organizations) live in.
 HOME_REGION: dict[Partition, str] = {
     Partition.AWS: "us-east-1",

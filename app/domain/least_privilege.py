@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.iam import has_account_management
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 from app.domain.policies import (
     PolicyDocument,
@@ -248,6 +249,16 @@ ORGANIZATIONS_ANY_RESOURCE = (
         SAR_ORGANIZATIONS,
     ),
 )
+ORGANIZATIONS_SERVICE_ACCESS = (
+    # list_awsorganizations.html: ListAWSServiceAccessForOrganization, resource types: none.
+    Permission(
+        "organizations:ListAWSServiceAccessForOrganization",
+        "Verification: read which AWS services have trusted access, to prove that AWS Account Management "
+        "(account.amazonaws.com) is enabled before the connector relies on it. Read only; it shows service "
+        "names, nothing about accounts or resources.",
+        SAR_ORGANIZATIONS,
+    ),
+)
 ORGANIZATIONS_DESCRIBE_ACCOUNT = (
     # list_awsorganizations.html: DescribeAccount, resource type account*.
     Permission(
@@ -339,6 +350,7 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     *ACM_LIST,
     *ACM_CERTIFICATE,
     *ORGANIZATIONS_ANY_RESOURCE,
+    *ORGANIZATIONS_SERVICE_ACCESS,
     *ORGANIZATIONS_DESCRIBE_ACCOUNT,
     *ORGANIZATIONS_DESCRIBE_OU,
     *ACCOUNT_REGIONS,
@@ -403,6 +415,11 @@ def organizations_statements(plan: Plan) -> list[dict[str, Any]]:
         # The organization's id is not known in advance and the caller can only
         # ever see its own organization, so the list actions use "*".
         _statement("OrganizationsListAccountsAndUnits", ORGANIZATIONS_ANY_RESOURCE, ["*"]),
+        *(
+            [_statement("OrganizationsTrustedAccessRead", ORGANIZATIONS_SERVICE_ACCESS, ["*"])]
+            if has_account_management(plan.partition)
+            else []
+        ),
         _statement(
             "OrganizationsDescribeAccounts",
             ORGANIZATIONS_DESCRIBE_ACCOUNT,
@@ -413,7 +430,13 @@ def organizations_statements(plan: Plan) -> list[dict[str, Any]]:
             ORGANIZATIONS_DESCRIBE_OU,
             [f"arn:{partition}:organizations::*:ou/o-*/ou-*"],
         ),
-        _statement("AccountManagementListRegions", ACCOUNT_REGIONS, ["*"]),
+        # AWS Account Management does not exist in every partition (docs/facts.md#govcloud):
+        # where it does not, account:ListRegions cannot be used and is left out.
+        *(
+            [_statement("AccountManagementListRegions", ACCOUNT_REGIONS, ["*"])]
+            if has_account_management(plan.partition)
+            else []
+        ),
     ]
 
 
@@ -507,8 +530,15 @@ def organizations_policy(plan: Plan) -> CustomPolicy:
         name=ORGANIZATIONS_POLICY_NAME,
         file_name=ORGANIZATIONS_POLICY_FILE,
         purpose=(
-            "List the member accounts and organizational units (read only), and the regions enabled "
-            "in each account through AWS Account Management."
+            (
+                "List the member accounts and organizational units (read only), and the regions enabled "
+                "in each account through AWS Account Management."
+            )
+            if has_account_management(plan.partition)
+            else (
+                "List the member accounts and organizational units (read only). AWS Account Management "
+                "is not offered in this partition, so there is no account:ListRegions."
+            )
         ),
         document=wrap_policy(organizations_statements(plan)),
     )
@@ -594,6 +624,15 @@ MANAGED_POLICY_PAGES = {
         "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/ElasticLoadBalancingFullAccess.html"
     ),
 }
+# The actions each managed policy allows on "*" that matter to the connector and
+# its checks, from its page in the AWS Managed Policy Reference (the pages above);
+# app/domain/check_calls.py evaluates them.
+MANAGED_POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
+    "AWSOrganizationsReadOnlyAccess": ("organizations:Describe*", "organizations:List*"),
+    "AWSCertificateManagerFullAccess": ("acm:*",),
+    "SecretsManagerReadWrite": ("secretsmanager:*",),
+    "ElasticLoadBalancingFullAccess": ("elasticloadbalancing:*",),
+}
 # What each managed policy grants, from its page in the AWS Managed Policy Reference.
 MANAGED_POLICY_SCOPE = {
     "AWSOrganizationsReadOnlyAccess": "organizations:Describe*, organizations:List*, account: read actions",
@@ -610,6 +649,7 @@ MANAGED_POLICY_SCOPE = {
 def least_privilege_diff(plan: Plan) -> list[str]:
     """What *least privilege* removes compared to *as documented*, in plain words, for this plan."""
     regions = ", ".join(plan.regions)
+    account_management = has_account_management(plan.partition)
     org_actions = (
         len(ORGANIZATIONS_ANY_RESOURCE) + len(ORGANIZATIONS_DESCRIBE_ACCOUNT) + len(ORGANIZATIONS_DESCRIBE_OU)
     )
@@ -621,7 +661,13 @@ def least_privilege_diff(plan: Plan) -> list[str]:
             "Organizations (every Describe* and List* action: policies, service control policies, "
             "handshakes, delegated administrators, tags) and account details. "
             f"{ORGANIZATIONS_POLICY_NAME} keeps only the {org_actions} actions that list accounts and "
-            "organizational units, plus account:ListRegions."
+            "organizational units"
+            + (
+                ", plus organizations:ListAWSServiceAccessForOrganization (read which services have trusted "
+                "access, for the verification) and account:ListRegions."
+                if account_management
+                else " (AWS Account Management, and with it account:ListRegions, is not offered here)."
+            )
         )
     lines.append(
         "Certificate Manager: AWSCertificateManagerFullAccess allows every ACM action on every certificate "

@@ -66,6 +66,7 @@ class Cause(StrEnum):
     NOT_ALL_FEATURES = "not-all-features"
     NOT_IN_ORGANIZATION = "not-in-organization"
     NOT_IAM_USER = "not-iam-user"
+    WRONG_USER = "wrong-user"
     INVALID_CREDENTIALS = "invalid-credentials"
     WRONG_SECRET = "wrong-secret"  # noqa: S105 (a cause name)
     EXPIRED_CREDENTIALS = "expired-credentials"
@@ -117,6 +118,10 @@ CAUSE_TEXT: dict[Cause, str] = {
     Cause.NOT_IAM_USER: (
         "These credentials are not an IAM user's. The connector signs in as an IAM user: verify with "
         "that user's access key (or a session token made from it with `aws sts get-session-token`)."
+    ),
+    Cause.WRONG_USER: (
+        "These keys belong to another identity than the plan's connector user: every other check then "
+        "shows what that identity can do, not the connector's user."
     ),
     Cause.INVALID_CREDENTIALS: (
         "AWS does not recognise this access key id: it was mistyped, deleted or deactivated."

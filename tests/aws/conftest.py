@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import boto3
 import pytest
+from pydantic import SecretStr
 
 from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
 from app.aws.demo import DemoOrganization, seed_organization
@@ -37,3 +39,18 @@ def run_org(plan: Plan, org: DemoOrganization, extra_hooks: Sequence[Hook] = (),
 @pytest.fixture
 def small_org(endpoint: str) -> DemoOrganization:
     return seed_organization(endpoint, created=3, invited=1, untrusted=1)
+
+
+def member_role_credentials(org: DemoOrganization) -> Credentials:
+    """Temporary credentials of OrganizationAccountAccessRole in the first created member account."""
+    admin = {"aws_access_key_id": "AKIAADMINDEMOSEEDER0", "aws_secret_access_key": "x" * 40}
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=org.endpoint_url, **admin)
+    member = org.accounts_of("created")[0].id
+    assumed = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="test"
+    )["Credentials"]
+    return Credentials(
+        access_key_id=assumed["AccessKeyId"],
+        secret_access_key=SecretStr(assumed["SecretAccessKey"]),
+        session_token=SecretStr(assumed["SessionToken"]),
+    )

@@ -94,7 +94,6 @@ def test_canary_credentials_appear_nowhere(
 
 def test_twenty_concurrent_runs_never_mix_identities(small_org: DemoOrganization) -> None:
     users = _users(small_org.endpoint_url, 20)
-    plan = plan_of(regions="us-east-1")
     lock = threading.Lock()
     long_term_keys: dict[int, set[str]] = {}
     temporary_keys: dict[int, set[str]] = {}
@@ -111,7 +110,9 @@ def test_twenty_concurrent_runs_never_mix_identities(small_org: DemoOrganization
         return record
 
     def one(run: int) -> Any:
-        _, credentials = users[run]
+        arn, credentials = users[run]
+        # Each run's plan names its own user, so the identity check also proves whose keys each run used.
+        plan = plan_of(regions="us-east-1", user_name=arn.rsplit("/", 1)[1])
         clients = ClientSet(
             credentials=credentials,
             partition=plan.partition,

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from app.aws.clients import Credentials
 from app.aws.demo import MANAGEMENT_ACCOUNT_ID, DemoOrganization, seed_organization
 from app.domain.verification import TRUSTED_ACCESS_MESSAGE, Cause, Report, Status
-from tests.aws.conftest import plan_of, run, run_org
+from tests.aws.conftest import member_role_credentials, plan_of, run, run_org
 
 
 def _check(report: Report, check_id: str, region: str | None = None):  # type: ignore[no-untyped-def]
@@ -158,17 +158,7 @@ def test_credentials_of_a_member_account_are_not_the_management_account(small_or
 
 
 def test_role_credentials_are_not_an_iam_user(small_org: DemoOrganization) -> None:
-    admin = {"aws_access_key_id": "AKIAADMINDEMOSEEDER0", "aws_secret_access_key": "x" * 40}
-    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=small_org.endpoint_url, **admin)
-    member = small_org.accounts_of("created")[0].id
-    assumed = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="test"
-    )["Credentials"]
-    credentials = Credentials(
-        access_key_id=assumed["AccessKeyId"],
-        secret_access_key=SecretStr(assumed["SecretAccessKey"]),
-        session_token=SecretStr(assumed["SessionToken"]),
-    )
+    credentials = member_role_credentials(small_org)
     report = run(plan_of(), small_org.endpoint_url, credentials, small_org.hooks())
     identity = _check(report, "identity")
     assert (identity.status, identity.cause, identity.fix) == (Status.FAIL, Cause.NOT_IAM_USER, "create-user")

@@ -17,12 +17,13 @@ the same policy text.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.checklist import TRUSTED_ACCESS_COMMAND
-from app.domain.iam import HOME_REGION
+from app.domain.iam import HOME_REGION, account_management_absent, has_account_management
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, comment_for_action, uses_secret_prefix
 from app.domain.plan import Plan, PolicyStyle
 
@@ -133,11 +134,14 @@ def member_role_template(plan: Plan, *, management_account: bool = False) -> dic
 def prerequisite_lines(plan: Plan) -> list[str]:
     """What must be true before the user's files work, for a template's or a .tf file's header."""
     lines: list[str] = []
-    if plan.is_organization:
+    if plan.is_organization and has_account_management(plan.partition):
         lines += [
             "Prerequisite: trusted access for AWS Account Management (organization with all features),",
             f"once, from the management account: {TRUSTED_ACCESS_COMMAND}",
         ]
+    elif plan.is_organization:
+        # No such prerequisite where the service does not exist (docs/facts.md#govcloud).
+        lines += textwrap.wrap(account_management_absent(plan.partition), 96)
     return lines + secret_prefix_lines(plan)
 
 

@@ -19,11 +19,12 @@ accounts where one failed instead of saying "Done".
 from __future__ import annotations
 
 import shlex
+import textwrap
 
 from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.checklist import CONNECTOR_PRODUCT, TRUSTED_ACCESS_COMMAND, connector_settings
-from app.domain.iam import HOME_REGION
+from app.domain.iam import HOME_REGION, account_management_absent, has_account_management
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
 from app.domain.ownership import WIZARD_TAG, owned_user_policies, plan_user_policies
 from app.domain.plan import Plan, PolicyStyle
@@ -252,7 +253,10 @@ def _caller_account(plan: Plan) -> list[str]:
     ]
 
 
-def _trusted_access() -> list[str]:
+def _trusted_access(plan: Plan) -> list[str]:
+    if not has_account_management(plan.partition):
+        # No step to run: say why instead (docs/facts.md#govcloud).
+        return [*(f"# {line}" for line in textwrap.wrap(account_management_absent(plan.partition), 96)), ""]
     return [
         'step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"',
         f"run {TRUSTED_ACCESS_COMMAND}",
@@ -519,7 +523,7 @@ def setup_script(plan: Plan) -> str:
     lines += _require_aws_cli(plan, SETUP_SCRIPT)
     lines += _caller_account(plan)
     if plan.is_organization:
-        lines += _trusted_access()
+        lines += _trusted_access(plan)
     lines += [
         'step "Creating the IAM user $USER_NAME"',
         'if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then',
@@ -585,7 +589,7 @@ def deploy_script(plan: Plan) -> str:
     lines += _require_aws_cli(plan, "deploy.sh")
     lines += _caller_account(plan)
     if plan.is_organization:
-        lines += _trusted_access()
+        lines += _trusted_access(plan)
     lines += [
         'step "Deploying the user stack (IAM user and policies, no access key)"',
         f'run aws cloudformation deploy --region="$REGION" --stack-name={member_role.USER_STACK_NAME} \\',

@@ -174,6 +174,14 @@ document_policy_organizations_read() {
             "Resource": "*"
         },
         {
+            "Sid": "OrganizationsTrustedAccessRead",
+            "Effect": "Allow",
+            "Action": [
+                "organizations:ListAWSServiceAccessForOrganization"
+            ],
+            "Resource": "*"
+        },
+        {
             "Sid": "OrganizationsDescribeAccounts",
             "Effect": "Allow",
             "Action": [

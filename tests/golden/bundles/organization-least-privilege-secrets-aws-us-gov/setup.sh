@@ -139,14 +139,6 @@ document_policy_organizations_read() {
                 "organizations:DescribeOrganizationalUnit"
             ],
             "Resource": "arn:aws-us-gov:organizations::*:ou/o-*/ou-*"
-        },
-        {
-            "Sid": "AccountManagementListRegions",
-            "Effect": "Allow",
-            "Action": [
-                "account:ListRegions"
-            ],
-            "Resource": "*"
         }
     ]
 }
@@ -252,8 +244,10 @@ step "Checking the credentials"
 MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2
 
-step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"
-run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
+# AWS Account Management is not offered in the AWS GovCloud (US) partition, so there is no trusted
+# access for account.amazonaws.com to enable or check, and account:ListRegions cannot be used
+# there. The partition has no opt-in regions either: both of its regions are enabled for every
+# account (docs/facts.md#govcloud).
 
 step "Creating the IAM user $USER_NAME"
 if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then
@@ -266,7 +260,7 @@ ATTACHED="$(aws iam list-attached-user-policies --user-name="$USER_NAME" \
 
 step "Creating and attaching the policy DigiCertTLMOrganizationsRead"
 ensure_policy DigiCertTLMOrganizationsRead "$(document_policy_organizations_read)" \
-  'List the member accounts and organizational units (read only), and the regions enabled in each account through AWS Account Management.'
+  'List the member accounts and organizational units (read only). AWS Account Management is not offered in this partition, so there is no account:ListRegions.'
 
 step "Creating and attaching the policy DigiCertTLMCertificateManager"
 ensure_policy DigiCertTLMCertificateManager "$(document_policy_certificate_manager)" \

@@ -44,6 +44,15 @@ locals {
         Resource = "*"
       },
       {
+        Sid    = "OrganizationsTrustedAccessRead"
+        Effect = "Allow"
+        Action = [
+          # Verification: read which AWS services have trusted access, to prove that AWS Account Management (account.amazonaws.com) is enabled before the connector relies on it. Read only; it shows service names, nothing about accounts or resources. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
+          "organizations:ListAWSServiceAccessForOrganization",
+        ]
+        Resource = "*"
+      },
+      {
         Sid    = "OrganizationsDescribeAccounts"
         Effect = "Allow"
         Action = [

@@ -107,8 +107,10 @@ step "Checking the credentials"
 MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $MANAGEMENT_ACCOUNT_ID" >&2
 
-step "Enabling trusted access for AWS Account Management (account.amazonaws.com)"
-run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
+# AWS Account Management is not offered in the AWS GovCloud (US) partition, so there is no trusted
+# access for account.amazonaws.com to enable or check, and account:ListRegions cannot be used
+# there. The partition has no opt-in regions either: both of its regions are enabled for every
+# account (docs/facts.md#govcloud).
 
 step "Deploying the user stack (IAM user and policies, no access key)"
 run aws cloudformation deploy --region="$REGION" --stack-name=digicert-tlm-connector-user \
