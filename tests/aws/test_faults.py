@@ -7,7 +7,8 @@ really exercises botocore's standard retry mode.
 No botocore Stubber is used: every call the checks make (sts GetCallerIdentity,
 GetAccessKeyInfo, GetSessionToken, AssumeRole; organizations DescribeOrganization,
 ListAccounts, ListAWSServiceAccessForOrganization; acm ListCertificates;
-secretsmanager ListSecrets) is implemented by moto 5.2.5.
+secretsmanager DescribeSecret; app/domain/check_calls.py lists them) is implemented by
+moto 5.2.5.
 """
 
 from __future__ import annotations
