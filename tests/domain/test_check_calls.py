@@ -27,19 +27,23 @@ def plans(draw: st.DrawFn) -> Plan:
         if dedicated
         else st.sampled_from(["OrganizationAccountAccessRole", "CertOps"])
     )
-    return Plan(
-        scope=scope,
-        partition=partition,
-        style=draw(st.sampled_from(list(PolicyStyle))),
-        secrets_manager=draw(st.booleans()),
-        elb=draw(st.booleans()),
-        secret_prefix=draw(st.sampled_from(["digicert-tlm/", "tlm-", "a/b/"])),
-        dedicated_member_role=dedicated,
-        role_name=role_name,
-        regions=tuple(
+    values: dict[str, object] = {
+        "scope": scope,
+        "partition": partition,
+        "style": draw(st.sampled_from(list(PolicyStyle))),
+        "secrets_manager": draw(st.booleans()),
+        "elb": draw(st.booleans()),
+        "regions": tuple(
             draw(st.lists(st.sampled_from(REGIONS[partition]), min_size=1, max_size=3, unique=True))
         ),
-    )
+    }
+    if values["secrets_manager"]:
+        values["secret_prefix"] = draw(st.sampled_from(["digicert-tlm/", "tlm-", "a/b/"]))
+    if scope is Scope.ORGANIZATION:
+        # A plan refuses options it does not use: the role only for organizations.
+        values["dedicated_member_role"] = dedicated
+        values["role_name"] = role_name
+    return Plan.model_validate(values)
 
 
 @settings(max_examples=150, deadline=None)
