@@ -189,10 +189,12 @@ def _put_inline_policy(plan: Plan) -> Step:
             "Lets the user reach member accounts from the management account through the common "
             f"role {plan.role_name}. "
             + (
-                'This is the corrected policy: sts:GetSessionToken and sts:GetAccessKeyInfo on "*".'
+                'This is the corrected policy: sts:GetAccessKeyInfo on "*", no sts:GetSessionToken (it needs '
+                "no permission)."
                 if corrected
                 else "Use the corrected version shown on the Policies page: as documented, "
-                "sts:GetSessionToken and sts:GetAccessKeyInfo are scoped to a role ARN and grant nothing."
+                "sts:GetAccessKeyInfo is scoped to a role ARN and grants nothing, and sts:GetSessionToken needs "
+                "no permission at all."
             )
         ),
         console=(

@@ -332,12 +332,6 @@ STS = (
         "Reach each member account through the common role.",
         SAR_STS,
     ),
-    # list_awssecuritytokenservice.html: GetSessionToken, resource types: none.
-    Permission(
-        "sts:GetSessionToken",
-        'Get temporary credentials for the user itself. No resource type: it needs "Resource": "*".',
-        SAR_STS,
-    ),
     # list_awssecuritytokenservice.html: GetAccessKeyInfo, resource types: none.
     Permission(
         "sts:GetAccessKeyInfo",
@@ -696,8 +690,9 @@ def least_privilege_diff(plan: Plan) -> list[str]:
     if plan.is_organization:
         lines.append(
             "Inline policy: both styles use the corrected version here: as documented, "
-            "sts:GetSessionToken and sts:GetAccessKeyInfo are scoped to a role ARN and grant nothing; "
-            f'corrected, they are on "*" and sts:AssumeRole stays limited to the role {plan.role_name}.'
+            "sts:GetAccessKeyInfo is scoped to a role ARN and grants nothing, and sts:GetSessionToken needs no "
+            'permission at all; corrected, sts:GetAccessKeyInfo is on "*", sts:GetSessionToken is left out and '
+            f"sts:AssumeRole stays limited to the role {plan.role_name}."
         )
         if plan.dedicated_member_role:
             lines.append(

@@ -161,14 +161,16 @@ def assume_common_role_statement(plan: Plan) -> dict[str, Any]:
 
 
 def session_statements() -> list[dict[str, Any]]:
-    # sts:GetSessionToken and sts:GetAccessKeyInfo have no resource types in the
-    # Service Authorization Reference, so they must use "Resource": "*".
+    # sts:GetAccessKeyInfo has no resource types in the Service Authorization
+    # Reference, so it must use "Resource": "*".
     # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
+    # No sts:GetSessionToken: no permission is required for it and IAM policies
+    # cannot control it (docs/facts.md#sts).
     return [
         {
-            "Sid": "SessionTokenAndAccessKeyInfo",
+            "Sid": "AccessKeyInfo",
             "Effect": "Allow",
-            "Action": ["sts:GetSessionToken", "sts:GetAccessKeyInfo"],
+            "Action": "sts:GetAccessKeyInfo",
             "Resource": "*",
         }
     ]
@@ -183,9 +185,12 @@ def corrected_inline_policy(plan: Plan) -> PolicyDocument:
 # scopes them to an ARN grants nothing (IAM linters report RESOURCE_MISMATCH).
 # Source: Service Authorization Reference, "Actions defined by AWS Security
 # Token Service" (resource types column empty for these actions).
+# Actions no IAM policy controls: "No permissions are required for a user to get
+# a session token" (IAM User Guide, "Permissions for GetSessionToken",
+# docs/facts.md#sts).
+NOT_POLICY_CONTROLLED = frozenset({"sts:getsessiontoken"})
 ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(
     {
-        "sts:getsessiontoken",
         "sts:getaccesskeyinfo",
         "sts:getcalleridentity",
         # Elastic Load Balancing (v1 and v2) discovery; list_awselasticloadbalancingv2.html.
@@ -214,7 +219,19 @@ def lint_policy(document: PolicyDocument) -> list[LintFinding]:
         if resources == ["*"] or not resources:
             continue
         for action in _as_list(statement.get("Action")):
-            if str(action).lower() in ACTIONS_WITHOUT_RESOURCE_TYPES:
+            if str(action).lower() in NOT_POLICY_CONTROLLED:
+                findings.append(
+                    LintFinding(
+                        code="NOT_POLICY_CONTROLLED",
+                        action=str(action),
+                        resource=", ".join(resources),
+                        explanation=(
+                            f"{action} needs no permission and IAM policies cannot control it (AWS IAM User "
+                            'Guide, "Permissions for GetSessionToken"): listed or not, it changes nothing.'
+                        ),
+                    )
+                )
+            elif str(action).lower() in ACTIONS_WITHOUT_RESOURCE_TYPES:
                 findings.append(
                     LintFinding(
                         code="RESOURCE_MISMATCH",

@@ -120,8 +120,15 @@ def test_parliament_flags_exactly_the_documented_mistake(partition: Partition) -
     issues = [issue for issue, _ in _parliament_codes(documented)]
     assert issues == ["RESOURCE_MISMATCH"], _parliament_codes(documented)
     # Our own lint names the same two actions parliament complains about.
-    ours = {finding.action for finding in policies.lint_policy(documented)}
-    assert ours == {"sts:GetSessionToken", "sts:GetAccessKeyInfo"}
+    ours = {(finding.code, finding.action) for finding in policies.lint_policy(documented)}
+    # GetAccessKeyInfo grants nothing on a role ARN; GetSessionToken is no policy's business at all.
+    assert ours == {
+        ("NOT_POLICY_CONTROLLED", "sts:GetSessionToken"),
+        ("RESOURCE_MISMATCH", "sts:GetAccessKeyInfo"),
+    }
+    (session,) = [f for f in policies.lint_policy(documented) if f.code == "NOT_POLICY_CONTROLLED"]
+    assert "needs no permission and IAM policies cannot control it" in session.explanation
+    assert "changes nothing" in session.explanation
     detail = _parliament_codes(documented)[0][1].lower()
     assert "getsessiontoken" in detail and "getaccesskeyinfo" in detail
     # parliament itself names exactly those two actions, not merely mentions them.
@@ -140,5 +147,5 @@ def test_corrected_policy_passes_parliament_and_our_lint(partition: Partition) -
         for st in corrected["Statement"]
         for action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
     }
-    # It grants exactly what the document intends.
-    assert actions == {"sts:AssumeRole", "sts:GetSessionToken", "sts:GetAccessKeyInfo"}
+    # It grants what the document intends; GetSessionToken needs no permission, so it is left out.
+    assert actions == {"sts:AssumeRole", "sts:GetAccessKeyInfo"}

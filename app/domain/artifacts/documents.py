@@ -43,7 +43,7 @@ def documents(plan: Plan) -> list[Document]:
                 inline.file_name,
                 "Inline policy (corrected)",
                 "The inline policy to put on the user: sts:AssumeRole on the common role, "
-                'sts:GetSessionToken and sts:GetAccessKeyInfo on "*".',
+                'sts:GetAccessKeyInfo on "*" (sts:GetSessionToken needs no permission).',
                 inline.document,
             )
         )

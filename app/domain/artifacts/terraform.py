@@ -100,7 +100,9 @@ def main_tf(plan: Plan) -> str:
     for inline in found.inline:
         locals_body.append(("inline_policy", inline.document))
         items.append(
-            Comment('The inline policy, corrected: GetSessionToken and GetAccessKeyInfo need Resource "*".')
+            Comment(
+                'The inline policy, corrected: GetAccessKeyInfo needs Resource "*"; GetSessionToken needs no permission.'
+            )
         )
         items.append(
             Block(

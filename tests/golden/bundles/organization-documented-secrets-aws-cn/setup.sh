@@ -86,12 +86,9 @@ document_inline_policy() {
             "Resource": "arn:aws-cn:iam::*:role/OrganizationAccountAccessRole"
         },
         {
-            "Sid": "SessionTokenAndAccessKeyInfo",
+            "Sid": "AccessKeyInfo",
             "Effect": "Allow",
-            "Action": [
-                "sts:GetSessionToken",
-                "sts:GetAccessKeyInfo"
-            ],
+            "Action": "sts:GetAccessKeyInfo",
             "Resource": "*"
         }
     ]

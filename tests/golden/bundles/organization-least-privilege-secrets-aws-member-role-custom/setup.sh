@@ -288,12 +288,9 @@ document_inline_policy() {
             "Resource": "arn:aws:iam::*:role/tlm-member"
         },
         {
-            "Sid": "SessionTokenAndAccessKeyInfo",
+            "Sid": "AccessKeyInfo",
             "Effect": "Allow",
-            "Action": [
-                "sts:GetSessionToken",
-                "sts:GetAccessKeyInfo"
-            ],
+            "Action": "sts:GetAccessKeyInfo",
             "Resource": "*"
         }
     ]

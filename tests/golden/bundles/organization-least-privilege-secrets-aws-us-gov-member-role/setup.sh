@@ -266,12 +266,9 @@ document_inline_policy() {
             "Resource": "arn:aws-us-gov:iam::*:role/DigiCertTLMMemberRole"
         },
         {
-            "Sid": "SessionTokenAndAccessKeyInfo",
+            "Sid": "AccessKeyInfo",
             "Effect": "Allow",
-            "Action": [
-                "sts:GetSessionToken",
-                "sts:GetAccessKeyInfo"
-            ],
+            "Action": "sts:GetAccessKeyInfo",
             "Resource": "*"
         }
     ]

@@ -29,14 +29,9 @@ locals {
         Resource = "arn:aws:iam::*:role/DigiCertTLMMemberRole"
       },
       {
-        Sid    = "SessionTokenAndAccessKeyInfo"
-        Effect = "Allow"
-        Action = [
-          # Get temporary credentials for the user itself. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
-          "sts:GetSessionToken",
-          # Find the account an access key belongs to. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
-          "sts:GetAccessKeyInfo",
-        ]
+        Sid      = "AccessKeyInfo"
+        Effect   = "Allow"
+        Action   = "sts:GetAccessKeyInfo"
         Resource = "*"
       },
     ]
@@ -59,7 +54,7 @@ resource "aws_iam_user_policy_attachment" "certificate_manager_full_access" {
   policy_arn = "arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess"
 }
 
-# The inline policy, corrected: GetSessionToken and GetAccessKeyInfo need Resource "*".
+# The inline policy, corrected: GetAccessKeyInfo needs Resource "*"; GetSessionToken needs no permission.
 resource "aws_iam_user_policy" "common_role_access" {
   name   = "DigiCertTLMCommonRoleAccess"
   user   = aws_iam_user.connector.name

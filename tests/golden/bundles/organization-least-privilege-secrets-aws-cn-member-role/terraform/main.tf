@@ -156,14 +156,9 @@ locals {
         Resource = "arn:aws-cn:iam::*:role/DigiCertTLMMemberRole"
       },
       {
-        Sid    = "SessionTokenAndAccessKeyInfo"
-        Effect = "Allow"
-        Action = [
-          # Get temporary credentials for the user itself. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
-          "sts:GetSessionToken",
-          # Find the account an access key belongs to. No resource type: it needs "Resource": "*". https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
-          "sts:GetAccessKeyInfo",
-        ]
+        Sid      = "AccessKeyInfo"
+        Effect   = "Allow"
+        Action   = "sts:GetAccessKeyInfo"
         Resource = "*"
       },
     ]
@@ -210,7 +205,7 @@ resource "aws_iam_user_policy_attachment" "secrets_manager_prefix" {
   policy_arn = aws_iam_policy.secrets_manager_prefix.arn
 }
 
-# The inline policy, corrected: GetSessionToken and GetAccessKeyInfo need Resource "*".
+# The inline policy, corrected: GetAccessKeyInfo needs Resource "*"; GetSessionToken needs no permission.
 resource "aws_iam_user_policy" "common_role_access" {
   name   = "DigiCertTLMCommonRoleAccess"
   user   = aws_iam_user.connector.name
