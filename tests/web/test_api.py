@@ -21,7 +21,10 @@ def test_plan_policies_match_the_domain(client: WizardClient) -> None:
     plan = Plan(role_name="X-Role", partition="aws-us-gov", regions=("us-gov-west-1",))  # type: ignore[arg-type]
     assert body["inline_policy_documented"] == policies.documented_inline_policy(plan)
     assert body["inline_policy_corrected"] == policies.corrected_inline_policy(plan)
-    assert [f["code"] for f in body["inline_policy_findings"]] == ["NOT_POLICY_CONTROLLED", "RESOURCE_MISMATCH"]
+    assert [f["code"] for f in body["inline_policy_findings"]] == [
+        "NOT_POLICY_CONTROLLED",
+        "RESOURCE_MISMATCH",
+    ]
     assert body["permissions"][0]["arn"] == "arn:aws-us-gov:iam::aws:policy/AWSOrganizationsReadOnlyAccess"
 
 
