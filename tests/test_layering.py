@@ -1,4 +1,4 @@
-"""The import direction of ENGINEERING.md: domain imports nothing of web, database or AWS."""
+"""The import direction of docs/architecture.md: domain imports nothing of web, database or AWS."""
 
 from __future__ import annotations
 

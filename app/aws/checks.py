@@ -1,4 +1,4 @@
-"""The live checks of PRODUCT.md ("Live verification checks"), each a function of clients.
+"""The live checks (docs/architecture.md, "A plan's journey"), each a function of clients.
 
 Every function returns result values (app.domain.verification); expected AWS
 failures never escape as exceptions. All calls are read-only: the only one

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 
 class Partition(StrEnum):
-    """AWS partitions: ARNs and endpoints differ between them (PRODUCT.md fact 7)."""
+    """AWS partitions: ARNs and endpoints differ between them (docs/facts.md#partitions)."""
 
     AWS = "aws"
     AWS_US_GOV = "aws-us-gov"

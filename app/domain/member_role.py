@@ -1,6 +1,6 @@
 """The dedicated member role: a least-privilege stand-in for OrganizationAccountAccessRole.
 
-Pure (stdlib only, plus the plan). PRODUCT.md fact 2: OrganizationAccountAccessRole
+Pure (stdlib only, plus the plan). docs/facts.md#organization-account-access-role: OrganizationAccountAccessRole
 exists only in accounts that Organizations created and carries administrator
 rights. The dedicated role has the admin's chosen name, trusts only the
 connector's IAM user in the management account (no external ID: the connector

@@ -133,7 +133,7 @@ class Plan(BaseModel):
         ),
     ] = DEFAULT_ROLE_NAME
     # Deploy a dedicated least-privilege member role named `role_name` instead
-    # of relying on OrganizationAccountAccessRole (PRODUCT.md fact 2).
+    # of relying on OrganizationAccountAccessRole (docs/facts.md#organization-account-access-role).
     dedicated_member_role: Annotated[
         bool,
         Option(

@@ -134,7 +134,7 @@ def wrap_policy(statements: list[dict[str, Any]]) -> PolicyDocument:
 def documented_inline_policy(plan: Plan) -> PolicyDocument:
     """The source document's inline policy, verbatim, with the role name substituted.
 
-    Only the role name and the partition (PRODUCT.md fact 7) change; the Sid,
+    Only the role name and the partition (docs/facts.md#partitions) change; the Sid,
     action order and the list-valued Resource are the document's.
     """
     return wrap_policy(

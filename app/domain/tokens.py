@@ -1,6 +1,6 @@
 """Share-link tokens and wizard ids: random, only their SHA-256 is stored.
 
-Pure (stdlib). A token is a capability (ENGINEERING.md): 256 bits from
+Pure (stdlib). A token is a capability (docs/security.md): 256 bits from
 `secrets.token_urlsafe(32)`; the database keeps sha256(token) so a copy of the
 database file does not hand out access.
 """

@@ -28,7 +28,7 @@ from app.domain.least_privilege import (
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 
 # The message AWS returns when Account Management trusted access is off
-# (PRODUCT.md fact 5), quoted verbatim in the explanation.
+# (docs/facts.md#organizations), quoted verbatim in the explanation.
 TRUSTED_ACCESS_MESSAGE = "Your organization must first enable trusted access with AWS Account Management."
 ACCOUNT_SERVICE_PRINCIPAL = "account.amazonaws.com"
 

@@ -2,7 +2,7 @@
 
 Keyword-only arguments, plain frozen records out, SQLAlchemy Core over the
 SQLModel tables (an ORM Session costs ~150 µs per request on this kind of
-machine, ENGINEERING.md). Every write is one short transaction; nothing here
+machine, docs/decisions.md). Every write is one short transaction; nothing here
 calls AWS.
 """
 

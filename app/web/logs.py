@@ -5,7 +5,7 @@ incoming `X-Request-ID` from a load balancer is kept, otherwise a new one),
 echoed in the `X-Request-ID` response header and attached to every log line
 written while the request runs; at the end one line says method, path (share
 tokens masked), status and duration. uvicorn's own access log stays off: it
-prints raw paths, and a share link is a capability (ENGINEERING.md).
+prints raw paths, and a share link is a capability (docs/security.md).
 
 `logging_config()` is the dictConfig that `connector-wizard serve` hands to
 uvicorn, which applies it in every worker process. Its formatters mask tokens

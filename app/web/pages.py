@@ -5,7 +5,7 @@ htmx interaction is also a plain form post (303 redirect back) so the wizard
 works without JavaScript. Routes are `async def` and call the store directly:
 SQLite reads and short writes take microseconds, and serialising them on the
 event loop measured faster than a thread pool contending for the write lock
-(ENGINEERING.md, performance facts).
+(docs/decisions.md, "Database").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Credentials typed into the form become a `Credentials` (SecretStr) and go to
 one background thread; they are never stored, logged, put in a cookie, a URL
 or a hidden field, and the form never echoes them back. The server's own
 identity is offered only when the operator allows it, and only against the
-operator secret: a share link alone never reaches it (ENGINEERING.md).
+operator secret: a share link alone never reaches it (docs/security.md).
 
 A run happens in a background thread (boto3 is synchronous); the page polls
 its progress with htmx (`hx-trigger="every 1s"` on the progress fragment, which

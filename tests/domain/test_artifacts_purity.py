@@ -1,4 +1,4 @@
-"""app/domain stays pure: stdlib and pydantic only (ENGINEERING.md), artifacts included.
+"""app/domain stays pure: stdlib and pydantic only (docs/architecture.md), artifacts included.
 
 No PyYAML, no HCL library, no subprocess: the artifacts are written by hand
 and only the tests use real parsers and linters on them.
