@@ -10,6 +10,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from app.domain import policies
+from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE, documents
 from app.domain.iam import Partition
 from app.domain.plan import Plan, Scope
 
@@ -149,3 +150,10 @@ def test_corrected_policy_passes_parliament_and_our_lint(partition: Partition) -
     }
     # It grants what the document intends; GetSessionToken needs no permission, so it is left out.
     assert actions == {"sts:AssumeRole", "sts:GetAccessKeyInfo"}
+
+
+def test_the_documented_policy_file_says_why_each_sts_action_is_wrong() -> None:
+    """Its description must not call GetSessionToken a resource mismatch: no IAM policy controls it."""
+    (documented,) = [d for d in documents(Plan()) if d.file_name == DOCUMENTED_INLINE_POLICY_FILE]
+    assert "no IAM policy controls sts:GetSessionToken" in documented.description
+    assert "sts:GetAccessKeyInfo is scoped to a role ARN it does not support" in documented.description

@@ -52,8 +52,9 @@ def documents(plan: Plan) -> list[Document]:
             Document(
                 DOCUMENTED_INLINE_POLICY_FILE,
                 "Inline policy as documented (for reference)",
-                "The source document's inline policy, verbatim. Do not use it: two of its three actions "
-                "are scoped to a role ARN they do not support and grant nothing.",
+                "The source document's inline policy, verbatim. Do not use it: sts:GetAccessKeyInfo is "
+                "scoped to a role ARN it does not support, so it grants nothing, and no IAM policy controls "
+                "sts:GetSessionToken, so listing it changes nothing (docs/facts.md#sts).",
                 documented_inline_policy(plan),
                 kind="documented",
             )
