@@ -539,9 +539,9 @@ def _cmd_db(args: argparse.Namespace) -> int:
         elif args.db_command == "current":
             return _db_current(engine)
         elif args.db_command == "purge":
-            from app.store import repo
+            from app.store import db, wizards
 
-            counts = repo.purge_expired(engine, now=repo.utcnow())
+            counts = wizards.purge_expired(engine, now=db.utcnow())
             print(f"purged {counts['links']} links and {counts['wizards']} wizards")
         elif args.db_command == "backup":
             return _db_backup(engine, args.path)

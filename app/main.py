@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
-from app.store import db, repo
+from app.store import db, wizards
 from app.web import api, errors, links, logs, pages, ratelimit, security, verify
 from app.web.render import PageCache, make_templates
 
@@ -128,7 +128,7 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
 
 def purge_once(app: FastAPI, *, now: datetime) -> dict[str, int]:
     """Delete expired and revoked links and unreachable wizards, and forget every cached page of them."""
-    counts = repo.purge_expired(app.state.engine, now=now)
+    counts = wizards.purge_expired(app.state.engine, now=now)
     app.state.page_cache.clear()
     app.state.export_cache.clear()
     return counts
@@ -139,7 +139,7 @@ async def _purge_forever(app: FastAPI, interval_seconds: float) -> None:
     while True:
         await asyncio.sleep(interval_seconds)
         try:
-            counts = purge_once(app, now=repo.utcnow())
+            counts = purge_once(app, now=db.utcnow())
             log.info("purged expired links and wizards: %s", counts)
         except Exception:  # a failed purge must not stop the server; it runs again later
             log.exception("purge failed")

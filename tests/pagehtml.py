@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from fastapi import FastAPI
 
 from app.domain.plan import Plan
-from app.store import repo
+from app.store import db, wizards
 from tests.conftest import WizardClient
 
 
@@ -21,7 +21,7 @@ def wizard_for(client: WizardClient, plan: Plan) -> str:
     """A wizard holding `plan`, straight through the store (whatever the forms accept); its edit token."""
     app = client.app
     assert isinstance(app, FastAPI)
-    _, token = repo.create_wizard(app.state.engine, plan=plan, actor="test", now=repo.utcnow(), link_days=1)
+    _, token = wizards.create_wizard(app.state.engine, plan=plan, actor="test", now=db.utcnow(), link_days=1)
     return token
 
 

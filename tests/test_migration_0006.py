@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from app.domain.plan import Plan
 from app.domain.tokens import token_digest
 from app.main import create_app
-from app.store import db, repo
+from app.store import audit_log, db
 from tests.conftest import WizardClient, make_sqlite_settings
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -73,7 +73,7 @@ def test_upgrade_drops_the_external_id_with_a_notice_and_an_event(tmp_path: Path
         _seed(engine, "b" * 32, OLD_ACCOUNT, tokens["account"])
         _seed(engine, "c" * 32, OLD_PLAIN, tokens["plain"])
         db.upgrade(engine)
-        events = {w: repo.events(engine, wizard_id=w * 32) for w in "abc"}
+        events = {w: audit_log.events(engine, wizard_id=w * 32) for w in "abc"}
     finally:
         engine.dispose()
 

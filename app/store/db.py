@@ -1,4 +1,7 @@
-"""The database engine: SQLite pragmas, write transactions, migrations.
+"""The database engine: SQLite pragmas, write transactions, migrations; and what
+every repository module (wizards, share_links, steps, audit_log, verifications)
+shares: the clock, stored times read as UTC, versions and the Conflict a stale
+one raises.
 
 SQLite: WAL (readers never block the writer), synchronous=NORMAL (safe in WAL,
 ~20x cheaper commits), busy_timeout, foreign_keys=ON; and writes begin with
@@ -17,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,30 @@ PG_CONNECT_TIMEOUT_S = 5
 # Key of the PostgreSQL advisory lock held while migrating (any constant
 # shared by every replica; https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS).
 MIGRATION_LOCK_KEY = 0x63775F6D6967
+# Versions are INTEGER columns: PostgreSQL's holds at most 2**31 - 1, and a larger
+# number in a comparison fails there with a DataError (a 500) instead of matching nothing.
+MAX_VERSION = 2**31 - 1
+
+
+class Conflict(Exception):
+    """A versioned edit lost a race: someone saved first. Carries the current state."""
+
+    def __init__(self, current: Any) -> None:
+        super().__init__("stale version")
+        self.current = current
+
+
+class NotFound(Exception):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time as UTC: SQLite gives back the naive datetime it was given."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _ensure_wal(cursor: Any) -> None:

@@ -31,9 +31,9 @@ from app.domain.verification import (
     job_state,
     start_refusal,
 )
-from app.store.db import reading, writing
+from app.store.audit_log import add_event
+from app.store.db import as_utc, reading, writing
 from app.store.models import VerificationJob, VerificationRun
-from app.store.repo import add_event, as_utc
 
 RUN: Table = VerificationRun.__table__  # type: ignore[attr-defined]
 JOB: Table = VerificationJob.__table__  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from app.domain.attachments import attachments, permissions_json
 from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
 from app.domain.plan import MAX_REGIONS, Plan, PlanError, parse_plan, plan_options
-from app.store import db, repo
+from app.store import db, steps, wizards
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
 from app.web.security import may_create_wizards
 from app.web.views import step_or_404
@@ -212,7 +212,7 @@ def policies_out(plan: Plan) -> PoliciesOut:
     )
 
 
-def step_out(step: Step, states: dict[str, repo.StepRecord] | None = None) -> StepOut:
+def step_out(step: Step, states: dict[str, steps.StepRecord] | None = None) -> StepOut:
     """One step; with its stored state when `states` is given (None: the plan alone, no state fields)."""
     item = StepOut(
         id=step.id,
@@ -232,7 +232,7 @@ def step_out(step: Step, states: dict[str, repo.StepRecord] | None = None) -> St
     return item
 
 
-def steps_out(plan: Plan, states: dict[str, repo.StepRecord] | None = None) -> list[StepOut]:
+def steps_out(plan: Plan, states: dict[str, steps.StepRecord] | None = None) -> list[StepOut]:
     return [step_out(step, states) for step in checklist(plan)]
 
 
@@ -330,7 +330,9 @@ class CreatedWizardOut(BaseModel):
     wizard: WizardOut
 
 
-def wizard_out(wizard: repo.WizardRecord, can_edit: bool, states: dict[str, repo.StepRecord]) -> WizardOut:
+def wizard_out(
+    wizard: wizards.WizardRecord, can_edit: bool, states: dict[str, steps.StepRecord]
+) -> WizardOut:
     return WizardOut(
         plan=wizard.plan.to_json_dict(),
         version=wizard.version,
@@ -360,8 +362,8 @@ async def create_wizard(
             403, "This server requires the operator secret (X-Operator-Secret) to create wizards."
         )
     plan = plan_or_422(body.plan_input()) if body else Plan()
-    wizard, token = repo.create_wizard(
-        engine, plan=plan, actor=actor, now=repo.utcnow(), link_days=settings.link_days
+    wizard, token = wizards.create_wizard(
+        engine, plan=plan, actor=actor, now=db.utcnow(), link_days=settings.link_days
     )
     # A new wizard's first link is an edit link.
     return CreatedWizardOut(edit_url=f"/w/{token}", token=token, wizard=wizard_out(wizard, True, {}))
@@ -374,12 +376,12 @@ async def create_wizard(
     responses={**NO_LINK, **LIMITED},
 )
 async def get_wizard(access: AccessDep, engine: EngineDep) -> WizardOut:
-    return wizard_out(access.wizard, access.can_edit, repo.step_states(engine, wizard_id=access.wizard.id))
+    return wizard_out(access.wizard, access.can_edit, steps.step_states(engine, wizard_id=access.wizard.id))
 
 
 class PlanUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=0, le=repo.MAX_VERSION)
+    version: int = Field(ge=0, le=db.MAX_VERSION)
     plan: PlanBody
 
 
@@ -398,16 +400,16 @@ class PlanUpdate(BaseModel):
 async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: PlanUpdate) -> Any:
     plan = plan_or_422(update.plan.plan_input())
     try:
-        wizard = repo.update_plan(
+        wizard = wizards.update_plan(
             engine,
             wizard_id=access.wizard.id,
             plan=plan,
             expected_version=update.version,
             actor=actor,
-            now=repo.utcnow(),
+            now=db.utcnow(),
         )
-    except repo.Conflict as conflict:
-        current: repo.WizardRecord = conflict.current
+    except db.Conflict as conflict:
+        current: wizards.WizardRecord = conflict.current
         return JSONResponse(
             {
                 "detail": "The wizard changed since that version.",
@@ -416,7 +418,7 @@ async def put_plan(access: EditDep, engine: EngineDep, actor: ActorDep, update: 
             },
             status_code=409,
         )
-    return wizard_out(wizard, access.can_edit, repo.step_states(engine, wizard_id=access.wizard.id))
+    return wizard_out(wizard, access.can_edit, steps.step_states(engine, wizard_id=access.wizard.id))
 
 
 class StepUpdate(BaseModel):
@@ -443,8 +445,8 @@ async def put_step(
     update: StepUpdate,
 ) -> StepOut:
     _, step = step_or_404(access.wizard.plan, step_id)
-    state = repo.set_step_done(
-        engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=repo.utcnow()
+    state = steps.set_step_done(
+        engine, wizard_id=access.wizard.id, step_id=step_id, done=update.done, actor=actor, now=db.utcnow()
     )
     return step_out(step, {step_id: state} if state is not None else {})
 
@@ -452,8 +454,8 @@ async def put_step(
 class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The note's version as last read (0 before the first note); a stale one gets 409.
-    version: int = Field(ge=0, le=repo.MAX_VERSION)
-    note: str = Field(max_length=repo.MAX_NOTE)
+    version: int = Field(ge=0, le=db.MAX_VERSION)
+    note: str = Field(max_length=steps.MAX_NOTE)
 
 
 class NoteOut(BaseModel):
@@ -487,17 +489,17 @@ async def put_note(
 ) -> Any:
     step_or_404(access.wizard.plan, step_id)
     try:
-        state = repo.set_step_note(
+        state = steps.set_step_note(
             engine,
             wizard_id=access.wizard.id,
             step_id=step_id,
-            note=repo.clean_note(update.note),
+            note=steps.clean_note(update.note),
             expected_version=update.version,
             actor=actor,
-            now=repo.utcnow(),
+            now=db.utcnow(),
         )
-    except repo.Conflict as conflict:
-        current: repo.StepRecord | None = conflict.current
+    except db.Conflict as conflict:
+        current: steps.StepRecord | None = conflict.current
         return JSONResponse(
             NoteConflictOut(
                 detail="Someone saved this note since that version.",

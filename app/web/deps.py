@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
-from app.store import repo
+from app.store import db, share_links
 from app.web.ratelimit import limit_share_links
 from app.web.security import csrf_token_for, verify_csrf
 
@@ -79,9 +79,11 @@ ActorDep = Annotated[str, Depends(get_actor)]
 TokenPath = Annotated[str, Path(min_length=1, max_length=100, description="A share link token.")]
 
 
-async def get_access(request: Request, token: TokenPath) -> repo.Access:
+async def get_access(request: Request, token: TokenPath) -> share_links.Access:
     access = (
-        repo.resolve(engine_of(request), token=token, now=repo.utcnow()) if looks_like_token(token) else None
+        share_links.resolve(engine_of(request), token=token, now=db.utcnow())
+        if looks_like_token(token)
+        else None
     )
     if access is None:
         raise HTTPException(404, LINK_NOT_FOUND)
@@ -89,10 +91,10 @@ async def get_access(request: Request, token: TokenPath) -> repo.Access:
     return access
 
 
-AccessDep = Annotated[repo.Access, Depends(get_access)]
+AccessDep = Annotated[share_links.Access, Depends(get_access)]
 
 
-async def get_edit_access(request: Request, token: TokenPath) -> repo.Access:
+async def get_edit_access(request: Request, token: TokenPath) -> share_links.Access:
     # Calls get_access rather than depending on it: one dependency to solve, not two.
     access = await get_access(request, token)
     if not access.can_edit:
@@ -100,7 +102,7 @@ async def get_edit_access(request: Request, token: TokenPath) -> repo.Access:
     return access
 
 
-EditDep = Annotated[repo.Access, Depends(get_edit_access)]
+EditDep = Annotated[share_links.Access, Depends(get_edit_access)]
 
 
 def page_globals(request: Request) -> None:

@@ -34,7 +34,7 @@ from app.domain import audit, evidence
 from app.domain.checklist import checklist
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
-from app.store import repo, verifications
+from app.store import audit_log, db, share_links, steps, verifications
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.render import is_htmx, render
 from app.web.security import cookies_secure, public_base_url
@@ -63,7 +63,7 @@ def _token(request: Request) -> str:
 
 @dataclass(frozen=True)
 class LinkRow:
-    link: repo.LinkRecord
+    link: share_links.LinkRecord
     state: str  # "active" | "expired" | "revoked"
     is_current: bool
 
@@ -80,10 +80,10 @@ class MintForm:
     errors: dict[str, str]
 
 
-def _link_rows(engine: Any, access: repo.Access) -> list[LinkRow]:
-    now = repo.utcnow()
+def _link_rows(engine: Any, access: share_links.Access) -> list[LinkRow]:
+    now = db.utcnow()
     rows = []
-    for link in repo.list_links(engine, wizard_id=access.wizard.id):
+    for link in share_links.list_links(engine, wizard_id=access.wizard.id):
         if link.revoked_at is not None:
             state = "revoked"
         elif not link.is_active(now):
@@ -99,7 +99,7 @@ def _link_rows(engine: Any, access: repo.Access) -> list[LinkRow]:
 def _links_page(
     request: Request,
     engine: Any,
-    access: repo.Access,
+    access: share_links.Access,
     settings: Settings,
     *,
     form: MintForm | None = None,
@@ -127,10 +127,10 @@ def _share_path(request: Request) -> str:
     return f"/w/{_token(request)}/links"
 
 
-def _minted_shown_once(request: Request, engine: Any, access: repo.Access) -> dict[str, Any] | None:
+def _minted_shown_once(request: Request, engine: Any, access: share_links.Access) -> dict[str, Any] | None:
     """The link minted by the POST just before this GET (its cookie), if it belongs to this wizard."""
     raw = request.cookies.get(MINTED_COOKIE, "")
-    found = repo.resolve(engine, token=raw, now=repo.utcnow()) if looks_like_token(raw) else None
+    found = share_links.resolve(engine, token=raw, now=db.utcnow()) if looks_like_token(raw) else None
     if found is None or found.wizard.id != access.wizard.id:
         return None
     base = public_base_url(request)
@@ -172,13 +172,13 @@ async def mint_link(
     if errors:
         form = MintForm(label=label[:MAX_LABEL], days=max(lifetime, 1), kind="view", errors=errors)
         return _links_page(request, engine, access, settings, form=form, status_code=422)
-    _, token = repo.mint_link(
+    _, token = share_links.mint_link(
         engine,
         wizard_id=access.wizard.id,
         kind=kind,
         label=label,
         actor=actor,
-        now=repo.utcnow(),
+        now=db.utcnow(),
         days=lifetime,
     )
     response = RedirectResponse(_share_path(request), status_code=303)
@@ -211,11 +211,13 @@ def _revoked_own_link(request: Request) -> Response:
 async def revoke_link(
     request: Request, access: EditDep, engine: EngineDep, actor: ActorDep, link_id: int
 ) -> Response:
-    ids = {link.id for link in repo.list_links(engine, wizard_id=access.wizard.id)}
+    ids = {link.id for link in share_links.list_links(engine, wizard_id=access.wizard.id)}
     if link_id not in ids:
         # Another wizard's link is "not found" too: an edit link never reaches past its wizard.
         raise HTTPException(404, "This wizard has no such link.")
-    repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow(), link_id=link_id)
+    share_links.revoke_links(
+        engine, wizard_id=access.wizard.id, actor=actor, now=db.utcnow(), link_id=link_id
+    )
     if link_id == access.link.id:
         return _revoked_own_link(request)
     return RedirectResponse(f"/w/{_token(request)}/links", status_code=303)
@@ -238,7 +240,9 @@ async def revoke_many(
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     if which == "view":
-        repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow(), kind="view")
+        share_links.revoke_links(
+            engine, wizard_id=access.wizard.id, actor=actor, now=db.utcnow(), kind="view"
+        )
         return RedirectResponse(f"/w/{_token(request)}/links", status_code=303)
     if which == "all":
         if confirm != "yes":
@@ -250,7 +254,7 @@ async def revoke_many(
                 error="Nothing was revoked: confirm first (Revoke every link…) that every link, yours included, should stop working.",
                 status_code=422,
             )
-        repo.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=repo.utcnow())
+        share_links.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=db.utcnow())
         return _revoked_own_link(request)
     raise HTTPException(422, "Choose which links to revoke.")
 
@@ -260,19 +264,19 @@ async def revoke_many(
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    event: repo.EventRecord
+    event: audit_log.EventRecord
     text: str
 
 
-def _step_titles(access: repo.Access) -> dict[str, str]:
+def _step_titles(access: share_links.Access) -> dict[str, str]:
     return {step.id: step.title for step in checklist(access.wizard.plan)}
 
 
-def _timeline(engine: Any, access: repo.Access, limit: int, offset: int = 0) -> list[TimelineEntry]:
+def _timeline(engine: Any, access: share_links.Access, limit: int, offset: int = 0) -> list[TimelineEntry]:
     titles = _step_titles(access)
     return [
         TimelineEntry(event, audit.describe(event.kind, event.detail, titles))
-        for event in repo.events(engine, wizard_id=access.wizard.id, limit=limit, offset=offset)
+        for event in audit_log.events(engine, wizard_id=access.wizard.id, limit=limit, offset=offset)
     ]
 
 
@@ -320,16 +324,16 @@ async def save_note(
     actor: ActorDep,
     step_id: str,
     note: Annotated[str, Form()] = "",
-    version: Annotated[int, Form(ge=0, le=repo.MAX_VERSION)] = 0,
+    version: Annotated[int, Form(ge=0, le=db.MAX_VERSION)] = 0,
 ) -> Response:
     number, step = step_or_404(access.wizard.plan, step_id)
-    text = repo.clean_note(note)
+    text = steps.clean_note(note)
     nav = wizard_nav(request, access, "checklist")
 
     def respond(
-        state: repo.StepRecord | None,
+        state: steps.StepRecord | None,
         status: int,
-        states: dict[str, repo.StepRecord] | None = None,
+        states: dict[str, steps.StepRecord] | None = None,
         **flags: Any,
     ) -> Response:
         item = ChecklistItem(number, step, state)
@@ -349,26 +353,26 @@ async def save_note(
         context = {**checklist_context(nav, items), "note_step": step_id, **flags}
         return render(request, "checklist.html", context, status_code=status)
 
-    if len(text) > repo.MAX_NOTE:
-        states = repo.step_states(engine, wizard_id=access.wizard.id)
+    if len(text) > steps.MAX_NOTE:
+        states = steps.step_states(engine, wizard_id=access.wizard.id)
         return respond(
             states.get(step_id),
             422,
             states,
-            note_error=f"A note has at most {repo.MAX_NOTE} characters.",
+            note_error=f"A note has at most {steps.MAX_NOTE} characters.",
             mine=text,
         )
     try:
-        state = repo.set_step_note(
+        state = steps.set_step_note(
             engine,
             wizard_id=access.wizard.id,
             step_id=step_id,
             note=text,
             expected_version=version,
             actor=actor,
-            now=repo.utcnow(),
+            now=db.utcnow(),
         )
-    except repo.Conflict as conflict:
+    except db.Conflict as conflict:
         return respond(conflict.current, 409, note_conflict=True, mine=text)
     if is_htmx(request):
         return respond(state, 200, note_saved=True)
@@ -394,10 +398,10 @@ def _verification_summary(run: verifications.RunRecord | None) -> evidence.Verif
 
 def build_evidence(
     engine: Any,
-    access: repo.Access,
+    access: share_links.Access,
     actor: str,
     *,
-    states: dict[str, repo.StepRecord],
+    states: dict[str, steps.StepRecord],
     run: verifications.RunRecord | None,
     activity_limit: int = EXPORT_ACTIVITY_LIMIT,
     generated_at: datetime | None = None,
@@ -427,7 +431,7 @@ def build_evidence(
         wizard_created_at=access.wizard.created_at,
         wizard_updated_at=access.wizard.updated_at,
         plan_version=access.wizard.version,
-        generated_at=generated_at or repo.utcnow(),
+        generated_at=generated_at or db.utcnow(),
         generated_by=actor,
         steps=steps,
         artifacts=evidence.artifact_digests(plan),
@@ -436,7 +440,7 @@ def build_evidence(
     )
 
 
-def _download_name(access: repo.Access, extension: str) -> str:
+def _download_name(access: share_links.Access, extension: str) -> str:
     day = access.wizard.created_at.strftime("%Y%m%d")
     return f"connector-wizard-evidence-{access.wizard.plan.scope.value}-{day}.{extension}"
 
@@ -476,9 +480,9 @@ class ExportCache:
                 self._entries.popitem(last=False)
 
 
-def render_export(engine: Any, access: repo.Access, fmt: str, by_placeholder: str) -> str:
+def render_export(engine: Any, access: share_links.Access, fmt: str, by_placeholder: str) -> str:
     """The whole export, read and rendered (in a worker thread: ~0.5 s of CPU for 10,000 events)."""
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    states = steps.step_states(engine, wizard_id=access.wizard.id)
     record = build_evidence(
         engine,
         access,
@@ -492,7 +496,7 @@ def render_export(engine: Any, access: repo.Access, fmt: str, by_placeholder: st
     return evidence.evidence_markdown(record)
 
 
-async def _export(request: Request, access: repo.Access, engine: Any, actor: str, fmt: str) -> str:
+async def _export(request: Request, access: share_links.Access, engine: Any, actor: str, fmt: str) -> str:
     """The export in `fmt`, from the cache or built off the event loop, stamped for this request.
 
     Built in a worker thread so that other requests (/healthz included) are
@@ -504,7 +508,7 @@ async def _export(request: Request, access: repo.Access, engine: Any, actor: str
     if body is None:
         body = await asyncio.to_thread(render_export, engine, access, fmt, cache.by_placeholder)
         cache.put(key, body)
-    return evidence.stamp(body, fmt, by_placeholder=cache.by_placeholder, at=repo.utcnow(), by=actor)
+    return evidence.stamp(body, fmt, by_placeholder=cache.by_placeholder, at=db.utcnow(), by=actor)
 
 
 @router.get("/w/{token}/report.json")

@@ -22,7 +22,7 @@ from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
 from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
 from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, in_scope, parse_plan, plan_options
-from app.store import repo
+from app.store import db, share_links, steps, wizards
 from app.web.deps import (
     ACTOR_COOKIE,
     AccessDep,
@@ -83,8 +83,8 @@ async def create_wizard(
             {"needs_operator_secret": True, "error": "That operator secret is not right."},
             status_code=403,
         )
-    _, token = repo.create_wizard(
-        engine, plan=Plan(), actor=actor, now=repo.utcnow(), link_days=settings.link_days
+    _, token = wizards.create_wizard(
+        engine, plan=Plan(), actor=actor, now=db.utcnow(), link_days=settings.link_days
     )
     return _see_other(f"/w/{token}/scope?new=1")
 
@@ -132,7 +132,7 @@ async def save_scope(
     engine: EngineDep,
     actor: ActorDep,
     scope: Annotated[str, Form(max_length=20)] = "",
-    version: Annotated[int, Form(ge=0, le=repo.MAX_VERSION)] = 0,
+    version: Annotated[int, Form(ge=0, le=db.MAX_VERSION)] = 0,
 ) -> Response:
     token = request.path_params["token"]
     try:
@@ -157,7 +157,7 @@ async def save_scope(
 def _save_plan(
     request: Request,
     engine: Any,
-    access: repo.Access,
+    access: share_links.Access,
     plan: Plan,
     version: int,
     actor: str,
@@ -165,7 +165,7 @@ def _save_plan(
     page: str,
     *,
     mine: dict[str, Any] | None,
-) -> repo.WizardRecord | Response:
+) -> wizards.WizardRecord | Response:
     """Save with the version the form was loaded at; a stale form gets 409 and the current state.
 
     `mine` is what the person submitted on the options form: a stale save keeps
@@ -175,16 +175,16 @@ def _save_plan(
     if plan == access.wizard.plan and version == access.wizard.version:
         return access.wizard
     try:
-        return repo.update_plan(
+        return wizards.update_plan(
             engine,
             wizard_id=access.wizard.id,
             plan=plan,
             expected_version=version,
             actor=actor,
-            now=repo.utcnow(),
+            now=db.utcnow(),
         )
-    except repo.Conflict as conflict:
-        current = repo.Access(link=access.link, wizard=conflict.current)
+    except db.Conflict as conflict:
+        current = share_links.Access(link=access.link, wizard=conflict.current)
         context = {
             "nav": wizard_nav(request, current, page),
             "is_new": False,
@@ -352,7 +352,7 @@ def _int(value: Any) -> int:
         number = int(str(value))
     except ValueError:
         return -1
-    return number if 0 <= number <= repo.MAX_VERSION else -1
+    return number if 0 <= number <= db.MAX_VERSION else -1
 
 
 @dataclass(frozen=True)
@@ -464,7 +464,7 @@ async def checklist_page(request: Request) -> Response:
 hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
 
 
-def _page_key(access: repo.Access) -> tuple[str, int, int]:
+def _page_key(access: share_links.Access) -> tuple[str, int, int]:
     # A page is the same for one link (its token is in every URL) at one wizard revision.
     # The wizard's random id comes first: revisions count from 0 in every wizard, and
     # on a database migrated before 0005 a purged link's id could be handed out again,
@@ -492,8 +492,8 @@ async def tick_step(request: Request) -> Response:
     plan = access.wizard.plan
     number, step = step_or_404(plan, step_id)
     wizard_id = access.wizard.id
-    state = repo.set_step_done(
-        engine, wizard_id=wizard_id, step_id=step_id, done=done, actor=actor, now=repo.utcnow()
+    state = steps.set_step_done(
+        engine, wizard_id=wizard_id, step_id=step_id, done=done, actor=actor, now=db.utcnow()
     )
     token = request.path_params["token"]
     if is_htmx(request):
@@ -501,7 +501,7 @@ async def tick_step(request: Request) -> Response:
         context = {
             "nav": wizard_nav(request, access, "checklist"),
             "item": ChecklistItem(number, step, state),
-            "tick_progress": Progress.of_plan(plan, repo.done_step_ids(engine, wizard_id=wizard_id)),
+            "tick_progress": Progress.of_plan(plan, steps.done_step_ids(engine, wizard_id=wizard_id)),
         }
         return render(request, "checklist.html", context, block="status")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")
@@ -517,7 +517,7 @@ hot_routes.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], 
 async def report_page(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
     plan = access.wizard.plan
     # Read once each: the page and its evidence summary show the same states and run.
-    states = repo.step_states(engine, wizard_id=access.wizard.id)
+    states = steps.step_states(engine, wizard_id=access.wizard.id)
     run = last_verification_run(engine, access.wizard.id)
     items = checklist_items(plan, states)
     evidence = build_evidence(engine, access, actor, activity_limit=50, states=states, run=run)

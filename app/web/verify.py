@@ -48,7 +48,7 @@ from app.domain.verification import (
 )
 from app.settings import Settings
 from app.store import db, verifications
-from app.store.repo import utcnow
+from app.store.db import utcnow
 from app.web import ratelimit
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
 from app.web.render import is_htmx, render

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from app.domain.checklist import Step, checklist
 from app.domain.journey import STEPS, StepStatus, step_statuses
 from app.domain.plan import Plan
-from app.store import repo, verifications
+from app.store import share_links, steps, verifications
 from app.web.deps import engine_of
 
 # The wizard's pages in order: (slug, title). Verify is optional.
@@ -48,7 +48,7 @@ class WizardNav:
         """Each step's state (done, current, to do) for the step list."""
         ticked = verification = None
         if self.engine is not None and self.wizard_id:
-            done = repo.done_step_ids(self.engine, wizard_id=self.wizard_id)
+            done = steps.done_step_ids(self.engine, wizard_id=self.wizard_id)
             ids = {step.id for step in checklist(self.plan)}
             ticked = len(done & ids)
             last = verifications.list_runs(self.engine, wizard_id=self.wizard_id, limit=1)
@@ -79,7 +79,7 @@ class WizardNav:
         return (*shared, ("activity", "Activity"))
 
 
-def wizard_nav(request: Request, access: repo.Access, current: str) -> WizardNav:
+def wizard_nav(request: Request, access: share_links.Access, current: str) -> WizardNav:
     """The navigation for page `current` of the wizard the request's link opens."""
     token = request.path_params["token"]
     wizard = access.wizard
@@ -99,7 +99,7 @@ def wizard_nav(request: Request, access: repo.Access, current: str) -> WizardNav
 class ChecklistItem:
     number: int
     step: Step
-    state: repo.StepRecord | None
+    state: steps.StepRecord | None
 
     @property
     def done(self) -> bool:
@@ -119,12 +119,12 @@ class Progress:
 
     @classmethod
     def of_plan(cls, plan: Plan, done_step_ids: frozenset[str]) -> Progress:
-        """From the ids of the done steps (repo.done_step_ids); ids outside this plan do not count."""
+        """From the ids of the done steps (steps.done_step_ids); ids outside this plan do not count."""
         steps = checklist(plan)
         return cls(sum(1 for step in steps if step.id in done_step_ids), len(steps))
 
 
-def checklist_items(plan: Plan, states: dict[str, repo.StepRecord]) -> list[ChecklistItem]:
+def checklist_items(plan: Plan, states: dict[str, steps.StepRecord]) -> list[ChecklistItem]:
     """The plan's steps, numbered, each with its state from `states`."""
     return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
 
@@ -134,9 +134,9 @@ def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, A
     return {"nav": nav, "items": items, "progress": Progress.of(items)}
 
 
-def stored_checklist_items(engine: Engine, access: repo.Access) -> list[ChecklistItem]:
+def stored_checklist_items(engine: Engine, access: share_links.Access) -> list[ChecklistItem]:
     """The wizard's checklist with every step's stored state."""
-    return checklist_items(access.wizard.plan, repo.step_states(engine, wizard_id=access.wizard.id))
+    return checklist_items(access.wizard.plan, steps.step_states(engine, wizard_id=access.wizard.id))
 
 
 def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:

@@ -19,7 +19,7 @@ from app.aws.clients import AwsSettings, ClientSet, Credentials
 from app.aws.demo import DemoOrganization
 from app.aws.runner import verify
 from app.domain.verification import Status
-from app.store import db, repo
+from app.store import db, wizards
 from app.store.verifications import get_run, save_run
 from tests.aws.conftest import plan_of
 
@@ -59,7 +59,7 @@ def test_canary_credentials_appear_nowhere(
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
     db.upgrade(engine)
-    record, _ = repo.create_wizard(engine, plan=plan_of(), actor="t", now=repo.utcnow(), link_days=1)
+    record, _ = wizards.create_wizard(engine, plan=plan_of(), actor="t", now=db.utcnow(), link_days=1)
     clients = ClientSet(
         credentials=credentials,
         partition=plan_of().partition,

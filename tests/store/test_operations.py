@@ -24,7 +24,7 @@ from app.cli import main
 from app.domain.plan import parse_plan
 from app.main import create_app
 from app.settings import Settings
-from app.store import db, repo
+from app.store import db, share_links, steps, wizards
 from app.store.backup import BackupError, backup_sqlite
 
 
@@ -70,9 +70,9 @@ def _filled_sqlite(tmp_path: Path) -> tuple[str, str]:
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     engine = db.make_engine(url)
     db.upgrade(engine)
-    now = repo.utcnow()
-    record, token = repo.create_wizard(engine, plan=parse_plan({}), actor="ana", now=now, link_days=30)
-    repo.set_step_done(engine, wizard_id=record.id, step_id="create-user", done=True, actor="ana", now=now)
+    now = db.utcnow()
+    record, token = wizards.create_wizard(engine, plan=parse_plan({}), actor="ana", now=now, link_days=30)
+    steps.set_step_done(engine, wizard_id=record.id, step_id="create-user", done=True, actor="ana", now=now)
     engine.dispose()
     return url, token
 
@@ -92,9 +92,9 @@ def test_backup_makes_a_checked_copy_that_opens_the_same_wizards(
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     # ...and the app can serve from it.
     restored = db.make_engine(f"sqlite:///{target}")
-    access = repo.resolve(restored, token=token, now=repo.utcnow())
+    access = share_links.resolve(restored, token=token, now=db.utcnow())
     assert access is not None
-    assert repo.step_states(restored, wizard_id=access.wizard.id)["create-user"].done
+    assert steps.step_states(restored, wizard_id=access.wizard.id)["create-user"].done
     restored.dispose()
 
 
@@ -103,11 +103,11 @@ def test_backup_while_the_server_writes(tmp_path: Path) -> None:
     url, _ = _filled_sqlite(tmp_path)
     engine = db.make_engine(url)
     stop = threading.Event()
-    now = repo.utcnow()
+    now = db.utcnow()
 
     def write() -> None:
         while not stop.is_set():
-            repo.create_wizard(engine, plan=parse_plan({}), actor="w", now=now, link_days=1)
+            wizards.create_wizard(engine, plan=parse_plan({}), actor="w", now=now, link_days=1)
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from app.domain.plan import Plan
 from app.domain.tokens import token_digest
-from app.store import db, repo
+from app.store import audit_log, db, share_links, steps, wizards
 from app.store.prepared import Prepared
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
@@ -34,16 +34,16 @@ def two_copies(tmp_path: Path) -> Iterator[tuple[Engine, Engine, dict[str, Any]]
     first = tmp_path / "first.sqlite3"
     engine = db.make_engine(f"sqlite:///{first}")
     db.upgrade(engine)
-    wizard, edit = repo.create_wizard(engine, plan=Plan(), actor="Alice", now=NOW, link_days=30)
-    _, view = repo.mint_link(
+    wizard, edit = wizards.create_wizard(engine, plan=Plan(), actor="Alice", now=NOW, link_days=30)
+    _, view = share_links.mint_link(
         engine, wizard_id=wizard.id, kind="view", label="v", actor="Alice", now=NOW, days=1
     )
-    revoked_link, revoked = repo.mint_link(
+    revoked_link, revoked = share_links.mint_link(
         engine, wizard_id=wizard.id, kind="view", label="r", actor="Alice", now=NOW, days=1
     )
-    repo.revoke_links(engine, wizard_id=wizard.id, actor="Alice", now=NOW, link_id=revoked_link.id)
-    repo.set_step_done(engine, wizard_id=wizard.id, step_id="create-user", done=True, actor="Bob", now=NOW)
-    repo.set_step_note(
+    share_links.revoke_links(engine, wizard_id=wizard.id, actor="Alice", now=NOW, link_id=revoked_link.id)
+    steps.set_step_done(engine, wizard_id=wizard.id, step_id="create-user", done=True, actor="Bob", now=NOW)
+    steps.set_step_note(
         engine,
         wizard_id=wizard.id,
         step_id="put-inline-policy",
@@ -67,26 +67,26 @@ def two_copies(tmp_path: Path) -> Iterator[tuple[Engine, Engine, dict[str, Any]]
 def _cases(facts: dict[str, Any]) -> list[tuple[Prepared, dict[str, Any]]]:
     wizard_id = facts["wizard_id"]
     later = NOW + timedelta(minutes=5)
-    tick = repo._tick_statement("sqlite")
+    tick = steps._tick_statement("sqlite")
     step = {"wizard_id": wizard_id}
     return [
-        *[(repo._RESOLVE, {"digest": token_digest(token)}) for token in facts["tokens"]],
-        (repo._STEPS, {"wizard_id": wizard_id}),
-        (repo._STEPS, {"wizard_id": "no-such-wizard"}),
-        (repo._STEP, {**step, "step_id": "create-user"}),
-        (repo._STEP, {**step, "step_id": "no-such-step"}),
-        (repo._DONE_STEP_IDS, step),
+        *[(share_links._RESOLVE, {"digest": token_digest(token)}) for token in facts["tokens"]],
+        (steps._STEPS, {"wizard_id": wizard_id}),
+        (steps._STEPS, {"wizard_id": "no-such-wizard"}),
+        (steps._STEP, {**step, "step_id": "create-user"}),
+        (steps._STEP, {**step, "step_id": "no-such-step"}),
+        (steps._DONE_STEP_IDS, step),
         # insert a new state; change nothing (same done); untick; untick again (nothing)
         (tick, {**step, "step_id": "attach-policies", "done": True, "done_by": "Carol", "done_at": later}),
         (tick, {**step, "step_id": "create-user", "done": True, "done_by": "Carol", "done_at": later}),
-        (repo._UNTICK, {"w_id": wizard_id, "s_id": "create-user"}),
-        (repo._UNTICK, {"w_id": wizard_id, "s_id": "create-user"}),
+        (steps._UNTICK, {"w_id": wizard_id, "s_id": "create-user"}),
+        (steps._UNTICK, {"w_id": wizard_id, "s_id": "create-user"}),
         (tick, {**step, "step_id": "create-user", "done": True, "done_by": "Dan ✓", "done_at": later}),
         (
-            repo._INSERT_EVENT,
+            audit_log._INSERT_EVENT,
             {"wizard_id": wizard_id, "at": later, "actor": "Dan", "kind": "k", "detail": "{}"},
         ),
-        (repo._BUMP_REVISION, {"w_id": wizard_id}),
+        (audit_log._BUMP_REVISION, {"w_id": wizard_id}),
     ]
 
 
@@ -104,8 +104,13 @@ def test_every_prepared_statement_matches_sqlalchemy(
 ) -> None:
     fast_engine, core_engine, facts = two_copies
     cases = _cases(facts)
-    prepared = {id(value) for value in vars(repo).values() if isinstance(value, Prepared)}
-    prepared.add(id(repo._tick_statement("sqlite")))
+    prepared = {
+        id(value)
+        for module in (audit_log, share_links, steps, wizards)
+        for value in vars(module).values()
+        if isinstance(value, Prepared)
+    }
+    prepared.add(id(steps._tick_statement("sqlite")))
     assert prepared == {id(statement) for statement, _ in cases}, "a Prepared statement without a case here"
     ran = 0
     for statement, params in cases:
@@ -129,8 +134,8 @@ def test_every_prepared_statement_matches_sqlalchemy(
         isinstance(row[2], str) and row[2].startswith("2026-11-28 12:05:00") for row in fast_dump["event"]
     )
     with db.reading(fast_engine) as conn:
-        assert repo._RESOLVE.first(conn, {"digest": token_digest(facts["tokens"][0])}).kind == "edit"
-        assert repo._RESOLVE.first(conn, {"digest": token_digest("A" * 43)}) is None
+        assert share_links._RESOLVE.first(conn, {"digest": token_digest(facts["tokens"][0])}).kind == "edit"
+        assert share_links._RESOLVE.first(conn, {"digest": token_digest("A" * 43)}) is None
 
 
 def test_prepared_refuses_a_dialect_it_cannot_bind_positionally() -> None:
@@ -140,4 +145,4 @@ def test_prepared_refuses_a_dialect_it_cannot_bind_positionally() -> None:
     from app.store.prepared import _compile
 
     with pytest.raises(ValueError, match="qmark"):
-        _compile(select(repo.STEP), postgresql.dialect())
+        _compile(select(steps.STEP), postgresql.dialect())

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from app.domain.plan import Plan
 from app.domain.verification import JobState, Progress, RunRefused
-from app.store import db, repo
+from app.store import db, wizards
 from app.store.verifications import JobRecord, beat, end_jobs, find_job, start_job
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -65,7 +65,7 @@ def _wizards(database_url: str, count: int) -> list[str]:
     db.upgrade(engine)
     try:
         return [
-            repo.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)[0].id
+            wizards.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)[0].id
             for _ in range(count)
         ]
     finally:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 
 from app.domain.plan import Plan
 from app.domain.verification import CheckResult, Report, Status
-from app.store import db, repo
+from app.store import audit_log, db, wizards
 from app.store.verifications import KEEP_RUNS, get_run, latest_run, list_runs, previous_run, save_run
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -35,7 +35,7 @@ def _report(at: datetime, status: Status = Status.PASS) -> Report:
 
 def test_save_and_read_back(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    wizard, _ = repo.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)
+    wizard, _ = wizards.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)
     first = save_run(engine, wizard_id=wizard.id, report=_report(T0), actor="alice")
     second = save_run(
         engine, wizard_id=wizard.id, report=_report(T0 + timedelta(hours=1), Status.FAIL), actor="bob"
@@ -48,13 +48,13 @@ def test_save_and_read_back(tmp_path: Path) -> None:
     assert baseline is not None and baseline.id == first and baseline.actor == "alice"
     assert [r.id for r in list_runs(engine, wizard_id=wizard.id)] == [second, first]
     assert get_run(engine, wizard_id="other", run_id=first) is None
-    kinds = [e.kind for e in repo.events(engine, wizard_id=wizard.id)]
+    kinds = [e.kind for e in audit_log.events(engine, wizard_id=wizard.id)]
     assert kinds.count("verification.finished") == 2
 
 
 def test_history_is_bounded_and_deleted_with_the_wizard(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    wizard, _ = repo.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)
+    wizard, _ = wizards.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)
     for minute in range(KEEP_RUNS + 3):
         save_run(engine, wizard_id=wizard.id, report=_report(T0 + timedelta(minutes=minute)), actor="a")
     assert len(list_runs(engine, wizard_id=wizard.id, limit=1000)) == KEEP_RUNS

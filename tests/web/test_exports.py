@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.store import db, repo
+from app.store import audit_log, db, share_links
 from app.web import links
 from tests.conftest import WizardClient, make_settings
 
@@ -27,16 +27,16 @@ EVENTS = 5000
 
 def _add_events(app: Any, token: str, count: int) -> None:
     engine = app.state.engine
-    access = repo.resolve(engine, token=token, now=repo.utcnow())
+    access = share_links.resolve(engine, token=token, now=db.utcnow())
     assert access is not None
     with db.writing(engine) as conn:
         for number in range(count):
-            repo.add_event(
+            audit_log.add_event(
                 conn,
                 wizard_id=access.wizard.id,
                 actor=f"bot {number}",
                 kind="step.done",
-                now=repo.utcnow(),
+                now=db.utcnow(),
                 step="create-user",
             )
 

@@ -44,7 +44,7 @@ def test_a_purged_link_id_never_serves_another_wizards_cached_page(
 
 
 def test_the_servers_own_purge_empties_the_page_cache(sqlite_client: WizardClient) -> None:
-    from app.store import repo
+    from app.store import db
 
     client = sqlite_client
     token = client.new_wizard()
@@ -53,7 +53,7 @@ def test_the_servers_own_purge_empties_the_page_cache(sqlite_client: WizardClien
     assert len(app.state.page_cache) > 0  # type: ignore[attr-defined]
     from app.main import purge_once
 
-    purge_once(app, now=repo.utcnow())  # type: ignore[arg-type]
+    purge_once(app, now=db.utcnow())  # type: ignore[arg-type]
     assert len(app.state.page_cache) == 0  # type: ignore[attr-defined]
 
 

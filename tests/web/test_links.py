@@ -23,7 +23,7 @@ from app.domain import evidence
 from app.domain.plan import Plan
 from app.domain.policies import corrected_inline_policy
 from app.domain.tokens import new_token, token_digest
-from app.store import repo
+from app.store import db, share_links
 from app.web.deps import LINK_NOT_FOUND
 from tests.conftest import WizardClient
 from tests.web.routes import MINTED, UNSAFE, concrete_path, endpoints, link_ids, mint_link
@@ -38,7 +38,7 @@ def engine_of(client: WizardClient) -> Any:
 
 
 def wizard_id(client: WizardClient, token: str) -> str:
-    access = repo.resolve(engine_of(client), token=token, now=repo.utcnow())
+    access = share_links.resolve(engine_of(client), token=token, now=db.utcnow())
     assert access is not None
     return access.wizard.id
 
@@ -88,8 +88,8 @@ def test_the_database_files_never_contain_a_raw_token(
 def test_expired_revoked_and_unknown_links_get_byte_identical_answers(client: WizardClient) -> None:
     edit = client.new_wizard()
     engine = engine_of(client)
-    past = repo.utcnow() - timedelta(days=10)
-    _, expired = repo.mint_link(
+    past = db.utcnow() - timedelta(days=10)
+    _, expired = share_links.mint_link(
         engine, wizard_id=wizard_id(client, edit), kind="view", label="", actor="t", now=past, days=1
     )
     revoked = mint_link(client, edit)
@@ -123,11 +123,11 @@ def test_expired_revoked_and_unknown_links_get_byte_identical_answers(client: Wi
 def test_a_link_expires_after_its_days(client: WizardClient) -> None:
     edit = client.new_wizard()
     engine = engine_of(client)
-    link, token = repo.mint_link(
-        engine, wizard_id=wizard_id(client, edit), kind="view", label="", actor="t", now=repo.utcnow(), days=2
+    link, token = share_links.mint_link(
+        engine, wizard_id=wizard_id(client, edit), kind="view", label="", actor="t", now=db.utcnow(), days=2
     )
-    assert repo.resolve(engine, token=token, now=repo.utcnow() + timedelta(days=1)) is not None
-    assert repo.resolve(engine, token=token, now=repo.utcnow() + timedelta(days=2, seconds=1)) is None
+    assert share_links.resolve(engine, token=token, now=db.utcnow() + timedelta(days=1)) is not None
+    assert share_links.resolve(engine, token=token, now=db.utcnow() + timedelta(days=2, seconds=1)) is None
     assert link.expires_at is not None
 
 

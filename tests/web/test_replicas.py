@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from app.domain.verification import JobState
-from app.store import db, repo, verifications
+from app.store import audit_log, db, share_links, verifications
 
 THREADS = 16
 CHANGES = 50
@@ -133,9 +133,9 @@ def test_two_servers_one_database_no_lost_update(
     # One event per real change; the repeated last tick of odd owners wrote nothing.
     engine = db.make_engine(database_url)
     try:
-        access = repo.resolve(engine, token=token, now=repo.utcnow())
+        access = share_links.resolve(engine, token=token, now=db.utcnow())
         assert access is not None
-        events = repo.events(engine, wizard_id=access.wizard.id, limit=100_000)
+        events = audit_log.events(engine, wizard_id=access.wizard.id, limit=100_000)
     finally:
         engine.dispose()
     per_step = Counter(event.detail["step"] for event in events if event.kind in {"step.done", "step.undone"})
@@ -226,10 +226,10 @@ def test_a_run_started_on_one_server_is_followed_on_the_other_and_survives_its_d
     second.stop()
     engine = db.make_engine(database_url)
     try:
-        access = repo.resolve(engine, token=tokens[2], now=repo.utcnow())
+        access = share_links.resolve(engine, token=tokens[2], now=db.utcnow())
         assert access is not None
         job = verifications.find_job(
-            engine, wizard_id=access.wizard.id, job_id=None, now=repo.utcnow(), interrupted_after=3600
+            engine, wizard_id=access.wizard.id, job_id=None, now=db.utcnow(), interrupted_after=3600
         )
     finally:
         db.release_held_connections(engine)

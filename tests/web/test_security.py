@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 
 from app import cli
 from app.main import _purge_forever, create_app
-from app.store import db, repo
+from app.store import db, share_links, steps, wizards
 from app.web.ratelimit import CREATE_PATHS, LINK_PREFIXES, RateLimiter
 from app.web.security import CONTENT_SECURITY_POLICY
 from tests.conftest import REPO, WizardClient, make_settings, make_sqlite_settings
@@ -479,12 +479,14 @@ def _seed_for_purge(settings: Any) -> tuple[str, str]:
 
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
-    now = repo.utcnow()
-    old, _ = repo.create_wizard(engine, plan=Plan(), actor="t", now=now - timedelta(days=40), link_days=30)
-    kept, kept_token = repo.create_wizard(engine, plan=Plan(), actor="t", now=now, link_days=30)
-    link, _ = repo.mint_link(engine, wizard_id=kept.id, kind="view", label="", actor="t", now=now, days=5)
-    repo.revoke_links(engine, wizard_id=kept.id, actor="t", now=now, link_id=link.id)
-    repo.set_step_done(engine, wizard_id=old.id, step_id="create-user", done=True, actor="t", now=now)
+    now = db.utcnow()
+    old, _ = wizards.create_wizard(engine, plan=Plan(), actor="t", now=now - timedelta(days=40), link_days=30)
+    kept, kept_token = wizards.create_wizard(engine, plan=Plan(), actor="t", now=now, link_days=30)
+    link, _ = share_links.mint_link(
+        engine, wizard_id=kept.id, kind="view", label="", actor="t", now=now, days=5
+    )
+    share_links.revoke_links(engine, wizard_id=kept.id, actor="t", now=now, link_id=link.id)
+    steps.set_step_done(engine, wizard_id=old.id, step_id="create-user", done=True, actor="t", now=now)
     engine.dispose()
     return old.id, kept_token
 

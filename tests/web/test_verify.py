@@ -202,12 +202,12 @@ def test_view_links_read_results_but_cannot_run(demo_client: WizardClient) -> No
     wizard = demo_client.get(f"/w/{token}/verify").context["nav"]  # type: ignore[attr-defined]
     assert wizard.can_edit
     engine = demo_client.app.state.engine  # type: ignore[attr-defined]
-    from app.store import repo
+    from app.store import db, share_links
 
-    access = repo.resolve(engine, token=token, now=repo.utcnow())
+    access = share_links.resolve(engine, token=token, now=db.utcnow())
     assert access is not None
-    _, view_token = repo.mint_link(
-        engine, wizard_id=access.wizard.id, kind="view", label="", actor="t", now=repo.utcnow(), days=1
+    _, view_token = share_links.mint_link(
+        engine, wizard_id=access.wizard.id, kind="view", label="", actor="t", now=db.utcnow(), days=1
     )
     page = demo_client.get(f"/w/{view_token}/verify")
     assert page.status_code == 200 and "Run the checks" not in page.text
