@@ -164,6 +164,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
                 raise CliError(f"{other}: not together with {option.cli}, which names the role already")
             data[name], data[option.names] = True, value
             flags[name] = flags[option.names] = option.cli
+        elif option.cli_kind == "file":
+            data[name] = _read_option_file(option.cli, value, option.max_length)
+            flags[name] = option.cli
         else:
             data[name] = value
             flags[name] = option.cli
@@ -172,6 +175,23 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     except PlanError as error:
         field, message = next(iter(error.errors.items()))
         raise CliError(f"{flags.get(field) or plan_options()[field].cli}: {message}") from None
+
+
+def _read_option_file(flag: str, path: str, limit: int) -> str:
+    """The text of the file an option names (a PEM certificate), at most `limit` characters.
+
+    The plan's rule judges the text; this only reads it. Messages never echo
+    the path or the content (docs/decisions.md, "Options a plan does not use").
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(limit)
+    except FileNotFoundError:
+        raise CliError(f"{flag}: no such file") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{flag}: the file is not text (expected a PEM certificate)") from None
+    except OSError as error:
+        raise CliError(f"{flag}: cannot read the file ({error.strerror or type(error).__name__})") from None
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
@@ -198,7 +218,7 @@ def policy_text(plan: Plan) -> str:
     from app.domain import attachments, policies
 
     found = attachments.attachments(plan)
-    lines = [f"Attached by this plan ({plan.style.value}) to the IAM user {found.user_name}:"]
+    lines = [f"Attached by this plan ({plan.style.value}) to the IAM {found.principal_label}:"]
     lines += [f"  AWS managed policy {row.name}\n    {row.arn}" for row in found.managed]
     named = [("Custom policy", p.name, p.file_name, p.document) for p in found.custom]
     named += [("Inline policy", p.name, p.file_name, p.document) for p in found.inline]

@@ -44,7 +44,15 @@ from pydantic import ValidationError
 
 from app.cli import main
 from app.domain.iam import REGIONS, Partition
-from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_SECRET_PREFIX, Plan, PolicyStyle, Scope
+from app.domain.plan import (
+    DEFAULT_ROLE_NAME,
+    DEFAULT_SECRET_PREFIX,
+    DEFAULT_SENSOR_ROLE_NAME,
+    Plan,
+    PolicyStyle,
+    Principal,
+    Scope,
+)
 from app.main import create_app
 from tests.conftest import WizardClient, make_settings
 from tests.domain.artifact_matrix import hcl_locals, hcl_resources, heredocs, load_yaml, parse_hcl
@@ -76,6 +84,13 @@ FIELD_VALUES: dict[str, Callable[[dict[str, Any]], st.SearchStrategy[Any]]] = {
     ),
     "user_name": lambda _: st.sampled_from(["digicert-tlm-connector", "tlm+connector=1,x.y@z_w-v"]),
     "elb": lambda _: st.booleans(),
+    # Keyless principals (issue 13.2) join once every artifact follows them; until then the
+    # generated plans are iam-user plans and the role principals' options keep their defaults.
+    "principal": lambda _: st.just(Principal.IAM_USER),
+    "sensor_role_name": lambda _: st.just(DEFAULT_SENSOR_ROLE_NAME),
+    "trust_anchor_certificate": lambda _: st.just(""),
+    "trust_anchor_pca_arn": lambda _: st.just(""),
+    "certificate_subject_cn": lambda _: st.just(""),
 }
 
 

@@ -10,12 +10,14 @@ through each surface and must come back as the same plan.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 from starlette.datastructures import FormData
 
 from app.cli import _parser, plan_from_args
-from app.domain.plan import Plan, Scope, plan_options
+from app.domain.iam import Partition
+from app.domain.plan import Plan, Principal, Scope, plan_options
 from app.web.api import PlanBody, PlanQuery
 from app.web.forms import OPTION_FIELDS, options_input
 from tests.conftest import WizardClient
@@ -32,8 +34,11 @@ def _subparser(command: str) -> argparse.ArgumentParser:
     return sub
 
 
-def _argv(plan: Plan) -> list[str]:
-    """The command line that asks for `plan`: a flag for every field that is not its default."""
+def _argv(plan: Plan, files: Path | None = None) -> list[str]:
+    """The command line that asks for `plan`: a flag for every field that is not its default.
+
+    A "file" option (a PEM certificate) gets a file under `files` holding the value.
+    """
     argv: list[str] = []
     # Fields a "names" option gives (--member-role NAME gives role_name too).
     named = {o.names for n, o in plan_options().items() if o.cli_kind == "names" and getattr(plan, n)}
@@ -49,6 +54,11 @@ def _argv(plan: Plan) -> list[str]:
                 argv.append(option.cli)
         elif name == "regions":
             argv += [option.cli, ",".join(value)]
+        elif option.cli_kind == "file" and value != default:
+            assert files is not None, name
+            path = files / f"{name}.pem"
+            path.write_text(value + "\n")
+            argv += [option.cli, str(path)]
         elif value is not None and value != default:
             argv += [option.cli, str(getattr(value, "value", value))]
     return argv
@@ -91,12 +101,35 @@ def test_the_api_schema_lists_every_plan_field(sqlite_client: WizardClient) -> N
     assert set(schema["components"]["schemas"]["PlanBody"]["properties"]) == set(FIELDS)
 
 
-@pytest.mark.parametrize("key", sorted(MATRIX))
-def test_every_surface_reads_a_plan_back_as_the_same_plan(key: str) -> None:
-    plan = MATRIX[key]
+# Keyless plans (issue 13.2): every principal, the trust anchor both ways.
+_CA_PEM = (Path(__file__).parent / "fixtures" / "example-sensor-ca.pem").read_text().strip()
+_PCA = "arn:aws-us-gov:acm-pca:us-gov-west-1:123456789012:certificate-authority/12345678-1234-1234-1234-123456789012"
+PRINCIPAL_PLANS = {
+    "instance-role": Plan(principal=Principal.INSTANCE_ROLE, sensor_role_name="tlm-sensor"),
+    "roles-anywhere-pem": Plan(
+        scope=Scope.ACCOUNT,
+        principal=Principal.ROLES_ANYWHERE,
+        trust_anchor_certificate=_CA_PEM,
+        certificate_subject_cn="tlm-sensor-1.example.com",
+    ),
+    "roles-anywhere-pca": Plan(
+        principal=Principal.ROLES_ANYWHERE,
+        partition=Partition.AWS_US_GOV,
+        regions=("us-gov-west-1",),
+        trust_anchor_pca_arn=_PCA,
+        certificate_subject_cn="sensor 1",
+        dedicated_member_role=True,
+        role_name="TLMMember",
+    ),
+}
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX) + sorted(PRINCIPAL_PLANS))
+def test_every_surface_reads_a_plan_back_as_the_same_plan(key: str, tmp_path: Path) -> None:
+    plan = MATRIX.get(key) or PRINCIPAL_PLANS[key]
     for command in PLAN_COMMANDS:
         args = _subparser(command).parse_args(
-            _argv(plan) + (["--output", "x"] if command == "export" else [])
+            _argv(plan, tmp_path) + (["--output", "x"] if command == "export" else [])
         )
         assert plan_from_args(args) == plan, command
     current = Plan(scope=plan.scope)

@@ -1,8 +1,9 @@
 """What a plan attaches: the one answer every surface gives (issue 11, "one plan, one truth").
 
 Pure (stdlib only, plus the domain). `attachments(plan)` says which AWS managed
-policies, custom policies and inline policies the connector's user gets, and
-the dedicated member role's trust and permission policies where one applies.
+policies, custom policies and inline policies the connector's principal gets
+(its IAM user, or its sensor role for a keyless plan: app/domain/principal.py),
+and the dedicated member role's trust and permission policies where one applies.
 The report page, `report.md`, `report.json`, the options preview, the Policies
 page, the CLI (text and `--json`) and the artifacts all read it, so none of
 them can list AWS managed policies for a least-privilege plan, or leave out
@@ -33,6 +34,7 @@ from app.domain.policies import (
     documented_permissions,
     lint_policy,
 )
+from app.domain.principal import PrincipalKind, connector_principal_kind, connector_principal_name
 
 # The version of policy_json's shape: bump it when a key changes meaning or goes away.
 POLICY_JSON_FORMAT = "aws-connector-wizard/policy/1"
@@ -57,17 +59,24 @@ class MemberRole:
 
 @dataclass(frozen=True, slots=True)
 class Attachments:
-    """Everything the plan attaches, to the user and to the member role."""
+    """Everything the plan attaches, to the connector's principal and to the member role."""
 
-    user_name: str
-    managed: tuple[ManagedPolicy, ...]  # AWS managed policies on the user (as documented style)
-    custom: tuple[CustomPolicy, ...]  # customer managed policies on the user (least privilege)
-    inline: tuple[InlinePolicy, ...]  # inline policies on the user
+    # Who gets `managed`, `custom` and `inline`: the IAM user, or the sensor role.
+    principal_kind: PrincipalKind
+    principal_name: str
+    managed: tuple[ManagedPolicy, ...]  # AWS managed policies on the principal (as documented style)
+    custom: tuple[CustomPolicy, ...]  # customer managed policies on the principal (least privilege)
+    inline: tuple[InlinePolicy, ...]  # inline policies on the principal
     member_role: MemberRole | None
 
     @property
     def managed_arns(self) -> tuple[str, ...]:
         return tuple(policy.arn for policy in self.managed)
+
+    @property
+    def principal_label(self) -> str:
+        """ "user NAME" or "role NAME": how every surface names who gets the policies."""
+        return f"{self.principal_kind} {self.principal_name}"
 
 
 def attachments(plan: Plan) -> Attachments:
@@ -85,7 +94,8 @@ def attachments(plan: Plan) -> Attachments:
             policies=tuple(member_role.permission_policies(plan)),
         )
     return Attachments(
-        user_name=plan.user_name,
+        principal_kind=connector_principal_kind(plan),
+        principal_name=connector_principal_name(plan),
         managed=tuple(attached_managed_policies(plan)) if documented else (),
         custom=() if documented else tuple(custom_user_policies(plan)),
         inline=inline,
@@ -136,21 +146,31 @@ def policy_json(plan: Plan) -> dict[str, Any]:
 
 
 def permissions_json(plan: Plan) -> dict[str, Any]:
-    """`user` and `member_role`: what the plan attaches (`attachments`); `documented`: DigiCert's
-    table and inline policy for reference; `lint_findings`: what is wrong with that inline policy.
+    """`principal`: who the connector is; `user` (iam-user plans) or `sensor_role` (keyless plans)
+    and `member_role`: what the plan attaches (`attachments`); `documented`: DigiCert's table and
+    inline policy for reference; `lint_findings`: what is wrong with that inline policy.
     """
     found = attachments(plan)
     role = found.member_role
+    attached = {
+        "name": found.principal_name,
+        "managed_policies": [_managed_json(row, plan) for row in found.managed],
+        "custom_policies": [_custom_json(policy) for policy in found.custom],
+        "inline_policies": [
+            {"name": policy.name, "file": policy.file_name, "document": policy.document}
+            for policy in found.inline
+        ],
+    }
     return {
-        "user": {
-            "name": found.user_name,
-            "managed_policies": [_managed_json(row, plan) for row in found.managed],
-            "custom_policies": [_custom_json(policy) for policy in found.custom],
-            "inline_policies": [
-                {"name": policy.name, "file": policy.file_name, "document": policy.document}
-                for policy in found.inline
-            ],
+        "principal": {
+            "kind": found.principal_kind,
+            "name": found.principal_name,
+            "type": plan.principal.value,
         },
+        # Keys are only ever added (README.md): "user" keeps its meaning, the IAM user, and is
+        # null when the connector is a role; "sensor_role" is then what the role gets.
+        "user": attached if found.principal_kind == "user" else None,
+        "sensor_role": attached if found.principal_kind == "role" else None,
         "member_role": (
             {
                 "name": role.name,

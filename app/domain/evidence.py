@@ -233,14 +233,14 @@ def _secrets_cell(plan: Plan) -> str:
 def attachments_markdown(plan: Plan) -> list[str]:
     """What the plan attaches, as Markdown list items (`attachments`: the same as every other surface)."""
     found = attachments(plan)
-    user = md_code(found.user_name)
-    lines = [f"- AWS managed policy {md_code(row.arn)} on the user {user}" for row in found.managed]
+    user = f"{found.principal_kind} {md_code(found.principal_name)}"
+    lines = [f"- AWS managed policy {md_code(row.arn)} on the {user}" for row in found.managed]
     lines += [
-        f"- Custom policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the user {user}"
+        f"- Custom policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the {user}"
         for policy in found.custom
     ]
     lines += [
-        f"- Inline policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the user {user}"
+        f"- Inline policy {md_code(policy.name)} ({md_code(policy.file_name)}) on the {user}"
         for policy in found.inline
     ]
     role = found.member_role

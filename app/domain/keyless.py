@@ -3,8 +3,7 @@
 Pure (stdlib + pydantic: a certificate is read with the small DER reader
 below, enough to find its basic constraints). These are the validated building
 blocks of the `principal` plan option (iam-user | instance-role |
-roles-anywhere); the option itself is not on the plan yet, so no surface offers
-it. Sources: docs/facts.md#keyless-sensors.
+roles-anywhere; `Plan.principal`, app/domain/principal.py). Sources: docs/facts.md#keyless-sensors.
 """
 
 from __future__ import annotations
@@ -16,7 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.iam import REGIONS, Partition
-from app.domain.policies import PolicyDocument, wrap_policy
+
+# A policy document (the same type as app/domain/policies.py's, which imports the
+# plan: the plan's validators use this module, so it cannot import that one).
+PolicyDocument = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +165,15 @@ def subject_cn_error(value: str) -> str | None:
 
 
 def roles_anywhere_trust_policy(
-    partition: Partition, trust_anchor_arn: str, subject_cn: str
+    partition: Partition, trust_anchor_arn: str | dict[str, Any], subject_cn: str
 ) -> PolicyDocument:
-    """The connector role's trust: Roles Anywhere, only for this trust anchor and this certificate subject."""
-    if not trust_anchor_arn.startswith(f"arn:{partition.value}:rolesanywhere:"):
+    """The connector role's trust: Roles Anywhere, only for this trust anchor and this certificate subject.
+
+    `trust_anchor_arn` is an ARN, or a template's own reference to the anchor it
+    creates (a Terraform expression, a CloudFormation intrinsic function).
+    """
+    arn = trust_anchor_arn if isinstance(trust_anchor_arn, str) else ""
+    if arn.startswith("arn:") and not arn.startswith(f"arn:{partition.value}:rolesanywhere:"):
         raise ValueError("the trust anchor ARN is not in the plan's partition")
     statement: dict[str, Any] = {
         "Sid": "RolesAnywhereSensorCertificate",
@@ -178,4 +185,4 @@ def roles_anywhere_trust_policy(
             "ArnEquals": {"aws:SourceArn": trust_anchor_arn},
         },
     }
-    return wrap_policy([statement])
+    return {"Version": "2012-10-17", "Statement": [statement]}

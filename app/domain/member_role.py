@@ -3,7 +3,7 @@
 Pure (stdlib only, plus the plan). docs/facts.md#organization-account-access-role: OrganizationAccountAccessRole
 exists only in accounts that Organizations created and carries administrator
 rights. The dedicated role has the admin's chosen name, trusts only the
-connector's IAM user in the management account (no external ID: the connector
+connector's IAM user (or its sensor role, app/domain/principal.py) in the management account (no external ID: the connector
 cannot send one, docs/facts.md #external-id), and may only do what the connector does in a member account: ACM, and
 prefix-scoped Secrets Manager when chosen.
 
@@ -26,6 +26,7 @@ from app.domain.least_privilege import (
 )
 from app.domain.plan import Plan
 from app.domain.policies import PolicyDocument, wrap_policy
+from app.domain.principal import connector_principal_arn, connector_principal_label
 
 # Stands in for the management account's id in the JSON trust policy: the plan
 # does not know it. It is not a valid account id, so a document pasted without
@@ -58,21 +59,23 @@ def stack_set_region(plan: Plan) -> str:
 
 
 def user_arn(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -> str:
-    return f"arn:{plan.partition.value}:iam::{account_id}:user/{plan.user_name}"
+    """The connector's ARN in the management account: its user, or its sensor role (principal.py)."""
+    return connector_principal_arn(plan, account_id)
 
 
 def trust_policy(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -> PolicyDocument:
-    """Who may assume the role: the connector's user, by ARN, and nobody else.
+    """Who may assume the role: the connector's principal, by ARN, and nobody else.
 
-    Naming the user (not the management account root) means other principals
-    of the management account cannot assume it even if their own policies allow
-    sts:AssumeRole on every role.
+    Naming the connector's user, or its sensor role when the principal is a
+    role (never a user then: docs/facts.md#keyless-sensors), and not the
+    management account root, means other principals of the management account
+    cannot assume it even if their own policies allow sts:AssumeRole on every role.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
     """
     statement: dict[str, Any] = {
-        "Sid": "ConnectorUserOnly",
+        "Sid": "ConnectorRoleOnly" if plan.uses_role_principal else "ConnectorUserOnly",
         "Effect": "Allow",
-        "Principal": {"AWS": user_arn(plan, account_id)},
+        "Principal": {"AWS": connector_principal_arn(plan, account_id)},
         "Action": "sts:AssumeRole",
     }
     # No sts:ExternalId condition: DigiCert's connector cannot send one, and the
@@ -125,7 +128,7 @@ def permission_policies(plan: Plan) -> list[CustomPolicy]:
 def role_description(plan: Plan) -> str:
     # IAM role descriptions allow printable ASCII and Latin-1; this text is ours
     # plus the validated user name.
-    return f"Lets the DigiCert TLM connector user {plan.user_name} manage ACM certificates in this account."
+    return f"Lets the DigiCert TLM connector {connector_principal_label(plan)} manage ACM certificates in this account."
 
 
 # --- deploying it with a StackSet (the checklist step, the shell script, the stack's header) ---

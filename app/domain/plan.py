@@ -27,11 +27,29 @@ from app.domain.iam import (
     region_error,
     secret_prefix_error,
 )
+from app.domain.keyless import (
+    MAX_PEM_CHARACTERS,
+    ca_certificate_error,
+    private_ca_arn_error,
+    subject_cn_error,
+)
 
 
 class Scope(StrEnum):
     ORGANIZATION = "organization"
     ACCOUNT = "account"
+
+
+class Principal(StrEnum):
+    """Who the connector is in AWS: DigiCert's documented authentication methods (docs/facts.md#keyless-sensors)."""
+
+    # Default: an access key typed into the connector, or a PAM reference to one.
+    IAM_USER = "iam-user"
+    # The sensor runs on EC2 and uses its default credential provider chain (an instance profile).
+    INSTANCE_ROLE = "instance-role"
+    # The sensor runs on premises: an AWS profile name whose credential_process signs with an
+    # X.509 certificate through IAM Roles Anywhere.
+    ROLES_ANYWHERE = "roles-anywhere"
 
 
 class PolicyStyle(StrEnum):
@@ -43,6 +61,7 @@ class PolicyStyle(StrEnum):
 
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
 DEFAULT_USER_NAME = "digicert-tlm-connector"
+DEFAULT_SENSOR_ROLE_NAME = "digicert-tlm-sensor"
 DEFAULT_SECRET_PREFIX = "digicert-tlm/"  # noqa: S105 - a name prefix, not a secret
 MAX_REGIONS = 40
 
@@ -55,8 +74,10 @@ class PlanError(ValueError):
         self.errors = errors
 
 
-Widget = Literal["page", "text", "checkbox", "select", "radio", "regions"]
-CliKind = Literal["value", "on", "off", "names"]
+# "textarea": multi-line text (a PEM certificate), up to Option.max_length characters.
+Widget = Literal["page", "text", "textarea", "checkbox", "select", "radio", "regions"]
+# "file": --flag FILE, the field's value is the file's text (a PEM certificate).
+CliKind = Literal["value", "on", "off", "names", "file"]
 
 
 @dataclass(frozen=True)
@@ -82,9 +103,30 @@ class Option:
     # The scopes whose plans use this option; in any other scope it must keep
     # its default (see Plan._unused_options_keep_defaults).
     scopes: frozenset[Scope] = frozenset(Scope)
+    # The principals whose plans use this option; with any other it must keep
+    # its default, exactly like a scope that does not use it.
+    principals: frozenset[Principal] = frozenset(Principal)
+    # The longest value the form and the API accept before the domain's own rule speaks.
+    max_length: int = 200
+
+    def unused_by(self, scope: Any, principal: Any) -> str | None:
+        """Why a plan of this scope and principal does not use the option (None: it does)."""
+        if isinstance(scope, Scope) and scope not in self.scopes:
+            used = " or ".join(sorted(s.value for s in self.scopes))
+            return f"Only {used}-scope plans use the {self.label}; this is a plan for {scope.value} scope: leave it out."
+        if isinstance(principal, Principal) and principal not in self.principals:
+            used = " or ".join(sorted(p.value for p in self.principals))
+            return (
+                f"Only plans whose principal is {used} use the {self.label}; this plan's principal is "
+                f"{principal.value}: leave it out."
+            )
+        return None
 
 
 _ORG = frozenset({Scope.ORGANIZATION})
+_USER = frozenset({Principal.IAM_USER})
+_ROLES = frozenset({Principal.INSTANCE_ROLE, Principal.ROLES_ANYWHERE})
+_ANYWHERE = frozenset({Principal.ROLES_ANYWHERE})
 _IAM_NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$", "minLength": 1, "maxLength": 64}
 _SECRET_PREFIX_SCHEMA: dict[str, Any] = {
     "pattern": "^[A-Za-z0-9/_+=.@-]{1,128}$",
@@ -107,17 +149,43 @@ class Plan(BaseModel):
             cli="--scope",
         ),
     ] = Scope.ORGANIZATION
+    # Right after scope: the validators of the fields below see it (docs/facts.md#keyless-sensors).
+    principal: Annotated[
+        Principal,
+        Option(
+            label="connector principal",
+            help="how the connector authenticates: an IAM user's access key, the sensor's EC2 instance role, "
+            "or IAM Roles Anywhere with the sensor's certificate",
+            widget="radio",
+            cli="--principal",
+        ),
+    ] = Principal.IAM_USER
     user_name: Annotated[
         str,
         Field(json_schema_extra=_IAM_NAME_SCHEMA),
         Option(
             label="IAM user name",
-            help="IAM user the connector signs in as",
+            help="IAM user the connector signs in as (principal iam-user)",
             widget="text",
             cli="--user-name",
             metavar="NAME",
+            principals=_USER,
         ),
     ] = DEFAULT_USER_NAME
+    # The connector's own role where the sensor needs no key: in the management
+    # account (organization scope) or the account (docs/decisions.md, "The sensor role").
+    sensor_role_name: Annotated[
+        str,
+        Field(json_schema_extra=_IAM_NAME_SCHEMA),
+        Option(
+            label="sensor role name",
+            help="IAM role the sensor's credentials belong to (principals instance-role and roles-anywhere)",
+            widget="text",
+            cli="--sensor-role-name",
+            metavar="NAME",
+            principals=_ROLES,
+        ),
+    ] = DEFAULT_SENSOR_ROLE_NAME
     # The common IAM role name entered in the connector (organization scope);
     # with a dedicated member role, that role's name.
     role_name: Annotated[
@@ -203,6 +271,50 @@ class Plan(BaseModel):
             cli_kind="on",
         ),
     ] = False
+    # IAM Roles Anywhere's trust anchor: the organization's CA certificate, or an
+    # AWS Private CA (exactly one; docs/facts.md#keyless-sensors). After
+    # `partition`, which the Private CA ARN must match.
+    trust_anchor_certificate: Annotated[
+        str,
+        Field(validate_default=True),
+        Option(
+            label="trust anchor CA certificate",
+            help="the CA certificate (PEM file) that issues the sensor's certificate (principal roles-anywhere; "
+            "or give --trust-anchor-pca-arn)",
+            widget="textarea",
+            cli="--trust-anchor-certificate",
+            cli_kind="file",
+            metavar="FILE",
+            principals=_ANYWHERE,
+            max_length=MAX_PEM_CHARACTERS + 1,
+        ),
+    ] = ""
+    trust_anchor_pca_arn: Annotated[
+        str,
+        Field(validate_default=True),
+        Option(
+            label="trust anchor Private CA ARN",
+            help="an AWS Private CA that issues the sensor's certificate, instead of a CA certificate "
+            "(principal roles-anywhere)",
+            widget="text",
+            cli="--trust-anchor-pca-arn",
+            metavar="ARN",
+            principals=_ANYWHERE,
+        ),
+    ] = ""
+    certificate_subject_cn: Annotated[
+        str,
+        Field(validate_default=True),
+        Option(
+            label="sensor certificate subject CN",
+            help="the common name in the sensor certificate's subject; the role trusts only that "
+            "(principal roles-anywhere)",
+            widget="text",
+            cli="--certificate-subject-cn",
+            metavar="CN",
+            principals=_ANYWHERE,
+        ),
+    ] = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -221,22 +333,19 @@ class Plan(BaseModel):
     @field_validator("*")
     @classmethod
     def _unused_options_keep_defaults(cls, value: Any, info: ValidationInfo) -> Any:
-        # An option the plan's scope does not use is refused, never stored
-        # (docs/decisions.md, "Options a plan does not use"): a value other
-        # than its default would be saved, logged and printed while meaning
-        # nothing. `scope` is the first field, so info.data has it.
-        scope = info.data.get("scope")
-        if info.field_name is None or not isinstance(scope, Scope):
+        # An option the plan's scope or principal does not use is refused, never
+        # stored (docs/decisions.md, "Options a plan does not use"): a value
+        # other than its default would be saved, logged and printed while
+        # meaning nothing. `scope` and `principal` are the first fields, so
+        # info.data has them.
+        if info.field_name is None or value == cls.model_fields[info.field_name].default:
             return value
-        option = plan_options()[info.field_name]
-        if scope not in option.scopes and value != cls.model_fields[info.field_name].default:
-            used = " or ".join(sorted(s.value for s in option.scopes))
-            raise ValueError(
-                f"Only {used}-scope plans use the {option.label}; this is a plan for {scope.value} scope: leave it out."
-            )
+        reason = plan_options()[info.field_name].unused_by(info.data.get("scope"), info.data.get("principal"))
+        if reason:
+            raise ValueError(reason)
         return value
 
-    @field_validator("user_name", "role_name")
+    @field_validator("user_name", "role_name", "sensor_role_name")
     @classmethod
     def _iam_name(cls, value: str) -> str:
         error = iam_name_error(value)
@@ -282,6 +391,58 @@ class Plan(BaseModel):
             return tuple(seen)
         return value
 
+    # Roles Anywhere's inputs (app/domain/keyless.py). Checked field by field,
+    # so each message names its field; they run on defaults too
+    # (validate_default), which is how a missing CN or trust anchor is caught.
+    @field_validator("trust_anchor_certificate")
+    @classmethod
+    def _trust_anchor_certificate(cls, value: str, info: ValidationInfo) -> str:
+        if value:
+            value = value.strip().replace("\r\n", "\n")
+            error = ca_certificate_error(value)
+            if error:
+                raise ValueError(error)
+        return value
+
+    @field_validator("trust_anchor_pca_arn")
+    @classmethod
+    def _trust_anchor_pca_arn(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if value:
+            partition = info.data.get("partition")
+            if not isinstance(partition, Partition):
+                return value  # the partition's own error is reported
+            error = private_ca_arn_error(partition, value)
+            if error:
+                raise ValueError(error)
+        if info.data.get("principal") is Principal.ROLES_ANYWHERE and "trust_anchor_certificate" in info.data:
+            pem = info.data["trust_anchor_certificate"]
+            if pem and value:
+                raise ValueError(
+                    "Give the trust anchor once: a CA certificate or an AWS Private CA ARN, not both."
+                )
+            if not pem and not value:
+                raise ValueError(
+                    "IAM Roles Anywhere needs a trust anchor: paste the CA certificate that issues the "
+                    "sensor's certificate, or give an AWS Private CA ARN."
+                )
+        return value
+
+    @field_validator("certificate_subject_cn")
+    @classmethod
+    def _certificate_subject_cn(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if value or info.data.get("principal") is Principal.ROLES_ANYWHERE:
+            error = subject_cn_error(value)
+            if error:
+                raise ValueError(
+                    error
+                    if value
+                    else "IAM Roles Anywhere needs the sensor certificate's subject CN: "
+                    "the role trusts only a certificate with that common name."
+                )
+        return value
+
     @model_validator(mode="after")
     def _regions_in_partition(self) -> Plan:
         for region in self.regions:
@@ -293,6 +454,11 @@ class Plan(BaseModel):
     @property
     def is_organization(self) -> bool:
         return self.scope is Scope.ORGANIZATION
+
+    @property
+    def uses_role_principal(self) -> bool:
+        """Whether the connector is a role (instance role or Roles Anywhere) rather than an IAM user."""
+        return self.principal is not Principal.IAM_USER
 
     @property
     def uses_default_role(self) -> bool:
@@ -313,14 +479,25 @@ def plan_options() -> dict[str, Option]:
     return found
 
 
+def _enum(kind: type[Scope] | type[Principal], value: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+def unused_options(scope: Any, principal: Any) -> frozenset[str]:
+    """The fields a plan of this scope and principal does not use (they keep their defaults)."""
+    scope, principal = _enum(Scope, scope), _enum(Principal, principal)
+    return frozenset(name for name, option in plan_options().items() if option.unused_by(scope, principal))
+
+
 def in_scope(plan: Plan, scope: str) -> dict[str, Any]:
     """The plan's input with another scope: options that scope does not use go back to their defaults."""
     data = plan.to_json_dict()
     data["scope"] = scope
-    if scope in set(Scope):
-        for name, option in plan_options().items():
-            if Scope(scope) not in option.scopes:
-                del data[name]
+    for name in unused_options(scope, plan.principal):
+        del data[name]
     return data
 
 
@@ -328,12 +505,15 @@ def stored_plan(data: dict[str, Any]) -> tuple[Plan, tuple[str, ...]]:
     """A plan as this or an older version stored it, and the fields dropped to load it.
 
     Older versions stored options the scope does not use (now refused): those
-    go back to their defaults, as `in_scope` does when a plan changes scope.
+    go back to their defaults, as `in_scope` does when a plan changes scope;
+    so do options the plan's principal does not use. Plans stored before the
+    principal existed have none: they load as iam-user plans, which is what they were.
     The dropped names list only fields that held something other than the default.
     """
     scope = data.get("scope", Scope.ORGANIZATION.value)
-    used = {name for name, option in plan_options().items() if scope in {s.value for s in option.scopes}}
-    clean = {name: value for name, value in data.items() if name in used}
+    principal = data.get("principal", Principal.IAM_USER.value)
+    unused = unused_options(scope, principal)
+    clean = {name: value for name, value in data.items() if name in plan_options() and name not in unused}
     fields = Plan.model_fields
     dropped = tuple(
         name

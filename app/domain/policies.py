@@ -177,7 +177,15 @@ def session_statements() -> list[dict[str, Any]]:
 
 
 def corrected_inline_policy(plan: Plan) -> PolicyDocument:
-    """The documented policy fixed: it grants what the document intends."""
+    """The documented policy fixed: it grants what the document intends.
+
+    For a role principal (instance-role, roles-anywhere) only sts:AssumeRole
+    stays: role credentials cannot call GetSessionToken, which takes an IAM
+    user's long-term credentials, and with no access key there is no key to
+    look up with GetAccessKeyInfo (docs/facts.md#sts, #temporary-credentials).
+    """
+    if plan.uses_role_principal:
+        return wrap_policy([assume_common_role_statement(plan)])
     return wrap_policy([assume_common_role_statement(plan), *session_statements()])
 
 

@@ -91,9 +91,13 @@ def _api_field(name: str, *, body: bool) -> tuple[Any, Any]:
         # At most MAX_REGIONS items as sent, as the schema says: 41 copies of one
         # region used to pass (the domain drops duplicates before it counts).
         return list[Region], Field(default_factory=list, max_length=MAX_REGIONS, description=_REGIONS_DOC)
-    if option.widget == "text":
+    if option.widget in {"text", "textarea"}:
+        # The domain's own rule speaks up to the option's limit (a PEM certificate is long).
         return str, Field(
-            default=default, max_length=_MAX_TEXT, description=option.help, json_schema_extra=extra
+            default=default,
+            max_length=max(_MAX_TEXT, option.max_length),
+            description=option.help,
+            json_schema_extra=extra,
         )
     raise TypeError(f"no API form for plan field {name!r} ({option.widget})")
 

@@ -21,7 +21,16 @@ from app.domain import artifacts, explanations, least_privilege, policies
 from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
 from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
-from app.domain.plan import Plan, PlanError, PolicyStyle, Scope, in_scope, parse_plan, plan_options
+from app.domain.plan import (
+    Plan,
+    PlanError,
+    PolicyStyle,
+    Principal,
+    Scope,
+    in_scope,
+    parse_plan,
+    plan_options,
+)
 from app.store import db, share_links, steps, wizards
 from app.web.deps import (
     ACTOR_COOKIE,
@@ -225,6 +234,28 @@ class OptionsView:
     styles: tuple[tuple[str, str], ...] = (
         (PolicyStyle.DOCUMENTED.value, "As documented (AWS managed policies)"),
         (PolicyStyle.LEAST_PRIVILEGE.value, "Least privilege (custom, scoped policies)"),
+    )
+    # (value, label, the connector's setting): DigiCert's documented authentication
+    # methods (docs/facts.md#keyless-sensors).
+    principals: tuple[tuple[str, str, str], ...] = (
+        (
+            Principal.IAM_USER.value,
+            "IAM user with an access key",
+            "Connector: Self-authentication, the access key typed in (Direct input) or referenced in a PAM "
+            "vault (Secrets manager).",
+        ),
+        (
+            Principal.INSTANCE_ROLE.value,
+            "EC2 instance role (sensor on EC2, no key)",
+            "Connector: Default AWS credential provider chain. The sensor's EC2 instance gets the role's "
+            "instance profile.",
+        ),
+        (
+            Principal.ROLES_ANYWHERE.value,
+            "IAM Roles Anywhere (sensor on premises, its X.509 certificate, no key)",
+            "Connector: AWS profile name. The sensor's AWS config profile runs AWS's signing helper as its "
+            "credential_process.",
+        ),
     )
 
     def value(self, name: str) -> Any:

@@ -9,7 +9,7 @@ import pytest
 
 from app.domain.attachments import POLICY_JSON_FORMAT, attachments, policy_json
 from app.domain.iam import Partition
-from app.domain.plan import Plan, PolicyStyle, Scope
+from app.domain.plan import Plan, PolicyStyle, Principal, Scope
 from app.domain.policies import render_json
 
 AWS_MANAGED = ("AWSOrganizationsReadOnlyAccess", "AWSCertificateManagerFullAccess", "SecretsManagerReadWrite")
@@ -90,13 +90,20 @@ def test_policy_json_shape_is_the_one_the_readme_documents() -> None:
     section = readme[readme.index("### `connector-wizard policy --json`") :]
     section = section[: section.index("```\n", section.index("```jsonc"))]
     documented_keys = set(re.findall(r'"(\w+)":', section))
-    for plan in (Plan(), Plan(scope=Scope.ACCOUNT), Plan(dedicated_member_role=True, role_name="R")):
+    for plan in (
+        Plan(),
+        Plan(scope=Scope.ACCOUNT),
+        Plan(dedicated_member_role=True, role_name="R"),
+        Plan(principal=Principal.INSTANCE_ROLE, dedicated_member_role=True, role_name="R"),
+    ):
         out = policy_json(plan)
-        keys = set(out) | set(out["user"]) | set(out["documented"])
+        attached = out["user"] or out["sensor_role"]
+        assert (out["user"] is None) is plan.uses_role_principal
+        keys = set(out) | set(attached) | set(out["documented"]) | set(out["principal"])
         if out["member_role"]:
             keys |= set(out["member_role"]) | set(out["member_role"]["trust_policy"])
         for group in ("managed_policies", "custom_policies", "inline_policies"):
-            for row in out["user"][group] + out["documented"].get(group, []):
+            for row in attached[group] + out["documented"].get(group, []):
                 keys |= set(row)
         for finding in out["lint_findings"]:
             keys |= set(finding)
