@@ -128,6 +128,11 @@ _USER = frozenset({Principal.IAM_USER})
 _ROLES = frozenset({Principal.INSTANCE_ROLE, Principal.ROLES_ANYWHERE})
 _ANYWHERE = frozenset({Principal.ROLES_ANYWHERE})
 _IAM_NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9+=,.@_-]{1,64}$", "minLength": 1, "maxLength": 64}
+# What the API schema states of the Roles Anywhere inputs (the domain checks the rest): ASCII
+# only, so a request body stays far below the server's limit (Settings.max_body_bytes).
+_PEM_SCHEMA: dict[str, Any] = {"pattern": "^[-A-Za-z0-9+/= \r\n\t]*$", "maxLength": MAX_PEM_CHARACTERS}
+_PCA_ARN_SCHEMA: dict[str, Any] = {"pattern": "^[a-z0-9:/-]*$", "maxLength": 200}
+_CN_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9 .@_*+=,:/-]{0,64}$", "maxLength": 64}
 _SECRET_PREFIX_SCHEMA: dict[str, Any] = {
     "pattern": "^[A-Za-z0-9/_+=.@-]{1,128}$",
     "minLength": 1,
@@ -276,7 +281,7 @@ class Plan(BaseModel):
     # `partition`, which the Private CA ARN must match.
     trust_anchor_certificate: Annotated[
         str,
-        Field(validate_default=True),
+        Field(validate_default=True, json_schema_extra=_PEM_SCHEMA),
         Option(
             label="trust anchor CA certificate",
             help="the CA certificate (PEM file) that issues the sensor's certificate (principal roles-anywhere; "
@@ -291,7 +296,7 @@ class Plan(BaseModel):
     ] = ""
     trust_anchor_pca_arn: Annotated[
         str,
-        Field(validate_default=True),
+        Field(validate_default=True, json_schema_extra=_PCA_ARN_SCHEMA),
         Option(
             label="trust anchor Private CA ARN",
             help="an AWS Private CA that issues the sensor's certificate, instead of a CA certificate "
@@ -304,7 +309,7 @@ class Plan(BaseModel):
     ] = ""
     certificate_subject_cn: Annotated[
         str,
-        Field(validate_default=True),
+        Field(validate_default=True, json_schema_extra=_CN_SCHEMA),
         Option(
             label="sensor certificate subject CN",
             help="the common name in the sensor certificate's subject; the role trusts only that "

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, seed, settings
 from schemathesis.python import asgi
 
 from app.domain.iam import HOME_REGION, REGIONS, Partition
-from app.domain.plan import DEFAULT_ROLE_NAME, Scope, plan_options
+from app.domain.plan import DEFAULT_ROLE_NAME, Principal, Scope, unused_options
 from app.main import create_app
 from tests.conftest import FUZZ_SEED, FUZZ_SEED_ENV, make_settings
 
@@ -42,6 +42,7 @@ MAX_EXAMPLES = 40  # per operation, fuzzing phase; the whole module runs in ~15 
 RANDOM_EXAMPLES = 15  # per operation, with the run's random seed
 CSRF = secrets.token_urlsafe(32)
 # Steps every plan has, whatever the fuzzer made of the plan meanwhile.
+CA_PEM = (Path(__file__).resolve().parents[1] / "fixtures" / "example-sensor-ca.pem").read_text()
 COMMON_STEPS = ("create-user", "create-access-key", "configure-connector")
 # Files every plan generates (GET /api/v1/plan/artifacts/{path}).
 COMMON_FILES = ("checklist.md", "setup.sh", "cloudformation/management-account.yaml")
@@ -62,11 +63,17 @@ def _create_wizard() -> str:
 
 
 def _fit_plan(plan: dict[str, Any]) -> None:
-    # Options the scope does not use are refused unless left at their defaults.
-    if plan.get("scope") in {s.value for s in Scope}:
-        for name, option in plan_options().items():
-            if Scope(plan["scope"]) not in option.scopes:
-                plan.pop(name, None)
+    # Options the scope or the principal does not use are refused unless left at their defaults.
+    for name in unused_options(
+        plan.get("scope", Scope.ORGANIZATION.value), plan.get("principal", "iam-user")
+    ):
+        plan.pop(name, None)
+    # Roles Anywhere needs one trust anchor (a CA certificate: the schema cannot say which
+    # text is one) and the certificate's subject CN.
+    if plan.get("principal") == Principal.ROLES_ANYWHERE.value:
+        plan.update(
+            trust_anchor_certificate=CA_PEM, trust_anchor_pca_arn="", certificate_subject_cn="tlm-sensor"
+        )
     # A rule across two fields: a dedicated member role needs its own name.
     if plan.get("dedicated_member_role") in (True, "true") and plan.get("role_name", DEFAULT_ROLE_NAME) == (
         DEFAULT_ROLE_NAME
