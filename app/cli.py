@@ -7,6 +7,7 @@ input exits with status 2 and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -349,6 +350,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "demo": True if args.demo else None,
     }
     settings = _settings(**overrides)  # checks the options (and extras) before anything starts
+    if settings.workers == 1:
+        # Start-up without the cycle collector: importing the app ran several
+        # full collections over everything loaded so far, ~10% of a start
+        # (docs/decisions.md#cold-start). The lifespan switches it back on once
+        # start-up is done (app.main._freeze_startup_objects). With several
+        # workers this process only supervises; each worker starts normally.
+        gc.disable()
     if settings.demo:
         require_extra("demo", "The demo (a local AWS emulator)")
     for key, value in overrides.items():

@@ -105,12 +105,22 @@ def _freeze_startup_objects() -> None:
     collection took ~2 ms. Frozen objects are still freed by reference counting;
     only cycles among them are never collected.
     https://docs.python.org/3/library/gc.html#gc.freeze
+
+    Start-up seam (docs/decisions.md#cold-start): a full collection here found
+    nothing to free and took 70-80 ms of CPU, ~5% of a start, so only the young
+    generations are collected first. `connector-wizard serve` goes further: it
+    runs start-up with the collector off (app/cli.py), which saved another ~10%
+    of a start's CPU; it is switched back on here, after freezing what start-up
+    left alive (without collecting, as that would walk all of it: the cycles
+    start-up left unreachable were ~850 objects, and stay).
     """
     global _frozen
     if not _frozen:
-        gc.collect()
+        if gc.isenabled():
+            gc.collect(1)
         gc.freeze()
         _frozen = True
+    gc.enable()
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:

@@ -23,16 +23,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from app.resources import resource_path
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 BUSY_TIMEOUT_MS = 5000
 # Seconds to wait for a PostgreSQL connection: an unreachable server fails a
@@ -183,6 +182,8 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic only when migrating (see upgrade)
+
     config = Config()
     config.set_main_option("script_location", str(resource_path("migrations")))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -204,6 +205,10 @@ def upgrade(engine: Engine, revision: str = "head", *, config: Config | None = N
     (https://www.sqlite.org/lang_altertable.html#otheralter).
     PostgreSQL: DDL is transactional; an advisory lock serialises replicas.
     """
+    if revision == "head" and config is None and _stored_revisions(engine) == (head_revision(),):
+        return  # the "at head" seam below: nothing to apply, so Alembic is not even imported
+    from alembic import command
+
     config = config or alembic_config(engine.url.render_as_string(hide_password=False))
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -228,12 +233,39 @@ def upgrade(engine: Engine, revision: str = "head", *, config: Config | None = N
                 conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
+# --- "at head" without Alembic ------------------------------------------------
+# Start-up's seam (docs/decisions.md#cold-start, measured in bench/README.md):
+# every start but the first finds the database at head, and importing Alembic
+# only to learn that cost about a tenth of its CPU (cProfile). So the
+# version table is read directly and the head is taken from the migration files'
+# names; Alembic is imported only when there is something to apply (a new or an
+# older database) or more than one revision is stored. tests/test_migrations.py
+# checks the names against Alembic's own view of the scripts.
+
+VERSION_TABLE = "alembic_version"  # Alembic's default; migrations/env.py keeps it
+_READ_VERSIONS = "SELECT version_num FROM alembic_version"
+
+
+def _stored_revisions(engine: Engine) -> tuple[str, ...]:
+    """The revisions in Alembic's version table, () when it has none or does not exist."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return ()
+        return tuple(conn.exec_driver_sql(_READ_VERSIONS).scalars())
+
+
 def current_revision(engine: Engine) -> str | None:
+    revisions = _stored_revisions(engine)
+    if len(revisions) <= 1:
+        return revisions[0] if revisions else None
+    from alembic.runtime.migration import MigrationContext  # its own error for several heads
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 @cache  # the scripts do not change while the process runs; /readyz asks often
 def head_revision() -> str | None:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return script.get_current_head()
+    """The newest migration: each file is `<revision>_<slug>.py` and revises the one before it by name."""
+    names = sorted(path.name for path in (resource_path("migrations") / "versions").glob("[0-9]*_*.py"))
+    return names[-1].split("_", 1)[0] if names else None

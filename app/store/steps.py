@@ -8,13 +8,14 @@ transaction with its audit event (audit_log.add_event).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from app.store.audit_log import add_event
 from app.store.db import Conflict, as_utc, reading, writing
@@ -70,7 +71,15 @@ def step_states(engine: Engine, *, wizard_id: str) -> dict[str, StepRecord]:
 @lru_cache(maxsize=4)
 def _tick_statement(dialect: str) -> Prepared:
     """INSERT a step state, or UPDATE it only if `done` changes (SQLite and PostgreSQL upsert)."""
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_: Callable[[Table], Any]
+    if dialect == "postgresql":
+        # Imported here: SQLAlchemy's PostgreSQL dialect is ~2.5% of a SQLite
+        # server's start-up imports (docs/decisions.md#cold-start).
+        from sqlalchemy.dialects import postgresql
+
+        insert_ = postgresql.insert
+    else:
+        insert_ = sqlite.insert
     statement = insert_(STEP).values(
         wizard_id=bindparam("wizard_id"),
         step_id=bindparam("step_id"),

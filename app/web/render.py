@@ -66,8 +66,27 @@ def make_templates() -> jinja2.Environment:
     env.globals["SECRET_PREFIX_ASSUMED"] = least_privilege.SECRET_PREFIX_ASSUMED
     env.filters["sha256"] = lambda text: hashlib.sha256(str(text).encode("utf-8")).hexdigest()
     env.filters["breakable"] = breakable
-    env.globals["m"] = env.get_template("_macros.html").make_module()
+    env.globals["m"] = _MacrosOnFirstUse(env)
     return env
+
+
+class _MacrosOnFirstUse:
+    """`m` in templates: the macros module, compiled when a template first uses it, not at start-up.
+
+    Compiling _macros.html was the largest single cost of `create_app()`
+    (docs/decisions.md#cold-start, measured in bench/README.md), and the first
+    200 of a start (a health check) renders no template. Jinja looks macros up
+    with getattr, which lands here.
+    """
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self._env = env
+        self._module: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._module is None:
+            self._module = self._env.get_template("_macros.html").make_module()
+        return getattr(self._module, name)
 
 
 # After ":" and "/" (ARNs, API names, paths) and inside long camel-case names

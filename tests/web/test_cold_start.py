@@ -3,7 +3,10 @@
 boto3 and botocore are only needed once a verification runs: app/web/verify.py
 imports app/aws behind its lazy AWS seam. This runs a fresh interpreter, starts
 the app (lifespan and migrations included), serves a page, and fails if either
-was imported. The time itself is measured by bench/cold_start.py, not here.
+was imported. Alembic is only needed when there is a migration to apply:
+a start on a database already at head reads the version table itself
+(app/store/db.py, the "at head" seam). The time itself is measured by
+bench/cold_start.py, not here.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+from app.main import create_app
+from tests.conftest import make_settings
 
 NOT_AT_START = ("boto3", "botocore", "moto")
 
@@ -32,9 +38,9 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
 
-def test_start_up_and_a_page_import_no_aws_sdk(tmp_path: Path) -> None:
+def _start_and_list_imports(database_url: str) -> set[str]:
     result = subprocess.run(
-        [sys.executable, "-c", PROGRAM, f"sqlite:///{tmp_path / 'start.sqlite3'}"],
+        [sys.executable, "-c", PROGRAM, database_url],
         capture_output=True,
         text=True,
         timeout=120,
@@ -42,4 +48,50 @@ def test_start_up_and_a_page_import_no_aws_sdk(tmp_path: Path) -> None:
     )
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert "fastapi" in loaded  # the probe does see what start-up imported
+    return loaded
+
+
+def test_start_up_and_a_page_import_no_aws_sdk(tmp_path: Path) -> None:
+    loaded = _start_and_list_imports(f"sqlite:///{tmp_path / 'start.sqlite3'}")
     assert loaded.isdisjoint(NOT_AT_START), sorted(loaded & set(NOT_AT_START))
+
+
+def test_a_restart_on_a_database_at_head_imports_no_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'restart.sqlite3'}"
+    assert "alembic" in _start_and_list_imports(url)  # the first start migrates
+    loaded = _start_and_list_imports(url)
+    assert "alembic" not in loaded and "mako" not in loaded, sorted(loaded & {"alembic", "mako"})
+
+
+GC_PROGRAM = """
+import gc, json, sys
+from fastapi.testclient import TestClient
+from app.main import create_app
+from app.settings import Settings
+
+gc.disable()  # as `connector-wizard serve` starts a single-process server
+settings = Settings(
+    _env_file=None, database_url=sys.argv[1], purge_interval_minutes=0, allowed_hosts="testserver"
+)
+with TestClient(create_app(settings)) as client:
+    assert client.get("/healthz").status_code == 200
+    print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_the_lifespan_switches_the_collector_back_on_after_start_up(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", GC_PROGRAM, f"sqlite:///{tmp_path / 'gc.sqlite3'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    assert state["enabled"] is True
+    assert state["frozen"] > 10_000  # what start-up loaded is out of the collector's reach
+
+
+def test_create_app_compiles_no_template(tmp_path: Path) -> None:
+    templates = create_app(make_settings(tmp_path)).state.templates
+    assert len(templates.cache) == 0, list(templates.cache)
