@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from app.aws.clients import SESSION_NAME, ClientSet
 from app.aws.errors import Failure, classify
 from app.domain import check_calls as calls
-from app.domain.check_calls import CHECK_ACTIONS, member_role_arn, secret_probe_name
+from app.domain.check_calls import CHECK_ACTIONS, check_actions, member_role_arn, secret_probe_name
 from app.domain.iam import (
     PARTITION_LABELS,
     account_management_absent,
@@ -90,10 +90,15 @@ class CheckSpec:
 
     id: str
     title: str
+    actions: tuple[str, ...] | None = None  # set by for_plan(); None: every action the check may call
 
     @property
     def call(self) -> str:
-        return ", ".join(CHECK_ACTIONS[self.id])
+        return ", ".join(CHECK_ACTIONS[self.id] if self.actions is None else self.actions)
+
+    def for_plan(self, plan: Plan) -> CheckSpec:
+        """This check as a run of `plan` makes it: its "call" lists only what that run calls."""
+        return replace(self, actions=check_actions(self.id, plan))
 
     def result(self, status: Status, explanation: str, **fields: Any) -> CheckResult:
         return CheckResult(

@@ -72,7 +72,12 @@ class _Tracker:
 def _skip_all(plan: Plan, why: str) -> list[CheckResult]:
     specs = [checks.ACCESS_KEY_INFO, checks.SESSION_TOKEN]
     if plan.is_organization:
-        specs += [checks.ORGANIZATION, checks.MEMBER_ACCOUNTS, checks.TRUSTED_ACCESS, checks.MEMBER_ACCESS]
+        specs += [
+            checks.ORGANIZATION,
+            checks.MEMBER_ACCOUNTS,
+            checks.TRUSTED_ACCESS,
+            checks.MEMBER_ACCESS.for_plan(plan),
+        ]
     skipped = [spec.skipped(why) for spec in specs]
     for region in plan.regions:
         skipped += [
@@ -84,19 +89,20 @@ def _skip_all(plan: Plan, why: str) -> list[CheckResult]:
     return skipped
 
 
-def _member_access_summary(accounts: Sequence[AccountResult], skipped: str | None) -> CheckResult:
+def _member_access_summary(plan: Plan, accounts: Sequence[AccountResult], skipped: str | None) -> CheckResult:
+    spec = checks.MEMBER_ACCESS.for_plan(plan)  # its "call" names ELB only when the plan reads ELB
     if skipped is not None:
-        return checks.MEMBER_ACCESS.skipped(skipped)
+        return spec.skipped(skipped)
     failed = [a for a in accounts if a.failed]
     warned = [a for a in accounts if a.status is Status.WARN]
     if failed:
         role_failed = any(a.role_status is Status.FAIL for a in failed)
-        return checks.MEMBER_ACCESS.result(
+        return spec.result(
             Status.FAIL,
             f"{len(failed)} of {len(accounts)} accounts failed (causes in the account table).",
             fix="member-role" if role_failed else None,
         )
-    return checks.MEMBER_ACCESS.result(
+    return spec.result(
         Status.WARN if warned else Status.PASS,
         f"All {len(accounts)} accounts passed" + (f" ({len(warned)} with warnings)." if warned else "."),
     )
@@ -214,5 +220,5 @@ def verify(
         accounts.extend(f.result() for f in account_futures)
 
     if plan.is_organization:
-        results.append(_member_access_summary(accounts, skip_members))
+        results.append(_member_access_summary(plan, accounts, skip_members))
     return report()

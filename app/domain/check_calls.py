@@ -55,6 +55,17 @@ CHECK_ACTIONS: dict[str, tuple[str, ...]] = {
     ELB: ("elasticloadbalancing:DescribeLoadBalancers",),
 }
 
+
+def check_actions(check: str, plan: Plan) -> tuple[str, ...]:
+    """What `check` calls in a run of `plan`: its CHECK_ACTIONS, less the ELB read
+    inside member accounts when the plan does not automate listeners (check_calls
+    makes that call only when plan.elb)."""
+    actions = CHECK_ACTIONS[check]
+    if check == MEMBER_ACCESS and not plan.elb:
+        return tuple(action for action in actions if action not in CHECK_ACTIONS[ELB])
+    return actions
+
+
 # Actions no IAM policy controls: AWS allows them to any signed-in caller.
 # GetCallerIdentity: "No permissions are required to perform this operation."
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html

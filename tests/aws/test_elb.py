@@ -8,7 +8,7 @@ from botocore.awsrequest import AWSPreparedRequest
 from app.aws.demo import DemoOrganization
 from app.aws.simulate import error_response
 from app.domain.fixes import fix_script
-from app.domain.verification import Cause, Status
+from app.domain.verification import Cause, Report, Status
 from tests.aws.conftest import plan_of, run_org
 
 _EVENT = "before-send.elastic-load-balancing-v2.DescribeLoadBalancers"
@@ -49,6 +49,16 @@ def test_elb_is_read_with_the_users_credentials_and_in_every_member_account(
 
     # Without the option there is no ELB check at all.
     assert not [c for c in run_org(plan_of(regions="us-east-1"), small_org).checks if c.id == "elb"]
+
+
+def test_the_member_access_call_names_elb_only_for_a_plan_that_reads_elb(small_org: DemoOrganization) -> None:
+    def member_access_call(report: Report) -> str:
+        return next(c.call for c in report.checks if c.id == "member-access")
+
+    without = member_access_call(run_org(plan_of(regions="us-east-1"), small_org))
+    assert without == "sts:AssumeRole, acm:ListCertificates"
+    with_elb = member_access_call(run_org(plan_of(regions="us-east-1", elb=True), small_org))
+    assert with_elb == "sts:AssumeRole, acm:ListCertificates, elasticloadbalancing:DescribeLoadBalancers"
 
 
 def test_elb_denied_names_the_elb_policy_and_fix_sh_attaches_only_it(small_org: DemoOrganization) -> None:

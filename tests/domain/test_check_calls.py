@@ -9,6 +9,7 @@ from app.domain.check_calls import (
     CHECK_ACTIONS,
     UNCONTROLLED_ACTIONS,
     Principal,
+    check_actions,
     check_calls,
     principal_policies,
 )
@@ -60,6 +61,17 @@ def test_every_call_of_the_checks_is_allowed_by_the_plans_own_policies(plan: Pla
             assert not plan.uses_default_role
             continue
         assert allows(policies, call.request), (plan.style.value, plan.partition.value, call)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plans())
+def test_a_checks_call_text_lists_exactly_what_a_run_of_the_plan_calls(plan: Plan) -> None:
+    """The "call" a report shows for a check is the calls the plan's run makes, no more (no ELB without ELB)."""
+    made: dict[str, set[str]] = {}
+    for call in check_calls(plan):
+        made.setdefault(call.check, set()).add(call.request.action)
+    for check, actions in made.items():
+        assert set(check_actions(check, plan)) == actions, (check, plan.elb)
 
 
 def test_every_declared_action_is_called_by_some_plan() -> None:
