@@ -90,6 +90,43 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: {'none' if shown in (None, '', False) else shown})"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors that state the rule and never echo what was typed.
+
+    argparse's own messages quote the value ("invalid choice: 'x' (choose
+    from ...)", "invalid int value: 'x'", "unrecognized arguments: x"), which
+    puts whatever was pasted back on the terminal; the project's rule for bad
+    input is a clear message that never echoes it (docs/hardening.md,
+    "Messages never echo input").
+    Subcommands' parsers are of this class too (add_subparsers uses the
+    parent's class).
+    """
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        if isinstance(choices, range):
+            rule = f"must be a whole number from {choices.start} to {choices.stop - 1}"
+        else:
+            rule = "must be one of: " + ", ".join(str(choice) for choice in choices)
+        raise argparse.ArgumentError(action, rule)
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError:
+            if action.type is int:
+                raise argparse.ArgumentError(action, "must be a whole number") from None
+            raise
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"{len(extras)} argument(s) not recognised; --help lists the options")
+        return parsed
+
+
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     """One option per plan field, from the plan's own schema (`Option` in app/domain/plan.py).
 
@@ -615,7 +652,7 @@ def _db_backup(engine: Any, path: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="connector-wizard",
         description="Prepare AWS for a certificate-lifecycle connector, with exactly the permissions it needs.",
     )

@@ -174,3 +174,31 @@ def test_the_readme_shows_what_readyz_really_answers(client: Any) -> None:
     shown = re.search(r"curl -fsS http://127\.0\.0\.1:8000/readyz\s+# (\{.*\})", readme)
     assert shown, "README lost its /readyz example"
     assert json.loads(shown.group(1)) == client.get("/readyz").json()
+
+
+@pytest.mark.parametrize(
+    ("argv", "rule"),
+    [
+        (
+            ["policy", "--partition", "zq-typed<value>"],
+            "--partition: must be one of: aws, aws-us-gov, aws-cn",
+        ),
+        (["export", "--style", "zq-typed<value>", "--output", "x"], "--style: must be one of: documented,"),
+        (["policy", "--format", "zq-typed<value>"], "--format: must be one of: text, json,"),
+        (["verify", "--concurrency", "zq-typed<value>"], "--concurrency: must be a whole number"),
+        (["verify", "--concurrency", "9999"], "--concurrency: must be a whole number from 1 to 128"),
+        (["serve", "--port", "zq-typed<value>"], "--port: must be a whole number"),
+        (["db", "zq-typed<value>"], "db_command: must be one of: upgrade, current, purge, backup"),
+        (["zq-typed<value>"], "command: must be one of: serve, policy,"),
+        (["policy", "zq-typed<value>"], "1 argument(s) not recognised; --help lists the options"),
+    ],
+)
+def test_argument_errors_state_the_rule_and_never_echo_the_input(
+    argv: list[str], rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert rule in err.splitlines()[-1], err
+    assert "zq-typed" not in err and "9999" not in err, err
