@@ -26,6 +26,7 @@ from app.domain.artifacts import artifacts
 from app.domain.attachments import attachments, permissions_json
 from app.domain.least_privilege import secret_prefix_note, uses_secret_prefix
 from app.domain.plan import Plan
+from app.domain.verification import summary_sentence
 
 FORMAT = "aws-connector-wizard/evidence/1"
 
@@ -305,12 +306,14 @@ def evidence_markdown(evidence: Evidence) -> str:
         lines.append(f"| {s.number} | {md_text(s.title)} | {state} | {by} | {when} | {md_text(s.note)} |")
     if evidence.verification is not None:
         v = evidence.verification
-        counts = ", ".join(f"{md_text(k)}: {n}" for k, n in sorted(v.counts.items()))
+        # The report page's sentence, from the same function and the same stored
+        # counts: the export cannot say other numbers than the page.
         lines += [
             "",
             "## Last verification",
             "",
-            f"{md_text(v.status)}, finished {_when(v.finished_at)} by {md_text(v.actor)}. {counts}",
+            f"{md_text(v.status)}, finished {_when(v.finished_at)} by {md_text(v.actor)}. "
+            + summary_sentence(v.counts),
         ]
     lines += ["", "## Activity", ""]
     if evidence.activity:
