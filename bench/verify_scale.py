@@ -1,7 +1,8 @@
 """Benchmark: verify an organization of 1,000 member accounts × 2 regions against moto.
 
     python bench/verify_scale.py [--accounts 1000] [--regions us-east-1,eu-west-1]
-                                 [--latency-ms 100] [--concurrency 16] [--skip-sequential]
+                                 [--latency-ms 100] [--concurrency N] [--sweep 32,128]
+                                 [--skip-sequential]
 
 moto runs in a child process (ThreadedMotoServer on 127.0.0.1, a free port),
 so this process holds only the wizard's side, as it would against AWS. A
@@ -19,8 +20,15 @@ real AWS round trip. One run prints:
   ≤ 12 s for 1,000 accounts × 2 regions at 100 ms),
 - the peak RSS of this process (goal: < 300 MB) and of the moto process.
 
-Every timed run's report is checked (no failed check, every account listed)
-and the process exits 1 when a report is wrong or a goal is missed. moto's
+The goals are measured at the app's default concurrency (AwsSettings,
+CONNECTOR_WIZARD_VERIFY_CONCURRENCY) unless --concurrency says otherwise;
+--sweep times other thread counts beside it.
+
+Every timed run's report is checked: no failed check, every account listed,
+and every check and account with the same outcome as the run recorded against
+moto (a replay that answered wrongly, or a run that skipped accounts, would
+otherwise be timed as a fast run). The process exits 1 when a report is wrong
+or a goal is missed. moto's
 own CPU shares the machine with this process, so the wall times here are an
 upper bound of what a free endpoint would give.
 
@@ -45,8 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.aws.clients import AwsSettings, ClientSet, Credentials
 from app.aws.runner import verify
 from app.aws.simulate import Latency, Recorder, Replay
-from app.domain.plan import parse_plan
-from app.domain.verification import Report, Status
+from app.domain.plan import DEFAULT_USER_NAME, parse_plan
+from app.domain.verification import Report, Status, summary_sentence
 
 
 def _moto(port_queue: Any, stop: Any) -> None:
@@ -86,8 +94,9 @@ def _seed(endpoint: str, accounts: int) -> Credentials:
     org.create_organization(FeatureSet="ALL")
     org.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
     iam = client("iam")
-    iam.create_user(UserName="connector")
-    key = iam.create_access_key(UserName="connector")["AccessKey"]
+    # The plan's own user: the identity check fails any other caller (Cause.WRONG_USER).
+    iam.create_user(UserName=DEFAULT_USER_NAME)
+    key = iam.create_access_key(UserName=DEFAULT_USER_NAME)["AccessKey"]
     for index in range(accounts):
         org.create_account(AccountName=f"Workload {index:04d}", Email=f"aws+{index}@example.com")
     return Credentials(access_key_id=key["AccessKeyId"], secret_access_key=SecretStr(key["SecretAccessKey"]))
@@ -153,15 +162,29 @@ def _run(
     return Run(seconds, report, cpu, count.requests, note)
 
 
-def _report_problem(run: Run, accounts: int) -> str | None:
+def _outcome(report: Report) -> list[tuple[Any, ...]]:
+    """What a run found, without times: every check's and every account's (and region's) status and cause."""
+    checks = sorted((c.id, c.region or "", c.status.value, c.cause) for c in report.checks)
+    accounts = sorted(
+        (a.account_id, a.role_status.value, a.cause, tuple((r.region, r.status.value) for r in a.regions))
+        for a in report.accounts
+    )
+    return [*checks, *accounts]
+
+
+def _report_problem(run: Run, accounts: int, expected: list[tuple[Any, ...]] | None) -> str | None:
     """What is wrong with a timed run's report, if anything (checked for every run)."""
     if run.report.status is Status.FAIL:
-        return f"the verification failed: {run.report.summary()}"
+        failed = ", ".join(f"{c.id} ({c.cause})" for c in run.report.failures()) or "accounts only"
+        return f"the verification failed: {failed}; {summary_sentence(run.report.summary())}"
     if len(run.report.accounts) != accounts + 1:
         return (
             f"the report lists {len(run.report.accounts)} accounts, "
             f"expected {accounts + 1} (management + {accounts} seeded)"
         )
+    if expected is not None and _outcome(run.report) != expected:
+        differ = len(set(_outcome(run.report)) ^ set(expected))
+        return f"the report differs from the recorded run's in {differ} checks or accounts"
     return None
 
 
@@ -172,7 +195,12 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--goal-seconds", type=float, default=12.0, help="user-facing time, with latency")
     parser.add_argument("--goal-cpu-ms", type=float, default=1.0, help="this process's CPU per AWS request")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=AwsSettings().concurrency,
+        help="threads for the goals (default: the app's, docs/decisions.md#verify-concurrency)",
+    )
     parser.add_argument(
         "--sweep", type=lambda text: [int(n) for n in text.split(",")], default=[], help="more thread counts"
     )
@@ -238,10 +266,14 @@ def main() -> int:
             sequential = timed_run(1, args.latency_ms)
             print(f"concurrent is {sequential.seconds / concurrent.seconds:.1f}x faster than sequential")
         # Explicit checks, not `assert`: python -O would strip those and time a broken run.
+        expected = _outcome(recorded.report)
         for run in timed:
-            problem = _report_problem(run, args.accounts)
+            problem = _report_problem(run, args.accounts, None if run is recorded else expected)
             if problem:
                 missed.append(problem)
+        print(
+            f"reports checked: {len(timed)} runs, against the recorded run's {len(expected)} checks and accounts"
+        )
         print(f"ratio with / without the round trip: {concurrent.seconds / zero.seconds:.2f}")
         if concurrent.seconds > args.goal_seconds:
             missed.append(f"user-facing time {concurrent.seconds:.1f} s > {args.goal_seconds:g} s")
