@@ -61,9 +61,14 @@ def _fix_for(cause: Cause, fallback: str | None) -> str | None:
     return (_CAUSE_FIX[cause] or fallback) if cause in _CAUSE_FIX else None
 
 
-# An IAM user's ARN: arn:PARTITION:iam::ACCOUNT:user/[PATH/]NAME
+# An IAM user's ARN: arn:PARTITION:iam::ACCOUNT:user/[PATH/]NAME; a role session's (the sensor
+# role's, for role principals): arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE-NAME/SESSION-NAME,
+# without the role's path (docs/facts.md#temporary-credentials).
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns
 _USER_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):user/(?:.*/)?(?P<name>[^/]+)")
+_ROLE_SESSION_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/(?P<session>.+)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,11 @@ SECRETS_MANAGER = CheckSpec(calls.SECRETS_MANAGER, "Secrets Manager")
 ELB = CheckSpec(calls.ELB, "Elastic Load Balancing")
 
 
+def _who(plan: Plan) -> str:
+    """The connector as a sentence's subject: its IAM user, or its sensor role."""
+    return "The sensor role" if plan.uses_role_principal else "The user"
+
+
 def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = False, **kwargs: Any) -> Any:
     """Call fn(**kwargs); return its answer or a Failure."""
     try:
@@ -167,8 +177,10 @@ def check_identity(clients: ClientSet, plan: Plan) -> tuple[CheckResult, Identit
     """
     answer = _attempt(clients, clients.client("sts").get_caller_identity)
     if isinstance(answer, Failure):
-        return IDENTITY.failed(answer, fix="create-access-key"), None
+        return IDENTITY.failed(answer, fix=None if plan.uses_role_principal else "create-access-key"), None
     identity = Identity(arn=str(answer["Arn"]), account_id=str(answer["Account"]))
+    if plan.uses_role_principal:
+        return _role_identity(plan, identity), identity
     user = _USER_ARN.fullmatch(identity.arn)
     if user is None:
         parts = identity.arn.split(":")
@@ -197,6 +209,42 @@ def check_identity(clients: ClientSet, plan: Plan) -> tuple[CheckResult, Identit
     return IDENTITY.passed(explanation), identity
 
 
+def _role_identity(plan: Plan, identity: Identity) -> CheckResult:
+    """A role principal's plan: the caller must be a session of the plan's sensor role, in its partition.
+
+    The session name (an instance id, a certificate's serial, an admin's
+    choice) says nothing about the role, so only the partition and the role
+    name are compared (docs/facts.md#temporary-credentials).
+    """
+    session = _ROLE_SESSION_ARN.fullmatch(identity.arn)
+    role = plan.sensor_role_name
+    partition = plan.partition.value
+    if session is not None and session["partition"] == partition and session["name"] == role:
+        return IDENTITY.passed(
+            f"Signed in as the sensor role {role} (session {session['session']}) in account "
+            f"{identity.account_id}, the plan's role."
+        )
+    expected = (
+        f"a session of the IAM role {role} in the {PARTITION_LABELS[plan.partition]} partition "
+        f"(arn:{partition}:sts::ACCOUNT:assumed-role/{role}/SESSION)"
+    )
+    if session is not None:
+        found = f"a session of the role {session['name']} in the partition {session['partition']}"
+    elif _USER_ARN.fullmatch(identity.arn):
+        found = "an IAM user's key"
+    elif identity.arn.endswith(":root"):
+        found = "the account's root user"
+    else:
+        found = "another kind of identity"
+    return IDENTITY.result(
+        Status.FAIL,
+        f"These credentials are {found}, {identity.arn}, but the plan's connector is {expected}. "
+        f"Verify with the credentials of {role}: checks run with anyone else's prove nothing about the "
+        "sensor's permissions.",
+        cause=Cause.WRONG_ROLE,
+    )
+
+
 _TEMPORARY_KEY_INFO = (
     "Not checked: these are temporary credentials, and AWS lets session credentials call no STS API "
     "other than AssumeRole and GetCallerIdentity. The connector's long-term key can call it; this is not a "
@@ -207,6 +255,9 @@ _TEMPORARY_KEY_INFO = (
 def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
     if not plan.is_organization:
         return ACCESS_KEY_INFO.skipped("Only the organization scope's inline policy grants this.")
+    if plan.uses_role_principal:
+        # No access key to look up: the connector is a role (docs/facts.md#temporary-credentials).
+        return ACCESS_KEY_INFO.found(Cause.ROLE_CREDENTIALS, status=Status.SKIPPED)
     key_id = clients.access_key_id()
     if key_id is None:
         return ACCESS_KEY_INFO.skipped("No access key is in use.")
@@ -239,6 +290,9 @@ def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) ->
 def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
     if not plan.is_organization:
         return SESSION_TOKEN.skipped("Only the organization scope's inline policy names this.")
+    if plan.uses_role_principal:
+        # AWS refuses GetSessionToken to role credentials (docs/facts.md#temporary-credentials).
+        return SESSION_TOKEN.found(Cause.ROLE_CREDENTIALS, status=Status.SKIPPED)
     if clients.temporary_credentials():
         return SESSION_TOKEN.found(Cause.TEMPORARY_CREDENTIALS, status=Status.SKIPPED)
     # The shortest session AWS allows; the credentials it returns are dropped.
@@ -313,7 +367,7 @@ def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
     return TRUSTED_ACCESS.passed(f"{ACCOUNT_SERVICE_PRINCIPAL} is enabled for the organization.")
 
 
-# --- the user's own regional access ---------------------------------------------------
+# --- the connector's own regional access (its user or sensor role) ---------------------------------------------------
 
 
 def check_acm(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
@@ -325,7 +379,7 @@ def check_acm(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
     )
     if isinstance(answer, Failure):
         return ACM.failed(answer, fix=permission_step(plan, "acm"), region=region)
-    return ACM.passed(f"The user can list certificates in {region}.", region=region)
+    return ACM.passed(f"{_who(plan)} can list certificates in {region}.", region=region)
 
 
 def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
@@ -348,7 +402,8 @@ def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckR
             answer, fix=permission_step(plan, "secrets-manager"), region=region, context=context
         )
     return SECRETS_MANAGER.passed(
-        f"The user may use secrets whose names start with {plan.secret_prefix} in {region}.", region=region
+        f"{_who(plan)} may use secrets whose names start with {plan.secret_prefix} in {region}.",
+        region=region,
     )
 
 
@@ -361,7 +416,7 @@ def check_elb(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
     )
     if isinstance(answer, Failure):
         return ELB.failed(answer, fix=permission_step(plan, "elb"), region=region)
-    return ELB.passed(f"The user can list load balancers in {region}.", region=region)
+    return ELB.passed(f"{_who(plan)} can list load balancers in {region}.", region=region)
 
 
 # --- one member account -------------------------------------------------------------

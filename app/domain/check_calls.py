@@ -88,7 +88,7 @@ SAMPLE_ACCOUNT_ID = "111122223333"
 
 
 class Principal(StrEnum):
-    USER = "user"  # the connector's IAM user, with the plan's user policies
+    USER = "user"  # the connector: its IAM user or sensor role, with the plan's policies on it
     MEMBER_ROLE = "member-role"  # the common role inside a member account
 
 
@@ -122,9 +122,14 @@ def check_calls(plan: Plan) -> tuple[Call, ...]:
     user, role = Principal.USER, Principal.MEMBER_ROLE
     calls = [Call(IDENTITY, user, Request("sts:GetCallerIdentity"))]
     if plan.is_organization:
+        if not plan.uses_role_principal:
+            # A role principal has no key to look up and may not call GetSessionToken: both
+            # checks are skipped without a call (docs/facts.md#temporary-credentials).
+            calls += [
+                Call(ACCESS_KEY_INFO, user, Request("sts:GetAccessKeyInfo")),
+                Call(SESSION_TOKEN, user, Request("sts:GetSessionToken")),
+            ]
         calls += [
-            Call(ACCESS_KEY_INFO, user, Request("sts:GetAccessKeyInfo")),
-            Call(SESSION_TOKEN, user, Request("sts:GetSessionToken")),
             Call(ORGANIZATION, user, Request("organizations:DescribeOrganization")),
             Call(MEMBER_ACCOUNTS, user, Request("organizations:ListAccounts")),
         ]

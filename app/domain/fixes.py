@@ -24,6 +24,11 @@ from app.domain.iam import HOME_REGION, managed_policy_arn
 from app.domain.least_privilege import CustomPolicy, custom_user_policies
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
 from app.domain.policies import INLINE_POLICY_NAME, corrected_inline_policy
+from app.domain.principal import (
+    connector_principal_kind,
+    connector_principal_label,
+    connector_principal_name,
+)
 from app.domain.verification import (
     ACCOUNT_SERVICE_PRINCIPAL,
     CAUSE_TEXT,
@@ -97,14 +102,15 @@ def failed_account_ids(report: Report) -> tuple[str, ...]:
 
 
 def _user_policy_for(plan: Plan, need: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """(what, commands, setup lines) that give the connector user `need` as the plan grants it."""
-    user = shlex.quote(plan.user_name)
+    """(what, commands, setup lines) that give the connector (user or sensor role) `need` as the plan grants it."""
+    kind = connector_principal_kind(plan)
+    named = f"--{kind}-name {shlex.quote(connector_principal_name(plan))}"
     if need == "inline":
         function = "document_inline_policy"
         return (
             f"the corrected inline policy {INLINE_POLICY_NAME}",
             (
-                f"aws iam put-user-policy --user-name {user} --policy-name {INLINE_POLICY_NAME} "
+                f"aws iam put-{kind}-policy {named} --policy-name {INLINE_POLICY_NAME} "
                 f'--policy-document "$({function})"',
             ),
             tuple(heredoc_function(function, render_json(corrected_inline_policy(plan)), _POLICY_END)),
@@ -114,7 +120,7 @@ def _user_policy_for(plan: Plan, need: str) -> tuple[str, tuple[str, ...], tuple
         arn = managed_policy_arn(plan.partition, name)
         return (
             f"the AWS managed policy {name}",
-            (f"aws iam attach-user-policy --user-name {user} --policy-arn {shlex.quote(arn)}",),
+            (f"aws iam attach-{kind}-policy {named} --policy-arn {shlex.quote(arn)}",),
             (),
         )
     policy = _custom_policy(plan, need)
@@ -128,7 +134,7 @@ def _user_policy_for(plan: Plan, need: str) -> tuple[str, tuple[str, ...], tuple
             'ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
             f"aws iam get-policy --policy-arn {arn} >/dev/null 2>&1 || "
             f'aws iam create-policy --policy-name {policy.name} --policy-document "$({function})" >/dev/null',
-            f"aws iam attach-user-policy --user-name {user} --policy-arn {arn}",
+            f"aws iam attach-{kind}-policy {named} --policy-arn {arn}",
         ),
         tuple(heredoc_function(function, render_json(policy.document), _POLICY_END)),
     )
@@ -195,7 +201,7 @@ def _check_fixes(plan: Plan, checks: Iterable[CheckResult]) -> list[Fix]:
         fixes.append(
             Fix(
                 id=f"user-policy-{need}",
-                title=f"Give the user {plan.user_name} {what}",
+                title=f"Give the {connector_principal_label(plan)} {what}",
                 covers=tuple(keys),
                 commands=commands,
                 advice="Exactly what the plan grants for the failed calls; nothing else is attached.",

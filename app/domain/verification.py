@@ -67,6 +67,7 @@ class Cause(StrEnum):
     NOT_IN_ORGANIZATION = "not-in-organization"
     NOT_IAM_USER = "not-iam-user"
     WRONG_USER = "wrong-user"
+    WRONG_ROLE = "wrong-role"  # a role principal's plan, and another identity's credentials
     INVALID_CREDENTIALS = "invalid-credentials"
     WRONG_SECRET = "wrong-secret"  # noqa: S105 (a cause name)
     EXPIRED_CREDENTIALS = "expired-credentials"
@@ -76,6 +77,7 @@ class Cause(StrEnum):
     UNREACHABLE = "unreachable"
     REGION_NOT_ENABLED = "region-not-enabled"
     TEMPORARY_CREDENTIALS = "temporary-credentials"
+    ROLE_CREDENTIALS = "role-credentials"  # the connector is a role: no key, no GetSessionToken
     UNEXPECTED = "unexpected"
 
 
@@ -123,6 +125,10 @@ CAUSE_TEXT: dict[Cause, str] = {
         "These keys belong to another identity than the plan's connector user: every other check then "
         "shows what that identity can do, not the connector's user."
     ),
+    Cause.WRONG_ROLE: (
+        "These credentials belong to another identity than the plan's sensor role: every other check then "
+        "shows what that identity can do, not the sensor role's."
+    ),
     Cause.INVALID_CREDENTIALS: (
         "AWS does not recognise this access key id: it was mistyped, deleted or deactivated."
     ),
@@ -142,6 +148,12 @@ CAUSE_TEXT: dict[Cause, str] = {
     Cause.TEMPORARY_CREDENTIALS: (
         "These are already temporary credentials; AWS does not allow GetSessionToken with them. "
         "The connector's long-term key can call it."
+    ),
+    # docs/facts.md#temporary-credentials
+    Cause.ROLE_CREDENTIALS: (
+        "Not checked: the plan's connector is a role, whose credentials are temporary. AWS refuses "
+        "GetSessionToken to role credentials, and there is no long-term access key whose account "
+        "GetAccessKeyInfo could confirm. This is not a failure of the plan."
     ),
     Cause.UNEXPECTED: "AWS returned an unexpected error.",
 }

@@ -161,6 +161,41 @@ def scenarios() -> dict[str, tuple[Plan, Report]]:
         ),
     )
 
+    # Keyless sensors (issue 13.2): the fixes name the sensor role, never a user.
+    plan = Plan(principal="instance-role", style="least-privilege", regions=("us-east-1",))
+    out["organization-sensor-role-least-privilege"] = (
+        plan,
+        report(
+            plan,
+            [
+                check("identity", Status.FAIL, Cause.WRONG_ROLE),
+                check("access-key-info", Status.SKIPPED, Cause.ROLE_CREDENTIALS),
+                check("session-token", Status.SKIPPED, Cause.ROLE_CREDENTIALS),
+                check("organization", Status.FAIL, Cause.CALLER_POLICY),
+                check("acm", Status.FAIL, Cause.CALLER_POLICY, "us-east-1"),
+            ],
+            [account(PASSED, regions=_ok(plan.regions))],
+        ),
+    )
+
+    plan = Plan(
+        scope="account",
+        principal="roles-anywhere",
+        sensor_role_name="tlm-sensor-onprem",
+        certificate_subject_cn="sensor-01.example.com",
+        trust_anchor_pca_arn="arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+        "12345678-1234-1234-1234-123456789012",
+        regions=("us-east-1",),
+    )
+    out["account-roles-anywhere-documented"] = (
+        plan,
+        report(
+            plan,
+            [check("identity", Status.PASS), check("acm", Status.FAIL, Cause.CALLER_POLICY, "us-east-1")],
+            [],
+        ),
+    )
+
     plan = Plan()
     out["nothing-failed"] = (
         plan,

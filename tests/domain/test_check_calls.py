@@ -8,14 +8,14 @@ from hypothesis import strategies as st
 from app.domain.check_calls import (
     CHECK_ACTIONS,
     UNCONTROLLED_ACTIONS,
-    Principal,
     check_actions,
     check_calls,
     principal_policies,
 )
+from app.domain.check_calls import Principal as Caller
 from app.domain.iam import REGIONS, Partition
 from app.domain.iam_eval import Request, allows
-from app.domain.plan import Plan, PolicyStyle, Scope
+from app.domain.plan import Plan, PolicyStyle, Principal, Scope
 
 
 @st.composite
@@ -44,6 +44,15 @@ def plans(draw: st.DrawFn) -> Plan:
         # A plan refuses options it does not use: the role only for organizations.
         values["dedicated_member_role"] = dedicated
         values["role_name"] = role_name
+    # The connector's principal: the user, or the sensor role whose checks skip the key's (issue 13.2).
+    values["principal"] = principal = draw(st.sampled_from(list(Principal)))
+    if principal is Principal.ROLES_ANYWHERE:
+        values["certificate_subject_cn"] = "sensor-01.example.com"
+        region = REGIONS[partition][0]
+        values["trust_anchor_pca_arn"] = (
+            f"arn:{partition.value}:acm-pca:{region}:111122223333:certificate-authority/"
+            "12345678-1234-1234-1234-123456789012"
+        )
     return Plan.model_validate(values)
 
 
@@ -57,7 +66,7 @@ def test_every_call_of_the_checks_is_allowed_by_the_plans_own_policies(plan: Pla
         policies = principal_policies(plan, call.principal)
         if policies is None:
             # A custom common role that the plan does not create: its permissions are the admin's.
-            assert call.principal is Principal.MEMBER_ROLE and not plan.dedicated_member_role
+            assert call.principal is Caller.MEMBER_ROLE and not plan.dedicated_member_role
             assert not plan.uses_default_role
             continue
         assert allows(policies, call.request), (plan.style.value, plan.partition.value, call)
@@ -113,10 +122,32 @@ def test_the_evaluator_says_no_where_iam_does() -> None:
 
 def test_least_privilege_plans_grant_the_trusted_access_check_and_the_secret_probe() -> None:
     plan = Plan(style=PolicyStyle.LEAST_PRIVILEGE, secrets_manager=True)
-    policies = principal_policies(plan, Principal.USER)
+    policies = principal_policies(plan, Caller.USER)
     assert policies is not None
     assert allows(policies, Request("organizations:ListAWSServiceAccessForOrganization"))
     # Secrets outside the prefix stay out of reach, and so does listing every secret.
     assert not allows(policies, Request("secretsmanager:ListSecrets", region="us-east-1"))
     outside = "arn:aws:secretsmanager:us-east-1:111122223333:secret:other-secret"
     assert not allows(policies, Request("secretsmanager:DescribeSecret", outside, "us-east-1"))
+
+
+def test_a_role_principal_never_calls_what_roles_cannot() -> None:
+    # Role credentials may not call GetSessionToken and have no key for GetAccessKeyInfo
+    # (docs/facts.md#temporary-credentials): those checks are skipped without a call.
+    for principal in (Principal.INSTANCE_ROLE, Principal.ROLES_ANYWHERE):
+        extra = (
+            {
+                "certificate_subject_cn": "sensor",
+                "trust_anchor_pca_arn": "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+                "12345678-1234-1234-1234-123456789012",
+            }
+            if principal is Principal.ROLES_ANYWHERE
+            else {}
+        )
+        actions = {
+            c.request.action for c in check_calls(Plan.model_validate({"principal": principal, **extra}))
+        }
+        assert "sts:GetSessionToken" not in actions and "sts:GetAccessKeyInfo" not in actions
+        assert "sts:AssumeRole" in actions
+    user = {c.request.action for c in check_calls(Plan())}
+    assert {"sts:GetSessionToken", "sts:GetAccessKeyInfo"} <= user

@@ -108,3 +108,13 @@ def test_the_fixes_can_be_limited_to_chosen_accounts() -> None:
     chosen = fixes(plan, report, accounts=[INVITED_A])
     named = {a for fix in chosen for a in fix.accounts}
     assert named == {INVITED_A}
+
+
+@pytest.mark.parametrize(
+    "name", ["organization-sensor-role-least-privilege", "account-roles-anywhere-documented"]
+)
+def test_a_role_plans_fixes_give_the_sensor_role_what_failed_never_a_user(name: str) -> None:
+    plan, report = SCENARIOS[name]
+    script = fix_script(plan, report)
+    assert f"attach-role-policy --role-name {plan.sensor_role_name} " in script
+    assert "user-name" not in script and "-user-policy" not in script

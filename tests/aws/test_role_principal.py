@@ -1,0 +1,162 @@
+"""Verification of a keyless plan (issue 13.2): the caller must be the plan's sensor role (moto over HTTP).
+
+The sensor role is created in moto's management account and assumed, as EC2
+or IAM Roles Anywhere would for the sensor; the verification then runs with
+those temporary credentials, exactly as someone pastes them into the verify
+page. moto does not evaluate the role's trust policy (docs/facts.md, "moto"),
+which is why an admin key can assume it here; in AWS only the instance
+profile or Roles Anywhere can.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from pydantic import SecretStr
+
+from app.aws import checks
+from app.aws.clients import Credentials
+from app.aws.demo import _ADMIN, MANAGEMENT_ACCOUNT_ID, DemoOrganization, seed_organization
+from app.aws.simulate import CallerIdentity
+from app.domain.check_calls import check_calls
+from app.domain.plan import Plan
+from app.domain.verification import CAUSE_TEXT, Cause, Report, Status
+from tests.aws.conftest import plan_of, run
+
+PCA_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/12345678-1234-1234-1234-123456789012"
+ROLES_ANYWHERE = {
+    "principal": "roles-anywhere",
+    "trust_anchor_pca_arn": PCA_ARN,
+    "certificate_subject_cn": "sensor-01.example.com",
+}
+INSTANCE_ROLE = {"principal": "instance-role"}
+
+
+def _check(report: Report, check_id: str, region: str | None = None) -> Any:
+    return next(c for c in report.checks if c.id == check_id and c.region == region)
+
+
+def sensor_role_credentials(endpoint: str, role: str = "digicert-tlm-sensor", path: str = "/") -> Credentials:
+    """Create `role` in the management account and return a session of it (what the sensor gets)."""
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, **_ADMIN)
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    arn = iam.create_role(RoleName=role, Path=path, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint, **_ADMIN)
+    assumed = sts.assume_role(RoleArn=arn, RoleSessionName="i-0123456789abcdef0")["Credentials"]
+    return Credentials(
+        access_key_id=assumed["AccessKeyId"],
+        secret_access_key=SecretStr(assumed["SecretAccessKey"]),
+        session_token=SecretStr(assumed["SessionToken"]),
+    )
+
+
+@pytest.fixture
+def org(endpoint: str) -> DemoOrganization:
+    return seed_organization(endpoint, created=2, invited=0, untrusted=0)
+
+
+@pytest.mark.parametrize(
+    "principal", [INSTANCE_ROLE, ROLES_ANYWHERE], ids=["instance-role", "roles-anywhere"]
+)
+def test_a_session_of_the_plans_sensor_role_passes_and_skips_what_roles_cannot_do(
+    org: DemoOrganization, principal: dict[str, str]
+) -> None:
+    credentials = sensor_role_credentials(org.endpoint_url)
+    called: set[str] = set()
+
+    def record(model: Any, **_: object) -> None:
+        called.add(f"{model.service_model.signing_name}:{model.name}")
+
+    plan = plan_of(**principal)
+    report = run(plan, org.endpoint_url, credentials, [*org.hooks(), ("before-call", record)])
+
+    identity = _check(report, "identity")
+    assert identity.status is Status.PASS, identity.explanation
+    assert (
+        report.caller_arn
+        == f"arn:aws:sts::{MANAGEMENT_ACCOUNT_ID}:assumed-role/digicert-tlm-sensor/i-0123456789abcdef0"
+    )
+    assert "sensor role digicert-tlm-sensor" in identity.explanation
+    for check_id in ("access-key-info", "session-token"):
+        skipped = _check(report, check_id)
+        assert (skipped.status, skipped.cause) == (Status.SKIPPED, Cause.ROLE_CREDENTIALS), check_id
+        assert skipped.explanation == CAUSE_TEXT[Cause.ROLE_CREDENTIALS]
+    assert "GetSessionToken" in CAUSE_TEXT[Cause.ROLE_CREDENTIALS]
+    # Neither is even called; everything the run called is what the domain declares for the plan.
+    assert "sts:GetSessionToken" not in called and "sts:GetAccessKeyInfo" not in called
+    assert called == {call.request.action for call in check_calls(plan)}
+    # The role reaches the organization and every member account through the common role.
+    assert _check(report, "organization").status is Status.PASS
+    created = {a.id for a in org.accounts_of("created")}
+    assert all(a.status is Status.PASS for a in report.accounts if a.account_id in created)
+    assert "The sensor role can list certificates" in _check(report, "acm", "us-east-1").explanation
+    assert not report.failures()
+
+
+def test_a_role_under_a_path_is_still_the_plans_role(endpoint: str) -> None:
+    # A session ARN has no path (docs/facts.md#temporary-credentials): only the name counts.
+    credentials = sensor_role_credentials(endpoint, path="/sensors/")
+    report = run(plan_of(scope="account", **INSTANCE_ROLE), endpoint, credentials)
+    assert _check(report, "identity").status is Status.PASS
+
+
+def test_a_plan_naming_another_role_fails_the_identity_check_naming_both(org: DemoOrganization) -> None:
+    credentials = sensor_role_credentials(org.endpoint_url)
+    plan = plan_of(sensor_role_name="tlm-sensor-prod", **ROLES_ANYWHERE)
+    report = run(plan, org.endpoint_url, credentials, org.hooks())
+    identity = _check(report, "identity")
+    assert (identity.status, identity.cause) == (Status.FAIL, Cause.WRONG_ROLE)
+    assert "a session of the role digicert-tlm-sensor" in identity.explanation
+    assert "assumed-role/digicert-tlm-sensor/i-0123456789abcdef0" in identity.explanation
+    assert "the IAM role tlm-sensor-prod" in identity.explanation
+    assert report.status is Status.FAIL
+    # The other checks still ran with that identity: they show what it can do.
+    assert _check(report, "organization").status is Status.PASS
+
+
+def test_an_iam_users_key_is_not_the_plans_sensor_role(org: DemoOrganization) -> None:
+    report = run(plan_of(**INSTANCE_ROLE), org.endpoint_url, org.credentials, org.hooks())
+    identity = _check(report, "identity")
+    assert (identity.status, identity.cause) == (Status.FAIL, Cause.WRONG_ROLE)
+    assert "an IAM user's key" in identity.explanation and org.user_arn in identity.explanation
+    assert "digicert-tlm-sensor" in identity.explanation
+
+
+def test_a_session_of_the_role_in_another_partition_fails_naming_the_partition(endpoint: str) -> None:
+    credentials = sensor_role_credentials(endpoint)
+    other = "arn:aws-cn:sts::123456789012:assumed-role/digicert-tlm-sensor/i-0123456789abcdef0"
+    # AWS answers with the partition the credentials live in; moto answers with the request's.
+    hook = ("before-send", CallerIdentity(credentials.access_key_id, arn=other, account_id="123456789012"))
+    report = run(plan_of(scope="account", **INSTANCE_ROLE), endpoint, credentials, [hook])
+    identity = _check(report, "identity")
+    assert (identity.status, identity.cause) == (Status.FAIL, Cause.WRONG_ROLE)
+    assert "in the partition aws-cn" in identity.explanation
+    assert "the IAM role digicert-tlm-sensor in the AWS (commercial) partition" in identity.explanation
+
+
+@pytest.mark.parametrize(
+    ("arn", "found"),
+    [
+        ("arn:aws:iam::123456789012:root", "the account's root user"),
+        ("arn:aws:sts::123456789012:federated-user/alice", "another kind of identity"),
+        (
+            "arn:aws:sts::123456789012:assumed-role/digicert-tlm-sensor2/s",
+            "a session of the role digicert-tlm-sensor2",
+        ),
+    ],
+)
+def test_what_was_found_instead_of_the_role_is_said(arn: str, found: str) -> None:
+    plan = Plan.model_validate(INSTANCE_ROLE)
+    result = checks._role_identity(plan, checks.Identity(arn=arn, account_id="123456789012"))
+    assert (result.status, result.cause) == (Status.FAIL, Cause.WRONG_ROLE)
+    assert found in result.explanation and arn in result.explanation
+
+
+def test_an_iam_user_plan_still_skips_nothing_for_role_reasons(org: DemoOrganization) -> None:
+    # The default principal keeps its checks: a role's reasons never apply to a user's long-term key.
+    report = run(plan_of(), org.endpoint_url, org.credentials, org.hooks())
+    assert _check(report, "identity").status is Status.PASS
+    assert _check(report, "access-key-info").status is Status.PASS
+    assert _check(report, "session-token").status is Status.PASS
