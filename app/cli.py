@@ -508,7 +508,7 @@ def report_table(report: Any, *, failures_only: bool = False) -> str:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     """Run the live checks with the default credential chain; exit 1 on any failure."""
-    from app.aws.clients import AwsSettings, ClientSet, Hook
+    from app.aws.clients import SHARED, AwsSettings, ClientSet, Hook, ProfileMissing, profile_session
     from app.aws.runner import verify
     from app.domain.fixes import fixes, report_json_with_fixes
     from app.domain.verification import NotMembers, parse_account_ids
@@ -547,7 +547,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         read_timeout=settings.aws_read_timeout,
         concurrency=args.concurrency or settings.verify_concurrency,
     )
-    clients = ClientSet(credentials=credentials, partition=plan.partition, aws=aws, hooks=hooks)
+    shared = SHARED
+    if args.profile is not None:
+        if args.demo:
+            raise CliError("--profile: not with --demo, which brings the demo user's credentials")
+        try:
+            shared = profile_session(args.profile)
+        except ProfileMissing as error:
+            raise CliError(f"--profile: {error}") from None
+    clients = ClientSet(
+        credentials=credentials, partition=plan.partition, aws=aws, hooks=hooks, shared=shared
+    )
     try:
         report = verify(
             plan,
@@ -695,7 +705,9 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="check live, with the default AWS credential chain, that the connector's permissions work",
         description="Runs the wizard's live checks with the default AWS credential chain (environment, "
-        "profile, instance role) and CONNECTOR_WIZARD_AWS_ENDPOINT_URL if set. Exit status: 0 when nothing "
+        "profile, instance role), or --profile NAME, and CONNECTOR_WIZARD_AWS_ENDPOINT_URL if set. Run it "
+        "on the sensor's host for a keyless plan (--principal instance-role or roles-anywhere): the "
+        "identity check expects the sensor role. Exit status: 0 when nothing "
         "failed, 1 when a check failed, 2 on bad input.",
     )
     _plan_arguments(verify)
@@ -716,6 +728,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="ID,ID",
         help="re-check only these member accounts (organization scope), e.g. the ones that failed",
+    )
+    verify.add_argument(
+        "--profile",
+        default=None,
+        metavar="NAME",
+        help="use this profile of the AWS config files instead of the default chain: on a keyless "
+        "sensor's host, the profile the connector names (its credential_process signs with the sensor's "
+        "certificate)",
     )
     verify.add_argument("--json", action="store_true", help="print the report, each failure with its fix")
     verify.add_argument("--failures-only", action="store_true", help="list only failed checks and accounts")

@@ -202,22 +202,29 @@ class _ThreadIdentityProvider(CredentialProvider):  # type: ignore[misc]
 class _SharedSession:
     """Warm boto3 Sessions for the process, and the lock that guards them.
 
-    `session`: explicit credentials or the default chain. `member`: a Session
+    `session`: explicit credentials or the default chain (or, with `profile`,
+    that profile of the AWS config files: `verify --profile` on the sensor
+    host, whose profile may run a `credential_process`). `member`: a Session
     whose only credential provider is the thread identity above.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, profile: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._profile = profile
         self._session: boto3.Session | None = None
         self._member: boto3.Session | None = None
         self.identity = _ThreadIdentity()
 
+    def _own(self) -> boto3.Session:
+        """The Session of the run's own identity; the caller holds the lock."""
+        if self._session is None:
+            pin_loggers()
+            self._session = boto3.Session(profile_name=self._profile)
+        return self._session
+
     def client(self, service: str, **kwargs: Any) -> Any:
         with self._lock:
-            if self._session is None:
-                pin_loggers()
-                self._session = boto3.Session()
-            return self._session.client(service, **kwargs)
+            return self._own().client(service, **kwargs)
 
     def member_client(self, service: str, **kwargs: Any) -> Any:
         with self._lock:
@@ -232,10 +239,7 @@ class _SharedSession:
 
     def _default_credentials(self) -> Any:
         with self._lock:
-            if self._session is None:
-                pin_loggers()
-                self._session = boto3.Session()
-            credentials = self._session.get_credentials()
+            credentials = self._own().get_credentials()
         return None if credentials is None else credentials.get_frozen_credentials()
 
     def default_access_key_id(self) -> str | None:
@@ -250,6 +254,26 @@ class _SharedSession:
 
 
 SHARED = _SharedSession()
+
+
+class ProfileMissing(ValueError):
+    """The named profile is in none of the AWS config files."""
+
+
+def profile_session(profile: str) -> _SharedSession:
+    """A warm Session for one named profile of the AWS config files (the CLI's `verify --profile`).
+
+    Raises ProfileMissing at once, so a mistyped name is one line, not a failed run.
+    """
+    from botocore.exceptions import ProfileNotFound
+
+    shared = _SharedSession(profile)
+    try:
+        with shared._lock:
+            shared._own()
+    except ProfileNotFound:
+        raise ProfileMissing("no such profile in the AWS config files") from None
+    return shared
 
 
 class ClientSet:

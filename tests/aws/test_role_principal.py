@@ -10,6 +10,11 @@ profile or Roles Anywhere can.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -160,3 +165,54 @@ def test_an_iam_user_plan_still_skips_nothing_for_role_reasons(org: DemoOrganiza
     assert _check(report, "identity").status is Status.PASS
     assert _check(report, "access-key-info").status is Status.PASS
     assert _check(report, "session-token").status is Status.PASS
+
+
+def _cli_verify(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CONNECTOR_WIZARD_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify", *args],
+        env={**clean, "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_verify_on_the_sensor_host_with_its_credential_process_profile(
+    org: DemoOrganization, tmp_path: Path
+) -> None:
+    # The sensor's AWS profile runs a credential_process (AWS's signing helper for Roles Anywhere);
+    # this stand-in prints the role session's credentials in the format the SDKs read from it.
+    credentials = sensor_role_credentials(org.endpoint_url)
+    helper = tmp_path / "credential-process"
+    answer = {
+        "Version": 1,
+        "AccessKeyId": credentials.access_key_id,
+        "SecretAccessKey": credentials.secret_access_key.get_secret_value(),
+        "SessionToken": credentials.session_token.get_secret_value() if credentials.session_token else "",
+    }
+    helper.write_text("#!/bin/sh\ncat <<'END'\n" + json.dumps(answer) + "\nEND\n")
+    helper.chmod(0o700)
+    config = tmp_path / "config"
+    config.write_text(f"[profile tlm-sensor]\ncredential_process = {helper}\nregion = us-east-1\n")
+    env = {"AWS_CONFIG_FILE": str(config), "CONNECTOR_WIZARD_AWS_ENDPOINT_URL": org.endpoint_url}
+    plan = ["--scope", "account", "--principal", "roles-anywhere", "--certificate-subject-cn", "sensor-01"]
+    plan += ["--trust-anchor-pca-arn", PCA_ARN]
+
+    result = _cli_verify(*plan, "--profile", "tlm-sensor", "--json", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["caller_arn"].endswith(":assumed-role/digicert-tlm-sensor/i-0123456789abcdef0")
+    assert {c["id"]: c["status"] for c in data["checks"]}["identity"] == "pass"
+    assert answer["SecretAccessKey"] not in result.stdout + result.stderr
+
+    # A plan naming another sensor role fails, naming both roles.
+    other = _cli_verify(*plan, "--profile", "tlm-sensor", "--sensor-role-name", "tlm-sensor-prod", env=env)
+    assert other.returncode == 1
+    assert "tlm-sensor-prod" in other.stdout and "digicert-tlm-sensor" in other.stdout
+
+    missing = _cli_verify(*plan, "--profile", "no-such-profile", env=env)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.stderr == "connector-wizard: --profile: no such profile in the AWS config files\n"
+    assert "no-such-profile" not in missing.stderr
