@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 
 from app.domain.checklist import step_ids
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
-from app.domain.plan import Plan
+from app.domain.plan import Plan, Principal
 from app.domain.verification import (
     AccountResult,
     CheckResult,
@@ -69,6 +69,9 @@ log = logging.getLogger("connector_wizard.verify")
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MIN_SECONDS_BETWEEN_RUNS = 10.0
+# A message, not a token:
+ROLE_NEEDS_SESSION_TOKEN = "This plan's connector is a role: paste its session's session token too."  # noqa: S105
+SENSOR_PROFILE = "digicert-tlm-sensor"  # TEMPORARY until keyless-core's profile text lands
 MAX_FIELD = 8192  # a session token can be a few kilobytes; nothing else is near this
 
 
@@ -344,6 +347,17 @@ class VerifyView:
             return []
         return [a for a in report.accounts if not self.failures_only or a.failed]
 
+    @property
+    def export_credentials_command(self) -> str:
+        """What prints a session of the sensor role on its host (docs/facts.md#temporary-credentials)."""
+        profile = f" --profile {SENSOR_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        return f"aws configure export-credentials{profile} --format env"
+
+    @property
+    def cli_verify_command(self) -> str:
+        profile = f" --profile {SENSOR_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        return f"connector-wizard verify --principal {self.plan.principal.value}{profile} …"
+
     def fix_url(self, token: str, step_id: str | None) -> str | None:
         if step_id is None or step_id not in self.fixable:
             return None
@@ -505,6 +519,14 @@ async def start_verification(
             credentials = _credentials_from(form)
         except ValidationError as error:
             errors = _field_errors(error)
+            credentials = None
+        if (
+            credentials is not None
+            and credentials.session_token is None
+            and access.wizard.plan.uses_role_principal
+        ):
+            # The sensor role has no long-term key: whatever lacks a session token is not its session.
+            errors["session_token"] = ROLE_NEEDS_SESSION_TOKEN
             credentials = None
     only_accounts: tuple[str, ...] = ()
     if form.get("recheck") == "failed":
