@@ -176,11 +176,49 @@ function enableRegionSets(root) {
   });
 }
 
+// Options: the fields of the connector principals not chosen (data-principals
+// lists the principals that use a block) are hidden and disabled, so they are not
+// sent. Without this every block shows, labelled with the principals that use it,
+// and the server refuses a value typed into one the plan does not use.
+function enablePrincipalFields(root) {
+  var form = root.querySelector ? root.querySelector("#options-form") : null;
+  if (!form || form.dataset.principalsReady) {
+    return;
+  }
+  form.dataset.principalsReady = "1";
+  function update() {
+    var chosen = form.querySelector("input[name=principal]:checked");
+    if (!chosen) {
+      return;
+    }
+    form.querySelectorAll("[data-principals]").forEach(function (block) {
+      var used = block.dataset.principals.split(" ").indexOf(chosen.value) !== -1;
+      block.hidden = !used;
+      block.querySelectorAll("input, textarea, select").forEach(function (field) {
+        if (!used && !field.disabled) {
+          field.disabled = true;
+          field.dataset.principalDisabled = "1";
+        } else if (used && field.dataset.principalDisabled) {
+          field.disabled = false;
+          delete field.dataset.principalDisabled;
+        }
+      });
+    });
+  }
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "principal") {
+      update();
+    }
+  });
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   enableCopyButtons(document);
   enablePrintButtons(document);
   enableCounters(document);
   enableRegionSets(document);
+  enablePrincipalFields(document);
 });
 // htmx swaps in new fragments: give their buttons and counters life too.
 document.addEventListener("htmx:afterSettle", function (event) {

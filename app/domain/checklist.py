@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from app.domain import member_role
 from app.domain.attachments import attachments
+from app.domain.connector_auth import connector_authentication
 from app.domain.iam import account_management_absent, has_account_management
 from app.domain.least_privilege import (
     SECRET_PREFIX_ASSUMED,
@@ -319,18 +320,16 @@ CONNECTOR_PRODUCT = "DigiCert Trust Lifecycle Manager's AWS connector"
 def connector_settings(plan: Plan) -> list[tuple[str, str]]:
     """What to type into DigiCert's connector for this plan, setting by setting.
 
-    The connector takes an access key (typed in or a PAM vault reference), or
-    the sensor's default credential chain or a named profile, plus the common
-    role name for organizations; it has no external-ID field (docs/facts.md).
+    The authentication is the plan principal's DigiCert method
+    (app/domain/connector_auth.py): the IAM user's access key typed in or as a
+    PAM vault reference, nothing for the sensor's default credential chain (an
+    EC2 instance profile), or the name of the sensor's AWS profile (Roles
+    Anywhere); plus the common role name for organizations. The connector has
+    no external-ID field (docs/facts.md).
     """
     settings = [
         ("Scope", "Organization" if plan.is_organization else "Account"),
-        (
-            "Credentials",
-            f"the access key ID and secret access key of the IAM user {plan.user_name}, typed in or as a "
-            "reference to your PAM vault (or the sensor's default credential chain or a named profile that "
-            "resolves to that user)",
-        ),
+        *connector_authentication(plan),
     ]
     if plan.is_organization:
         settings.append(("Common IAM role name", plan.role_name))
@@ -351,16 +350,19 @@ def _configure_connector(plan: Plan) -> Step:
         "In DigiCert Trust Lifecycle Manager open Integrations, Connectors, and add an AWS unified connector.",
         *(f"{label}: {value}." for label, value in connector_settings(plan)),
     ]
+    who = f"the sensor role {plan.sensor_role_name}" if plan.uses_role_principal else plan.user_name
     if plan.is_organization:
         why = (
-            f"The connector signs in as {plan.user_name} and reaches every member account through the role "
+            f"The connector signs in as {who} and reaches every member account through the role "
             f"{plan.role_name}: the name must match exactly, or it cannot reach them."
         )
     else:
-        why = f"The connector signs in as {plan.user_name} and manages certificates in this account only."
+        why = f"The connector signs in as {who} and manages certificates in this account only."
     return Step(
         id="configure-connector",
-        title="Enter the key and settings in the connector",
+        title="Enter the settings in the connector"
+        if plan.uses_role_principal
+        else "Enter the key and settings in the connector",
         why=why,
         console=tuple(console),
         cli=(),

@@ -20,12 +20,13 @@ from fastapi.responses import RedirectResponse, Response
 from app.domain import artifacts, explanations, least_privilege, policies
 from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
+from app.domain.connector_auth import INTRO as PRINCIPAL_INTRO
+from app.domain.connector_auth import PRINCIPAL_CHOICES, PrincipalChoice
 from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
 from app.domain.plan import (
     Plan,
     PlanError,
     PolicyStyle,
-    Principal,
     Scope,
     in_scope,
     parse_plan,
@@ -235,28 +236,9 @@ class OptionsView:
         (PolicyStyle.DOCUMENTED.value, "As documented (AWS managed policies)"),
         (PolicyStyle.LEAST_PRIVILEGE.value, "Least privilege (custom, scoped policies)"),
     )
-    # (value, label, the connector's setting): DigiCert's documented authentication
-    # methods (docs/facts.md#keyless-sensors).
-    principals: tuple[tuple[str, str, str], ...] = (
-        (
-            Principal.IAM_USER.value,
-            "IAM user with an access key",
-            "Connector: Self-authentication, the access key typed in (Direct input) or referenced in a PAM "
-            "vault (Secrets manager).",
-        ),
-        (
-            Principal.INSTANCE_ROLE.value,
-            "EC2 instance role (sensor on EC2, no key)",
-            "Connector: Default AWS credential provider chain. The sensor's EC2 instance gets the role's "
-            "instance profile.",
-        ),
-        (
-            Principal.ROLES_ANYWHERE.value,
-            "IAM Roles Anywhere (sensor on premises, its X.509 certificate, no key)",
-            "Connector: AWS profile name. The sensor's AWS config profile runs AWS's signing helper as its "
-            "credential_process.",
-        ),
-    )
+    # DigiCert's documented authentication methods, per principal (app/domain/connector_auth.py).
+    principals: tuple[PrincipalChoice, ...] = PRINCIPAL_CHOICES
+    principal_intro: str = PRINCIPAL_INTRO
 
     def value(self, name: str) -> Any:
         return self.plan_input.get(name)

@@ -7,6 +7,7 @@ import shlex
 import pytest
 
 from app.domain.checklist import checklist, step_ids
+from app.domain.connector_auth import SENSOR_AWS_PROFILE
 from app.domain.plan import Plan, Scope
 from tests.domain.artifact_matrix import MATRIX, plan_artifacts
 
@@ -73,13 +74,40 @@ def test_the_connector_step_says_what_to_type_into_the_connector_for_this_plan()
     assert org.where == "In DigiCert Trust Lifecycle Manager's AWS connector"
     assert org.console[1:] == (
         "Scope: Organization.",
-        "Credentials: the access key ID and secret access key of the IAM user tlm-user, typed in or as a "
-        "reference to your PAM vault (or the sensor's default credential chain or a named profile that "
-        "resolves to that user).",
+        # DigiCert's two methods for a key (docs/facts.md#keyless-sensors): typed in, or a PAM reference.
+        "Authentication method: Self-authentication (Direct input): the access key ID and secret access key "
+        "of the IAM user tlm-user; or Self-authentication (Secrets manager): your secrets manager connector, "
+        "and references to the PAM vault entries that hold them.",
         "Common IAM role name: TLMRole.",
         "Regions: eu-west-1, us-east-1.",
     )
     assert all(step.where == "In the AWS console" for step in checklist(org_plan)[:-1])
+
+
+def test_the_connector_step_of_a_keyless_plan_names_its_digicert_method_and_no_key() -> None:
+    # Issue 13.2: instance-role is the sensor's default chain (nothing to type); roles-anywhere is
+    # the AWS profile name. Neither has a key, so neither step says to type one.
+    ec2 = checklist(Plan(principal="instance-role", sensor_role_name="tlm-sensor"))[-1]
+    assert ec2.title == "Enter the settings in the connector"
+    assert ec2.console[2].startswith(
+        "Authentication method: Default AWS credential provider chain: nothing to type."
+    )
+    assert "instance profile tlm-sensor" in ec2.console[2] and "the sensor role tlm-sensor" in ec2.why
+    anywhere = Plan(
+        scope="account",
+        principal="roles-anywhere",
+        certificate_subject_cn="sensor-01",
+        trust_anchor_pca_arn="arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+        "12345678-1234-1234-1234-123456789012",
+    )
+    step = checklist(anywhere)[-1]
+    assert step.console[2] == "Authentication method: AWS profile name."
+    assert step.console[3].startswith(
+        f"Profile name: {SENSOR_AWS_PROFILE} (the profile in the sensor's ~/.aws/config"
+    )
+    for plan_step in (ec2, step):
+        lines = " ".join(plan_step.console)
+        assert "access key" not in lines and "Self-authentication" not in lines
 
 
 def test_account_scope_says_nothing_of_member_accounts_or_a_management_account() -> None:

@@ -539,6 +539,6 @@ fi
 
 step 'Done. In DigiCert Trust Lifecycle Manager'"'"'s AWS connector, enter:'
 echo '  Scope: Organization' >&2
-echo '  Credentials: the access key ID and secret access key of the IAM user tlm+connector=1,x.y@z_w-v, typed in or as a reference to your PAM vault (or the sensor'"'"'s default credential chain or a named profile that resolves to that user)' >&2
+echo '  Authentication method: Self-authentication (Direct input): the access key ID and secret access key of the IAM user tlm+connector=1,x.y@z_w-v; or Self-authentication (Secrets manager): your secrets manager connector, and references to the PAM vault entries that hold them' >&2
 echo '  Common IAM role name: tlm-member' >&2
 echo '  Regions: eu-west-1, us-east-1, ap-southeast-2' >&2

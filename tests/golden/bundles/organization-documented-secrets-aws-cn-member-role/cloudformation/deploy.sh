@@ -185,6 +185,6 @@ fi
 
 step 'Done. In DigiCert Trust Lifecycle Manager'"'"'s AWS connector, enter:'
 echo '  Scope: Organization' >&2
-echo '  Credentials: the access key ID and secret access key of the IAM user digicert-tlm-connector, typed in or as a reference to your PAM vault (or the sensor'"'"'s default credential chain or a named profile that resolves to that user)' >&2
+echo '  Authentication method: Self-authentication (Direct input): the access key ID and secret access key of the IAM user digicert-tlm-connector; or Self-authentication (Secrets manager): your secrets manager connector, and references to the PAM vault entries that hold them' >&2
 echo '  Common IAM role name: DigiCertTLMMemberRole' >&2
 echo '  Regions: cn-north-1, cn-northwest-1' >&2
