@@ -34,6 +34,7 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine
 
 from app.domain.checklist import step_ids
+from app.domain.connector_auth import SENSOR_AWS_PROFILE
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
 from app.domain.plan import Plan, Principal
 from app.domain.verification import (
@@ -71,7 +72,6 @@ router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 MIN_SECONDS_BETWEEN_RUNS = 10.0
 # A message, not a token:
 ROLE_NEEDS_SESSION_TOKEN = "This plan's connector is a role: paste its session's session token too."  # noqa: S105
-SENSOR_PROFILE = "digicert-tlm-sensor"  # TEMPORARY until keyless-core's profile text lands
 MAX_FIELD = 8192  # a session token can be a few kilobytes; nothing else is near this
 
 
@@ -350,12 +350,12 @@ class VerifyView:
     @property
     def export_credentials_command(self) -> str:
         """What prints a session of the sensor role on its host (docs/facts.md#temporary-credentials)."""
-        profile = f" --profile {SENSOR_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        profile = f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
         return f"aws configure export-credentials{profile} --format env"
 
     @property
     def cli_verify_command(self) -> str:
-        profile = f" --profile {SENSOR_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        profile = f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
         return f"connector-wizard verify --principal {self.plan.principal.value}{profile} …"
 
     def fix_url(self, token: str, step_id: str | None) -> str | None:
