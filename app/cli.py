@@ -587,6 +587,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if report.status.value == "fail" else 0
 
 
+def _cmd_handoff(args: argparse.Namespace) -> int:
+    """Print what to enter in DigiCert's connector (and on a keyless sensor) for the plan."""
+    from app.domain.checklist import handoff_text
+
+    print(handoff_text(plan_from_args(args)), end="")
+    return 0
+
+
 def _cmd_db(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
@@ -741,6 +749,16 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--failures-only", action="store_true", help="list only failed checks and accounts")
     verify.add_argument("--demo", action="store_true", help="verify against a fresh simulated organization")
     verify.set_defaults(func=_cmd_verify)
+
+    handoff = sub.add_parser(
+        "handoff",
+        help="print what to enter in DigiCert's connector for a plan (and, for Roles Anywhere, on the sensor)",
+        description="The checklist's hand-off: the connector's settings for the plan's principal, in "
+        "DigiCert's authentication method names, and for --principal roles-anywhere the sensor's AWS "
+        "config profile.",
+    )
+    _plan_arguments(handoff)
+    handoff.set_defaults(func=_cmd_handoff)
 
     dbp = sub.add_parser("db", help="database operations")
     dbp.add_argument(

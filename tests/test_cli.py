@@ -147,3 +147,22 @@ def test_policy_text_says_what_a_least_privilege_plan_attaches(capsys: pytest.Ca
     attached = out[: out.index("as DigiCert documents them")]
     assert "Custom policy DigiCertTLMCertificateManager (policy-certificate-manager.json)" in attached
     assert "AWS managed policy" not in attached and "AWSCertificateManagerFullAccess" not in attached
+
+
+def test_handoff_prints_what_to_enter_in_the_connector_for_the_plans_principal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Issue 13.2: the checklist's hand-off, on the command line, in DigiCert's method names.
+    assert main(["handoff", "--scope", "account", "--user-name", "tlm-user"]) == 0
+    user = capsys.readouterr().out
+    assert user.startswith("In DigiCert Trust Lifecycle Manager's AWS connector:\n  Scope: Account\n")
+    assert (
+        "Self-authentication (Direct input): the access key ID and secret access key of the IAM user tlm-user"
+        in user
+    )
+    assert "Self-authentication (Secrets manager)" in user
+    assert main(["handoff", "--principal", "instance-role", "--sensor-role-name", "tlm-sensor"]) == 0
+    role = capsys.readouterr().out
+    assert "Authentication method: Default AWS credential provider chain: nothing to type." in role
+    assert "instance profile tlm-sensor" in role and "access key" not in role
+    assert "Common IAM role name: OrganizationAccountAccessRole" in role

@@ -71,6 +71,8 @@ def _cases(tmp: Path) -> list[tuple[list[str], str, str]]:
         (["export", "--output", "/proc/connector-wizard-test"], "", "--output: cannot write there"),
         (["verify", "--demo"], "moto", "pip install '.[demo]'"),
         (["verify", "--regions", "mars-1"], "", "--regions: "),
+        (["verify", "--profile", "no-such-profile-4711"], "", "--profile: no such profile"),
+        (["handoff", "--principal", "instance-role", "--user-name", "x"], "", "--user-name: Only plans"),
         (["db", "current", "--database-url", postgres], "psycopg", "pip install '.[postgres]'"),
         (["db", "upgrade", "--database-url", "mysql://x"], "", "--database-url: must be"),
         (["db", "current", "--database-url", missing], "", "no SQLite database at"),

@@ -24,7 +24,7 @@ from tests.conftest import WizardClient
 from tests.domain.artifact_matrix import MATRIX
 
 FIELDS = tuple(Plan.model_fields)
-PLAN_COMMANDS = ("policy", "export", "verify")
+PLAN_COMMANDS = ("policy", "export", "verify", "handoff")
 
 
 def _subparser(command: str) -> argparse.ArgumentParser:

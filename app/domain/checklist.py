@@ -345,6 +345,19 @@ def connector_settings(plan: Plan) -> list[tuple[str, str]]:
     return settings
 
 
+def handoff_text(plan: Plan) -> str:
+    """The hand-off as plain text (`connector-wizard handoff`): the connector's settings, and for Roles
+    Anywhere the sensor's AWS config profile; the same as the checklist's last steps."""
+    lines = [
+        f"In {CONNECTOR_PRODUCT}:",
+        *(f"  {label}: {value}" for label, value in connector_settings(plan)),
+    ]
+    for step in _checklist(plan):
+        if step.where != "In the AWS console" and step.id != "configure-connector":
+            lines += ["", f"{step.where}: {step.title}", *(f"  {line}" for line in step.console)]
+    return "\n".join(lines) + "\n"
+
+
 def _configure_connector(plan: Plan) -> Step:
     console = [
         "In DigiCert Trust Lifecycle Manager open Integrations, Connectors, and add an AWS unified connector.",

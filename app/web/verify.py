@@ -350,12 +350,16 @@ class VerifyView:
     @property
     def export_credentials_command(self) -> str:
         """What prints a session of the sensor role on its host (docs/facts.md#temporary-credentials)."""
-        profile = f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        profile = (
+            f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        )
         return f"aws configure export-credentials{profile} --format env"
 
     @property
     def cli_verify_command(self) -> str:
-        profile = f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        profile = (
+            f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        )
         return f"connector-wizard verify --principal {self.plan.principal.value}{profile} …"
 
     def fix_url(self, token: str, step_id: str | None) -> str | None:
