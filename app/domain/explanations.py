@@ -12,11 +12,11 @@ from app.domain.attachments import attachments
 from app.domain.least_privilege import (
     MANAGED_POLICY_PAGES,
     MANAGED_POLICY_SCOPE,
-    SAR_STS,
     PermissionReason,
     PolicyExplanation,
     explain_document,
 )
+from app.domain.permission_catalogue import SAR_STS
 from app.domain.plan import Plan
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.checklist import step_ids
-from app.domain.least_privilege import ELB_POLICY_NAME, PERMISSIONS_BY_ACTION, SAR_ELB_CLASSIC, SAR_ELB_V2
+from app.domain.least_privilege import ELB_POLICY_NAME
+from app.domain.permission_catalogue import PERMISSIONS_BY_ACTION, SAR_ELB_CLASSIC, SAR_ELB_V2
 from app.domain.plan import Plan, parse_plan
 from app.domain.policies import lint_policy, wrap_policy
 

@@ -13,7 +13,8 @@ import pytest
 from app.domain import member_role
 from app.domain.artifacts.documents import documents
 from app.domain.explanations import policy_explanations
-from app.domain.least_privilege import ALL_PERMISSIONS, custom_user_policies, least_privilege_diff
+from app.domain.least_privilege import custom_user_policies, least_privilege_diff
+from app.domain.permission_catalogue import ALL_PERMISSIONS
 from app.domain.plan import Plan, PlanError, parse_plan
 from app.domain.policies import attached_managed_policies
 from tests.domain.artifact_matrix import MATRIX
@@ -85,7 +86,7 @@ def test_every_action_cites_its_service_authorization_reference_page() -> None:
         }
         assert permission.why.strip()
     # And in the source, each Permission(...) has a comment naming the page right above it.
-    source = (REPO / "app/domain/least_privilege.py").read_text()
+    source = (REPO / "app/domain/permission_catalogue.py").read_text()
     lines = source.splitlines()
     calls = [
         node

@@ -24,7 +24,8 @@ from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.checklist import TRUSTED_ACCESS_COMMAND
 from app.domain.iam import HOME_REGION, account_management_absent, has_account_management
-from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, comment_for_action, uses_secret_prefix
+from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
+from app.domain.permission_catalogue import comment_for_action
 from app.domain.plan import Plan, PolicyStyle
 
 from . import yamltext

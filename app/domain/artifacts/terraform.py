@@ -13,7 +13,7 @@ from __future__ import annotations
 from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.iam import HOME_REGION
-from app.domain.least_privilege import comment_for_action
+from app.domain.permission_catalogue import comment_for_action
 from app.domain.plan import Plan
 
 from . import cloudformation
