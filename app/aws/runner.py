@@ -24,12 +24,12 @@ from app.domain.verification import (
     Cause,
     CheckResult,
     NotMembers,
-    Progress,
     Report,
     Status,
+    VerificationProgress,
 )
 
-ProgressCallback = Callable[[Progress], None]
+ProgressCallback = Callable[[VerificationProgress], None]
 
 
 def _now() -> datetime:
@@ -63,7 +63,7 @@ class _Tracker:
     def _emit(self) -> None:
         if self._callback is not None:
             with self._lock:
-                progress = Progress(
+                progress = VerificationProgress(
                     done=self.done, total=self.total, phase=self.phase, failures=self.failures
                 )
             self._callback(progress)

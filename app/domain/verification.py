@@ -599,7 +599,7 @@ def drift(previous: Report | None, current: Report) -> Drift:
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class VerificationProgress:
     """Where a running verification is; the web polls it."""
 
     done: int = 0
@@ -670,11 +670,11 @@ __all__ = [
     "DriftItem",
     "JobState",
     "NotMembers",
-    "Progress",
     "RegionResult",
     "Report",
     "RunRefused",
     "Status",
+    "VerificationProgress",
     "count_sentence",
     "drift",
     "job_state",

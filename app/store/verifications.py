@@ -24,10 +24,10 @@ from sqlalchemy import Connection, Engine, Table, desc, insert, select, update
 
 from app.domain.verification import (
     JobState,
-    Progress,
     Report,
     RunRefused,
     Status,
+    VerificationProgress,
     job_state,
     start_refusal,
 )
@@ -175,7 +175,7 @@ class JobRecord:
     source: str
     started_at: datetime
     state: JobState  # as a reader should report it: a stale heartbeat reads as INTERRUPTED
-    progress: Progress
+    progress: VerificationProgress
     run_id: str | None
 
 
@@ -187,7 +187,7 @@ def _job(row: Any, *, now: datetime, interrupted_after: float) -> JobRecord:
         source=row.source,
         started_at=as_utc(row.started_at),
         state=job_state(row.state, heartbeat_age_seconds=age, interrupted_after_seconds=interrupted_after),
-        progress=Progress(done=row.done, total=row.total, phase=row.phase, failures=row.failures),
+        progress=VerificationProgress(done=row.done, total=row.total, phase=row.phase, failures=row.failures),
         run_id=row.run_id,
     )
 
@@ -266,10 +266,10 @@ def start_job(
         )
         if old:
             conn.execute(JOB.delete().where(JOB.c.id.in_(old)))
-    return JobRecord(job_id, wizard_id, source[:16], now, JobState.RUNNING, Progress(), None)
+    return JobRecord(job_id, wizard_id, source[:16], now, JobState.RUNNING, VerificationProgress(), None)
 
 
-def beat(engine: Engine, *, job_id: str, progress: Progress, now: datetime) -> None:
+def beat(engine: Engine, *, job_id: str, progress: VerificationProgress, now: datetime) -> None:
     """The running process's heartbeat: the job's progress and the time, while it is still running."""
     with writing(engine) as conn:
         conn.execute(

@@ -53,7 +53,7 @@ from app.web.render import is_htmx, render, render_cached
 from app.web.security import cookies_secure, may_create_wizards
 from app.web.views import (
     ChecklistItem,
-    Progress,
+    ChecklistProgress,
     checklist_context,
     checklist_items,
     step_or_404,
@@ -514,7 +514,9 @@ async def tick_step(request: Request) -> Response:
         context = {
             "nav": wizard_nav(request, access, "checklist"),
             "item": ChecklistItem(number, step, state),
-            "tick_progress": Progress.of_plan(plan, steps.done_step_ids(engine, wizard_id=wizard_id)),
+            "tick_progress": ChecklistProgress.of_plan(
+                plan, steps.done_step_ids(engine, wizard_id=wizard_id)
+            ),
         }
         return render(request, "checklist.html", context, block="status")
     return _see_other(f"/w/{token}/checklist#step-{step_id}")

@@ -42,9 +42,9 @@ from app.domain.verification import (
     CheckResult,
     Drift,
     JobState,
-    Progress,
     RunRefused,
     Status,
+    VerificationProgress,
     drift,
 )
 from app.settings import Settings
@@ -127,7 +127,7 @@ class Job:
     started_at: datetime
     source: str
     state: JobState
-    progress: Progress = field(default_factory=Progress)
+    progress: VerificationProgress = field(default_factory=VerificationProgress)
     run_id: str | None = None
 
     @classmethod
@@ -231,10 +231,10 @@ class Verifier:
         simulated: tuple[str, ...],
         only_accounts: tuple[str, ...],
     ) -> None:
-        latest = [Progress()]
+        latest = [VerificationProgress()]
         stop = threading.Event()
 
-        def progress(value: Progress) -> None:
+        def progress(value: VerificationProgress) -> None:
             latest[0] = value  # the heartbeat writes it
 
         def heartbeat() -> None:

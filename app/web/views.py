@@ -107,18 +107,18 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class ChecklistProgress:
     """How many of the plan's steps are done, of how many."""
 
     done: int
     total: int
 
     @classmethod
-    def of(cls, items: list[ChecklistItem]) -> Progress:
+    def of(cls, items: list[ChecklistItem]) -> ChecklistProgress:
         return cls(sum(1 for item in items if item.done), len(items))
 
     @classmethod
-    def of_plan(cls, plan: Plan, done_step_ids: frozenset[str]) -> Progress:
+    def of_plan(cls, plan: Plan, done_step_ids: frozenset[str]) -> ChecklistProgress:
         """From the ids of the done steps (steps.done_step_ids); ids outside this plan do not count."""
         steps = checklist(plan)
         return cls(sum(1 for step in steps if step.id in done_step_ids), len(steps))
@@ -131,7 +131,7 @@ def checklist_items(plan: Plan, states: dict[str, steps.StepRecord]) -> list[Che
 
 def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
     """What the whole checklist page shows (more keys may be added for one response)."""
-    return {"nav": nav, "items": items, "progress": Progress.of(items)}
+    return {"nav": nav, "items": items, "progress": ChecklistProgress.of(items)}
 
 
 def stored_checklist_items(engine: Engine, access: share_links.Access) -> list[ChecklistItem]:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.domain.plan import Plan
-from app.domain.verification import JobState, Progress, RunRefused
+from app.domain.verification import JobState, RunRefused, VerificationProgress
 from app.store import db, wizards
 from app.store.verifications import JobRecord, beat, end_jobs, find_job, start_job
 
@@ -95,7 +95,7 @@ def test_a_stale_heartbeat_reads_as_interrupted_and_frees_its_slot(database_url:
         beat(
             engine,
             job_id=job.id,
-            progress=Progress(done=3, total=9, phase="x"),
+            progress=VerificationProgress(done=3, total=9, phase="x"),
             now=T0 + timedelta(seconds=20),
         )
         alive = find_job(
@@ -111,7 +111,7 @@ def test_a_stale_heartbeat_reads_as_interrupted_and_frees_its_slot(database_url:
             _start(engine, second, T0 + timedelta(seconds=45), 1)
         again = _start(engine, second, later, 1)
         # A late heartbeat of the dead process does not bring its job back.
-        beat(engine, job_id=job.id, progress=Progress(done=4, total=9), now=later)
+        beat(engine, job_id=job.id, progress=VerificationProgress(done=4, total=9), now=later)
         assert (
             find_job(engine, wizard_id=first, job_id=None, now=later, interrupted_after=STALE).state
             is JobState.INTERRUPTED
