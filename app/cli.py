@@ -464,7 +464,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def report_table(report: Any, *, failures_only: bool = False) -> str:
     """The verification report as plain text: checks, then the member-account matrix."""
-    from app.domain.verification import Status
+    from app.domain.verification.results import Status
 
     lines = [
         f"Verification of the {report.scope} scope as {report.caller_arn or 'unknown caller'} "
@@ -511,7 +511,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from app.aws.clients import SHARED, AwsSettings, ClientSet, Hook, ProfileMissing, profile_session
     from app.aws.runner import verify
     from app.domain.fixes import fixes, report_json_with_fixes
-    from app.domain.verification import NotMembers, parse_account_ids
+    from app.domain.verification.recheck import NotMembers, parse_account_ids
     from app.settings import Settings
 
     if args.old_secrets_manager:

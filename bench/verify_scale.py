@@ -54,7 +54,7 @@ from app.aws.clients import AwsSettings, ClientSet, Credentials
 from app.aws.runner import verify
 from app.aws.simulate import Latency, Recorder, Replay
 from app.domain.plan import DEFAULT_USER_NAME, parse_plan
-from app.domain.verification import Report, Status, summary_sentence
+from app.domain.verification.results import Report, Status, summary_sentence
 
 
 def _moto(port_queue: Any, stop: Any) -> None:

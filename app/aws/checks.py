@@ -26,17 +26,14 @@ from app.domain.iam import (
     has_opt_in_regions,
 )
 from app.domain.plan import Plan
-from app.domain.verification import (
+from app.domain.verification.causes import (
     ACCOUNT_SERVICE_PRINCIPAL,
     CAUSE_TEXT,
-    AccountResult,
     Cause,
-    CheckResult,
-    RegionResult,
-    Status,
     management_account_role_note,
     permission_step,
 )
+from app.domain.verification.results import AccountResult, CheckResult, RegionResult, Status
 
 # Causes whose fix is a checklist step no matter which check hit them.
 _CAUSE_FIX: dict[Cause, str | None] = {

@@ -39,7 +39,7 @@ from app.aws.clients import Credentials, Hook, pin_loggers
 from app.aws.simulate import DenyAssumeRole, DisabledRegions, PartitionArns
 from app.domain.iam import HOME_REGION, Partition, partition_of_region
 from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME
-from app.domain.verification import ACCOUNT_SERVICE_PRINCIPAL
+from app.domain.verification.causes import ACCOUNT_SERVICE_PRINCIPAL
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account
 DEMO_REGION = "us-east-1"

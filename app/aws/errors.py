@@ -1,4 +1,4 @@
-"""Map what boto3 raises to a plain cause (app.domain.verification.Cause).
+"""Map what boto3 raises to a plain cause (app.domain.verification.causes.Cause).
 
 Only expected failures become causes; a bug in our own code still raises.
 Error codes and wording:
@@ -29,7 +29,8 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from app.domain.verification import Cause, redact
+from app.domain.verification.causes import Cause
+from app.domain.verification.redaction import redact
 
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "Forbidden"}

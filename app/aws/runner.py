@@ -19,15 +19,10 @@ from datetime import UTC, datetime
 from app.aws import checks
 from app.aws.clients import ClientSet
 from app.domain.plan import Plan
-from app.domain.verification import (
-    AccountResult,
-    Cause,
-    CheckResult,
-    NotMembers,
-    Report,
-    Status,
-    VerificationProgress,
-)
+from app.domain.verification.causes import Cause
+from app.domain.verification.jobs import VerificationProgress
+from app.domain.verification.recheck import NotMembers
+from app.domain.verification.results import AccountResult, CheckResult, Report, Status
 
 ProgressCallback = Callable[[VerificationProgress], None]
 

@@ -26,7 +26,7 @@ from app.domain.artifacts import artifacts
 from app.domain.attachments import attachments, permissions_json
 from app.domain.least_privilege import secret_prefix_note, uses_secret_prefix
 from app.domain.plan import Plan
-from app.domain.verification import summary_sentence
+from app.domain.verification.results import summary_sentence
 
 FORMAT = "aws-connector-wizard/evidence/1"
 

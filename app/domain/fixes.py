@@ -29,17 +29,14 @@ from app.domain.principal import (
     connector_principal_label,
     connector_principal_name,
 )
-from app.domain.verification import (
+from app.domain.verification.causes import (
     ACCOUNT_SERVICE_PRINCIPAL,
     CAUSE_TEXT,
     CUSTOM_POLICY_FOR,
     MANAGED_POLICY_FOR,
-    AccountResult,
     Cause,
-    CheckResult,
-    Report,
-    Status,
 )
+from app.domain.verification.results import AccountResult, CheckResult, Report, Status
 
 FIX_SCRIPT = "fix.sh"
 # The StackSet that creates OrganizationAccountAccessRole where it is missing

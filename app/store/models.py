@@ -119,7 +119,7 @@ class VerificationJob(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)  # secrets.token_hex(8)
     wizard_id: str = Field(foreign_key="wizard.id", index=True, ondelete="CASCADE")
     source: str = Field(default="form", max_length=16)
-    state: str = Field(default="running", max_length=12, index=True)  # app.domain.verification.JobState
+    state: str = Field(default="running", max_length=12, index=True)  # app.domain.verification.jobs.JobState
     started_at: datetime
     heartbeat_at: datetime
     done: int = Field(default=0)

@@ -9,7 +9,7 @@ SQLite's write lock (BEGIN IMMEDIATE), or a transaction-level advisory lock
 on PostgreSQL — so two processes can never both start past them. What is saved
 is the report (checks, accounts, timings, caller ARN) — never a secret, token
 or key: `Report` has no field for one, and AWS messages are redacted before
-they reach it (app.domain.verification.redact).
+they reach it (app.domain.verification.redaction.redact).
 """
 
 from __future__ import annotations
@@ -22,15 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, desc, insert, select, update
 
-from app.domain.verification import (
-    JobState,
-    Report,
-    RunRefused,
-    Status,
-    VerificationProgress,
-    job_state,
-    start_refusal,
-)
+from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress, job_state, start_refusal
+from app.domain.verification.results import Report, Status
 from app.store.audit_log import add_event
 from app.store.db import as_utc, reading, writing
 from app.store.models import VerificationJob, VerificationRun
@@ -74,7 +67,7 @@ def _record(row: Any, *, with_report: bool) -> RunRecord:
         caller_arn=row.caller_arn,
         status=Status(row.status),
         summary=json.loads(row.summary_json),
-        report=Report.from_json_dict(json.loads(row.results_json)) if with_report else None,
+        report=Report.from_json(row.results_json) if with_report else None,
     )
 
 

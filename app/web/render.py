@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.domain import least_privilege
 from app.domain.policies import render_json
-from app.domain.verification import summary_sentence
+from app.domain.verification.results import summary_sentence
 from app.resources import resource_path
 from app.web.security import CSRF_COOKIE, cookies_secure
 

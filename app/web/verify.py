@@ -37,16 +37,9 @@ from app.domain.checklist import step_ids
 from app.domain.connector_auth import SENSOR_AWS_PROFILE
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
 from app.domain.plan import Plan, Principal
-from app.domain.verification import (
-    AccountResult,
-    CheckResult,
-    Drift,
-    JobState,
-    RunRefused,
-    Status,
-    VerificationProgress,
-    drift,
-)
+from app.domain.verification.drift import Drift, drift
+from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress
+from app.domain.verification.results import AccountResult, CheckResult, Status
 from app.settings import Settings
 from app.store import db, verifications
 from app.store.db import utcnow

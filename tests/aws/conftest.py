@@ -13,7 +13,7 @@ from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
 from app.aws.demo import DemoOrganization, seed_organization
 from app.aws.runner import verify
 from app.domain.plan import Plan, parse_plan
-from app.domain.verification import Report
+from app.domain.verification.results import Report
 
 
 def plan_of(**values: Any) -> Plan:

@@ -8,7 +8,8 @@ from botocore.awsrequest import AWSPreparedRequest
 from app.aws.demo import DemoOrganization
 from app.aws.simulate import error_response
 from app.domain.fixes import fix_script
-from app.domain.verification import Cause, Report, Status
+from app.domain.verification.causes import Cause
+from app.domain.verification.results import Report, Status
 from tests.aws.conftest import plan_of, run_org
 
 _EVENT = "before-send.elastic-load-balancing-v2.DescribeLoadBalancers"

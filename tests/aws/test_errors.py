@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
 from app.aws.errors import classify
-from app.domain.verification import TRUSTED_ACCESS_MESSAGE, Cause
+from app.domain.verification.causes import TRUSTED_ACCESS_MESSAGE, Cause
 
 
 def _error(code: str, message: str = "") -> ClientError:

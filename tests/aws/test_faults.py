@@ -26,7 +26,8 @@ from pydantic import SecretStr
 from app.aws.clients import Credentials
 from app.aws.demo import _ADMIN, DEMO_REGION, DemoOrganization, seed_organization
 from app.aws.simulate import DenyAssumeRole, Throttle, account_of_role_arn, error_response, request_params
-from app.domain.verification import Cause, Status
+from app.domain.verification.causes import Cause
+from app.domain.verification.results import Status
 from tests.aws.conftest import plan_of, run, run_org
 
 CANARY = Credentials(access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=SecretStr("w" * 40))

@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from app.aws.clients import Credentials
 from app.aws.demo import MANAGEMENT_ACCOUNT_ID, DemoOrganization, seed_organization
 from app.aws.simulate import CallerIdentity, DenyOperation, SessionCredentialLimits
-from app.domain.verification import Cause, Report, Status, permission_step
+from app.domain.verification.causes import Cause, permission_step
+from app.domain.verification.results import Report, Status
 from tests.aws.conftest import member_role_credentials, plan_of, run, run_org
 
 ADMIN = {"aws_access_key_id": "AKIAADMINDEMOSEEDER0", "aws_secret_access_key": "x" * 40}

@@ -18,7 +18,8 @@ from app.aws.demo import seed_organization
 from app.domain.check_calls import CHECK_ACTIONS
 from app.domain.iam import Partition
 from app.domain.plan import PolicyStyle
-from app.domain.verification import Cause, Report, Status
+from app.domain.verification.causes import Cause
+from app.domain.verification.results import Report, Status
 from tests.aws.conftest import plan_of, run_org
 
 

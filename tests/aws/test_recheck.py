@@ -7,7 +7,9 @@ import json
 import pytest
 
 from app.domain.fixes import fix_script, fixes
-from app.domain.verification import NotMembers, Status, drift
+from app.domain.verification.drift import drift
+from app.domain.verification.recheck import NotMembers
+from app.domain.verification.results import Status
 from tests.aws.conftest import plan_of, run_org
 from tests.aws.test_cli_verify import _cli
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.aws.demo import DemoOrganization
 from app.aws.simulate import Recorder, Replay
-from app.domain.verification import Report, Status
+from app.domain.verification.results import Report, Status
 from tests.aws.conftest import plan_of, run
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers there

@@ -27,7 +27,8 @@ from app.aws.demo import _ADMIN, MANAGEMENT_ACCOUNT_ID, DemoOrganization, seed_o
 from app.aws.simulate import CallerIdentity
 from app.domain.check_calls import check_calls
 from app.domain.plan import Plan
-from app.domain.verification import CAUSE_TEXT, Cause, Report, Status
+from app.domain.verification.causes import CAUSE_TEXT, Cause
+from app.domain.verification.results import Report, Status
 from tests.aws.conftest import plan_of, run
 
 PCA_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/12345678-1234-1234-1234-123456789012"

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from app.aws.clients import AwsSettings, ClientSet, Credentials
 from app.aws.demo import DemoOrganization
 from app.aws.runner import verify
-from app.domain.verification import Status
+from app.domain.verification.results import Status
 from app.store import db, wizards
 from app.store.verifications import get_run, save_run
 from tests.aws.conftest import plan_of

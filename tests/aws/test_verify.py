@@ -7,7 +7,8 @@ from pydantic import SecretStr
 
 from app.aws.clients import Credentials
 from app.aws.demo import MANAGEMENT_ACCOUNT_ID, DemoOrganization, seed_organization
-from app.domain.verification import TRUSTED_ACCESS_MESSAGE, Cause, Report, Status
+from app.domain.verification.causes import TRUSTED_ACCESS_MESSAGE, Cause
+from app.domain.verification.results import Report, Status
 from tests.aws.conftest import member_role_credentials, plan_of, run, run_org
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.domain.plan import Plan
-from app.domain.verification import AccountResult, Cause, CheckResult, RegionResult, Report, Status
+from app.domain.verification.causes import Cause
+from app.domain.verification.results import AccountResult, CheckResult, RegionResult, Report, Status
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 MANAGEMENT = "111122223333"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.domain.fixes import failure_keys, fix_for_key, fix_script, fixes
-from app.domain.verification import Status
+from app.domain.verification.results import Status
 from tests.domain.fix_scenarios import INVITED_A, INVITED_B, PASSED, scenarios
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "fixes"

@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.domain.plan import Plan
-from app.domain.verification import (
-    AccountResult,
-    Cause,
-    Change,
-    CheckResult,
-    RegionResult,
-    Report,
-    Status,
-    drift,
-    permission_step,
-    redact,
-)
+from app.domain.verification.causes import Cause, permission_step
+from app.domain.verification.drift import Change, drift
+from app.domain.verification.redaction import redact
+from app.domain.verification.results import AccountResult, CheckResult, RegionResult, Report, Status
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

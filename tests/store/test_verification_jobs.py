@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.domain.plan import Plan
-from app.domain.verification import JobState, RunRefused, VerificationProgress
+from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress
 from app.store import db, wizards
 from app.store.verifications import JobRecord, beat, end_jobs, find_job, start_job
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from app.domain.plan import Plan
-from app.domain.verification import CheckResult, Report, Status
+from app.domain.verification.results import CheckResult, Report, Status
 from app.store import audit_log, db, wizards
 from app.store.verifications import KEEP_RUNS, get_run, latest_run, list_runs, previous_run, save_run
 
@@ -62,3 +63,23 @@ def test_history_is_bounded_and_deleted_with_the_wizard(tmp_path: Path) -> None:
         conn.execute(text("DELETE FROM wizard WHERE id = :id"), {"id": wizard.id})
     with db.reading(engine) as conn:
         assert conn.execute(text("SELECT count(*) FROM verification_run")).scalar() == 0
+
+
+def test_a_run_stored_by_an_earlier_version_reads_back(tmp_path: Path) -> None:
+    # results_json exactly as the code before pydantic's codec saved it (tests/fixtures/stored-reports/).
+    stored = (
+        Path(__file__).parent.parent / "fixtures" / "stored-reports" / "demo-organization-d81a049.json"
+    ).read_text()
+    engine = _engine(tmp_path)
+    wizard, _ = wizards.create_wizard(engine, plan=Plan(), actor="a", now=T0, link_days=1)
+    run_id = save_run(engine, wizard_id=wizard.id, report=_report(T0), actor="alice")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE verification_run SET results_json = :j WHERE id = :i"), {"j": stored, "i": run_id}
+        )
+    run = get_run(engine, wizard_id=wizard.id, run_id=run_id)
+    assert run is not None and run.report is not None
+    assert run.report == Report.from_json(stored)
+    assert run.report.caller_arn == "arn:aws:iam::123456789012:user/digicert-tlm-connector"
+    assert len(run.report.accounts) == 10 and run.report.status is Status.FAIL
+    assert run.report.to_json_dict() == json.loads(stored)

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.verification import JobState
+from app.domain.verification.jobs import JobState
 from app.store import audit_log, db, share_links, verifications
 
 THREADS = 16
