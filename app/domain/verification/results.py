@@ -2,8 +2,9 @@
 
 Pure (stdlib + pydantic): the store saves a `Report` as JSON and the web
 renders it without importing boto3; `app/aws` produces them. The values are
-plain frozen dataclasses (cheap to build: a run makes thousands); pydantic
-writes and reads their JSON (`Report.to_json`, `Report.from_json`). A stored
+plain frozen dataclasses, built as `app/aws` gives them (not validated: a run
+builds thousands); pydantic writes and reads their JSON (`Report.to_json`,
+`Report.from_json`), validating what it reads (docs/decisions.md). A stored
 report of an earlier version still loads: what a report derives (each
 account's and the report's status, the summary counts) is written for readers
 of the JSON and ignored on the way back in, and every field added since the
