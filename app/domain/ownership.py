@@ -28,6 +28,11 @@ from app.domain.plan import Plan, PolicyStyle, Scope
 
 # The tag setup.sh puts on every customer managed policy it creates.
 WIZARD_TAG = ("created-by", "aws-connector-wizard")
+# The IAM Roles Anywhere trust anchor and profile of a roles-anywhere plan (the sensor role and
+# its instance profile carry the plan's sensor role name). Roles Anywhere names: [ a-zA-Z0-9-_]*.
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rolesanywhere-trustanchor.html
+SENSOR_TRUST_ANCHOR_NAME = "digicert-tlm-sensor-ca"
+SENSOR_PROFILE_NAME = "digicert-tlm-sensor"
 
 
 @dataclass(frozen=True, slots=True)

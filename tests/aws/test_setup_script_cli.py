@@ -263,3 +263,89 @@ def test_a_user_name_that_looks_like_an_option_stays_a_value(
     iam = _client("iam", moto_url)
     assert _user_state(iam, "--debug") == ({p.arn for p in attached_managed_policies(plan)}, set())
     assert "MANAGEMENT_ACCOUNT_ID" not in (tmp_path / "dash" / "setup.sh").read_text()
+
+
+# --- keyless sensors (issue 13.2): the sensor role instead of the user ---------------------
+
+USER_PLAN = Plan(style="least-privilege", secrets_manager=False)
+INSTANCE_ROLE_PLAN = Plan(principal="instance-role", style="least-privilege", secrets_manager=False)
+
+
+def _role_state(iam: Any, role: str) -> tuple[set[str], set[str]]:
+    attached = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+    inline = set(iam.list_role_policies(RoleName=role)["PolicyNames"])
+    return attached, inline
+
+
+def _keyless_snapshot(iam: Any, user: str, role: str) -> Any:
+    local = {
+        p["Arn"]: [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=p["Arn"])["Versions"]]
+        for p in iam.list_policies(Scope="Local")["Policies"]
+    }
+    profile = iam.get_instance_profile(InstanceProfileName=role)["InstanceProfile"]
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    return (
+        _user_state(iam, user),
+        _role_state(iam, role),
+        local,
+        [r["RoleName"] for r in profile["Roles"]],
+        trust,
+        [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]],
+    )
+
+
+@pytest.mark.timeout(900)
+def test_switching_to_the_instance_role_moves_the_policies_and_converges(
+    aws: dict[str, str], moto_url: str, tmp_path: Path
+) -> None:
+    iam = _client("iam", moto_url)
+    _client("organizations", moto_url).create_organization(FeatureSet="ALL")
+    account = _client("sts", moto_url).get_caller_identity()["Account"]
+    user, role = USER_PLAN.user_name, INSTANCE_ROLE_PLAN.sensor_role_name
+
+    first = _run(USER_PLAN, tmp_path / "user", aws)
+    assert first.returncode == 0, first.stderr
+    wanted = (_custom_arns(USER_PLAN, account), {INLINE_POLICY_NAME})
+    assert _user_state(iam, user) == wanted
+    # What a person put on the user by hand, and the access key the connector used, are not the wizard's.
+    iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+
+    switched = _run(INSTANCE_ROLE_PLAN, tmp_path / "role", aws)
+    assert switched.returncode == 0, switched.stderr
+    # The role has exactly the plan's policies (the same customer managed policies, kept, not recreated);
+    # the user keeps only what is not the wizard's.
+    assert _role_state(iam, role) == (_custom_arns(INSTANCE_ROLE_PLAN, account), {INLINE_POLICY_NAME})
+    assert _user_state(iam, user) == ({"arn:aws:iam::aws:policy/IAMReadOnlyAccess"}, set())
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]] == [key]
+    assert "Left alone (not this wizard's): the policy arn:aws:iam::aws:policy/IAMReadOnlyAccess" in switched.stderr
+    assert f"Left alone: the user {user} itself and its access keys" in switched.stderr
+    assert "create-policy " not in switched.stderr and "delete-policy " not in switched.stderr
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    profile = iam.get_instance_profile(InstanceProfileName=role)["InstanceProfile"]
+    assert [r["RoleName"] for r in profile["Roles"]] == [role]
+    assert "create-access-key" not in switched.stderr
+    assert "Done." in switched.stderr
+
+    # The same plan again: nothing changes.
+    before = _keyless_snapshot(iam, user, role)
+    again = _run(INSTANCE_ROLE_PLAN, tmp_path / "role-again", aws)
+    assert again.returncode == 0, again.stderr
+    assert _keyless_snapshot(iam, user, role) == before
+    changes = [line for line in again.stderr.splitlines() if line.startswith("+ ")]
+    assert not [
+        c for c in changes if any(w in c for w in ("create-", "delete-", "detach-", "update-", "add-role"))
+    ], changes
+    assert "its trust policy is up to date" in again.stderr
+    assert "The instance profile holds the role already." in again.stderr
+
+    # Back to the user: the policies move back; the instance profile this script created is retired.
+    back = _run(USER_PLAN, tmp_path / "user-again", aws)
+    assert back.returncode == 0, back.stderr
+    assert _user_state(iam, user) == (wanted[0] | {"arn:aws:iam::aws:policy/IAMReadOnlyAccess"}, wanted[1])
+    assert _role_state(iam, role) == (set(), set())
+    assert f"Left alone: the role {role} itself" in back.stderr
+    assert f"+ aws iam delete-instance-profile --instance-profile-name={role}" in back.stderr
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_instance_profile(InstanceProfileName=role)

@@ -20,6 +20,9 @@ import yaml
 from app.domain.artifacts import Artifact, artifacts, bundle
 from app.domain.plan import Plan
 
+# A self-signed CA certificate (EC P-256, CA:TRUE), made once for the golden files.
+SENSOR_CA_PEM = (Path(__file__).resolve().parents[1] / "fixtures" / "sensor-ca.pem").read_text()
+
 REGIONS = {
     "aws": ("us-east-1", "eu-central-1"),
     "aws-us-gov": ("us-gov-west-1",),
@@ -83,7 +86,62 @@ def _matrix() -> dict[str, Plan]:
         secrets_manager=False,
         elb=True,
     )
+    # Keyless sensors (issue 13.2): the sensor role on EC2, both scopes and styles, a member role
+    # trusting the role, other partitions, a custom role name.
+    plans["organization-documented-secrets-aws-instance-role"] = Plan(principal="instance-role")
+    plans["organization-least-privilege-secrets-aws-member-role-instance-role"] = Plan(
+        principal="instance-role",
+        style="least-privilege",
+        dedicated_member_role=True,
+        role_name="DigiCertTLMMemberRole",
+    )
+    plans["account-least-privilege-no-secrets-aws-instance-role"] = Plan(
+        scope="account", principal="instance-role", style="least-privilege", secrets_manager=False
+    )
+    plans["account-documented-secrets-aws-us-gov-instance-role"] = Plan(
+        scope="account", principal="instance-role", partition="aws-us-gov", regions=REGIONS["aws-us-gov"]
+    )
+    plans["organization-least-privilege-no-secrets-aws-cn-instance-role-elb"] = Plan(
+        principal="instance-role",
+        sensor_role_name="tlm.sensor+ec2@x",
+        style="least-privilege",
+        secrets_manager=False,
+        partition="aws-cn",
+        regions=REGIONS["aws-cn"],
+        elb=True,
+    )
+    # IAM Roles Anywhere: the organization's CA certificate, or an AWS Private CA.
+    anywhere = {"principal": "roles-anywhere", "certificate_subject_cn": "tlm-sensor.example.com"}
+    plans["organization-least-privilege-secrets-aws-member-role-roles-anywhere"] = Plan(
+        **anywhere,
+        trust_anchor_certificate=SENSOR_CA_PEM,
+        style="least-privilege",
+        dedicated_member_role=True,
+        role_name="DigiCertTLMMemberRole",
+    )
+    plans["account-documented-no-secrets-aws-roles-anywhere-pca"] = Plan(
+        **anywhere, scope="account", secrets_manager=False, trust_anchor_pca_arn=_pca_arn("aws", "us-east-1")
+    )
+    plans["organization-documented-secrets-aws-us-gov-roles-anywhere-pca"] = Plan(
+        **anywhere,
+        partition="aws-us-gov",
+        regions=REGIONS["aws-us-gov"],
+        trust_anchor_pca_arn=_pca_arn("aws-us-gov", "us-gov-west-1"),
+    )
+    plans["account-least-privilege-secrets-aws-cn-roles-anywhere"] = Plan(
+        **anywhere,
+        scope="account",
+        style="least-privilege",
+        partition="aws-cn",
+        regions=REGIONS["aws-cn"],
+        trust_anchor_certificate=SENSOR_CA_PEM,
+        sensor_role_name="tlm.sensor@onprem",
+    )
     return plans
+
+
+def _pca_arn(partition: str, region: str) -> str:
+    return f"arn:{partition}:acm-pca:{region}:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555"
 
 
 MATRIX: dict[str, Plan] = _matrix()

@@ -44,6 +44,27 @@ elif (service, op) == ("iam", "get-user"):
     sys.exit(0 if arg("--user-name") in state.get("users", []) else 254)
 elif (service, op) == ("iam", "create-user"):
     state.setdefault("users", []).append(arg("--user-name")); save()
+elif (service, op) == ("iam", "get-role"):
+    if arg("--role-name") not in state.get("roles", {}):
+        sys.exit(254)
+    if "AssumeRolePolicyDocument ==" in query:
+        literal = query.split("`", 1)[1].rsplit("`", 1)[0].replace("\\`", "`")
+        print("True" if json.loads(literal) == state["roles"][arg("--role-name")] else "False")
+    else:
+        print("arn:aws:iam::111122223333:role/" + arg("--role-name"))
+elif (service, op) == ("iam", "create-role"):
+    state.setdefault("roles", {})[arg("--role-name")] = json.loads(arg("--assume-role-policy-document")); save()
+elif (service, op) == ("iam", "update-assume-role-policy"):
+    state["roles"][arg("--role-name")] = json.loads(arg("--policy-document")); save()
+elif (service, op) == ("iam", "get-instance-profile"):
+    profiles = state.get("instance_profiles", {})
+    if arg("--instance-profile-name") not in profiles:
+        sys.exit(254)
+    print(profiles[arg("--instance-profile-name")] if "RoleName" in query else "1")
+elif (service, op) == ("iam", "create-instance-profile"):
+    state.setdefault("instance_profiles", {})[arg("--instance-profile-name")] = ""; save()
+elif (service, op) == ("iam", "add-role-to-instance-profile"):
+    state["instance_profiles"][arg("--instance-profile-name")] = arg("--role-name"); save()
 elif (service, op) == ("iam", "get-policy"):
     if arg("--policy-arn") not in policies:
         sys.exit(254)

@@ -121,9 +121,23 @@ def test_terraform_parses_and_matches_the_json_documents() -> None:
         files = {a.path: a.content for a in plan_artifacts(key)}
         main = parse_hcl(files[terraform.MAIN_FILE])
         assert main["provider"][0]["aws"]["region"] == HOME_REGION[plan.partition], key
-        assert hcl_resources(main, "aws_iam_user")["connector"]["name"] == plan.user_name, key
+        kind = "role" if plan.uses_role_principal else "user"
+        if plan.uses_role_principal:
+            assert hcl_resources(main, "aws_iam_user") == {}, key
+            role = hcl_resources(main, "aws_iam_role")["sensor"]
+            assert role["name"] == plan.sensor_role_name, key
+            assert role["assume_role_policy"] == "${jsonencode(local.sensor_role_trust_policy)}", key
+            assert hcl_resources(main, "aws_iam_user_policy_attachment") == {}, key
+        else:
+            assert hcl_resources(main, "aws_iam_user")["connector"]["name"] == plan.user_name, key
+            assert hcl_resources(main, "aws_iam_role") == {}, key
+        profile = hcl_resources(main, "aws_iam_instance_profile")
+        if plan.principal.value == "instance-role":
+            assert profile["sensor"] == {"name": plan.sensor_role_name, "role": "${aws_iam_role.sensor.name}"}
+        else:
+            assert profile == {}, key
         assert hcl_resources(main, "aws_iam_access_key") == {}, key
-        attachments = hcl_resources(main, "aws_iam_user_policy_attachment")
+        attachments = hcl_resources(main, f"aws_iam_{kind}_policy_attachment")
         policies = hcl_resources(main, "aws_iam_policy")
         local = hcl_locals(main)
         docs = {d.file_name: d.document for d in documents(plan)}
@@ -140,7 +154,7 @@ def test_terraform_parses_and_matches_the_json_documents() -> None:
             json_docs = {d.name: d.document for d in _custom(plan)}
             assert {r["name"]: local[f"{n}_policy"] for n, r in policies.items()} == json_docs, key
         if plan.is_organization:
-            inline = hcl_resources(main, "aws_iam_user_policy")["common_role_access"]
+            inline = hcl_resources(main, f"aws_iam_{kind}_policy")["common_role_access"]
             assert inline["policy"] == "${jsonencode(local.inline_policy)}"
             assert local["inline_policy"] == docs["inline-policy.json"], key
         if member_role.applies(plan):

@@ -26,9 +26,9 @@ from app.domain.checklist import TRUSTED_ACCESS_COMMAND
 from app.domain.iam import HOME_REGION, account_management_absent, has_account_management
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
 from app.domain.permission_catalogue import comment_for_action
-from app.domain.plan import Plan, PolicyStyle
+from app.domain.plan import Plan, PolicyStyle, Principal
 
-from . import yamltext
+from . import sensor, yamltext
 
 MANAGEMENT_TEMPLATE = "cloudformation/management-account.yaml"
 STACKSET_TEMPLATE = "cloudformation/member-role-stackset.yaml"
@@ -37,6 +37,10 @@ DEPLOY_SCRIPT = "cloudformation/deploy.sh"
 
 ACCOUNT_ID_PATTERN = "^[0-9]{12}$"
 USER_LOGICAL_ID = "ConnectorUser"
+SENSOR_ROLE_LOGICAL_ID = "SensorRole"
+INSTANCE_PROFILE_LOGICAL_ID = "SensorInstanceProfile"
+TRUST_ANCHOR_LOGICAL_ID = "SensorTrustAnchor"
+ROLES_ANYWHERE_PROFILE_LOGICAL_ID = "SensorRolesAnywhereProfile"
 ROLE_LOGICAL_ID = "MemberRole"
 _POLICY_LOGICAL_IDS = {
     "DigiCertTLMOrganizationsRead": "OrganizationsReadPolicy",
@@ -49,7 +53,6 @@ COMMENTS = {"Action": comment_for_action}
 
 def management_template(plan: Plan) -> dict[str, Any]:
     resources: dict[str, Any] = {}
-    user: dict[str, Any] = {"UserName": plan.user_name}
     found = attachments(plan)
     refs: list[Any] = list(found.managed_arns)
     for policy in found.custom:
@@ -63,28 +66,107 @@ def management_template(plan: Plan) -> dict[str, Any]:
                 "PolicyDocument": policy.document,
             },
         }
-    user["ManagedPolicyArns"] = refs
+    grants: dict[str, Any] = {"ManagedPolicyArns": refs}
     if found.inline:
-        user["Policies"] = [{"PolicyName": p.name, "PolicyDocument": p.document} for p in found.inline]
-    resources = {USER_LOGICAL_ID: {"Type": "AWS::IAM::User", "Properties": user}, **resources}
+        grants["Policies"] = [{"PolicyName": p.name, "PolicyDocument": p.document} for p in found.inline]
+    principal, outputs = _principal_resources(plan, grants)
+    resources = {**principal, **resources}
     scope = "organization's management account" if plan.is_organization else "AWS account"
     least = plan.style is PolicyStyle.LEAST_PRIVILEGE
     policies = "least-privilege custom policies" if least else "AWS managed policies, as documented"
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"IAM user for the DigiCert Trust Lifecycle Manager AWS connector in the {scope} "
-        f"({policies}). Creates no access key.",
+        "Description": f"{_PRINCIPAL_WORDS[plan.principal]} for the DigiCert Trust Lifecycle Manager AWS "
+        f"connector in the {scope} ({policies}). Creates no access key.",
         "Resources": resources,
-        "Outputs": {
-            "UserName": {"Description": "The connector's IAM user.", "Value": {"Ref": USER_LOGICAL_ID}},
-            "UserArn": {"Description": "Its ARN.", "Value": {"Fn::GetAtt": [USER_LOGICAL_ID, "Arn"]}},
-        },
+        "Outputs": outputs,
     }
 
 
+# What management-account.yaml creates for each principal (docs/facts.md#keyless-sensors).
+_PRINCIPAL_WORDS = {
+    Principal.IAM_USER: "IAM user",
+    Principal.INSTANCE_ROLE: "IAM role and instance profile of the sensor on EC2",
+    Principal.ROLES_ANYWHERE: "IAM Roles Anywhere trust anchor, profile and role of the sensor",
+}
+
+
+def _output(description: str, value: Any) -> dict[str, Any]:
+    return {"Description": description, "Value": value}
+
+
+def _principal_resources(plan: Plan, grants: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The principal the policies go to (`grants`: ManagedPolicyArns, Policies) and the stack's outputs."""
+    if not plan.uses_role_principal:
+        user = {"UserName": plan.user_name, **grants}
+        return (
+            {USER_LOGICAL_ID: {"Type": "AWS::IAM::User", "Properties": user}},
+            {
+                "UserName": _output("The connector's IAM user.", {"Ref": USER_LOGICAL_ID}),
+                "UserArn": _output("Its ARN.", {"Fn::GetAtt": [USER_LOGICAL_ID, "Arn"]}),
+            },
+        )
+    resources: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    anchor_arn = {"Fn::GetAtt": [TRUST_ANCHOR_LOGICAL_ID, "TrustAnchorArn"]}
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        source_type, key, value = sensor.anchor_source(plan)
+        resources[TRUST_ANCHOR_LOGICAL_ID] = {
+            "Type": "AWS::RolesAnywhere::TrustAnchor",
+            "Properties": {
+                "Name": sensor.SENSOR_TRUST_ANCHOR_NAME,
+                "Enabled": True,
+                "Source": {"SourceType": source_type, "SourceData": {key: value}},
+            },
+        }
+    role = {
+        "RoleName": plan.sensor_role_name,
+        "Description": sensor_role_description(plan),
+        "AssumeRolePolicyDocument": sensor.sensor_trust(plan, anchor_arn),
+        **grants,
+    }
+    resources[SENSOR_ROLE_LOGICAL_ID] = {"Type": "AWS::IAM::Role", "Properties": role}
+    role_arn = {"Fn::GetAtt": [SENSOR_ROLE_LOGICAL_ID, "Arn"]}
+    outputs["RoleName"] = _output("The sensor's IAM role.", {"Ref": SENSOR_ROLE_LOGICAL_ID})
+    outputs["RoleArn"] = _output("Its ARN (the signing helper's --role-arn).", role_arn)
+    if plan.principal is Principal.INSTANCE_ROLE:
+        # The sensor's EC2 instance gets the role through an instance profile of the same name.
+        resources[INSTANCE_PROFILE_LOGICAL_ID] = {
+            "Type": "AWS::IAM::InstanceProfile",
+            "Properties": {
+                "InstanceProfileName": plan.sensor_role_name,
+                "Roles": [{"Ref": SENSOR_ROLE_LOGICAL_ID}],
+            },
+        }
+        outputs["InstanceProfileName"] = _output(
+            "The instance profile to give the sensor's EC2 instance.", {"Ref": INSTANCE_PROFILE_LOGICAL_ID}
+        )
+        outputs["InstanceProfileArn"] = _output(
+            "Its ARN.", {"Fn::GetAtt": [INSTANCE_PROFILE_LOGICAL_ID, "Arn"]}
+        )
+    else:
+        resources[ROLES_ANYWHERE_PROFILE_LOGICAL_ID] = {
+            "Type": "AWS::RolesAnywhere::Profile",
+            "Properties": {"Name": sensor.SENSOR_PROFILE_NAME, "Enabled": True, "RoleArns": [role_arn]},
+        }
+        outputs["ProfileArn"] = _output(
+            "The Roles Anywhere profile (the signing helper's --profile-arn).",
+            {"Fn::GetAtt": [ROLES_ANYWHERE_PROFILE_LOGICAL_ID, "ProfileArn"]},
+        )
+        outputs["TrustAnchorArn"] = _output(
+            "The trust anchor (the signing helper's --trust-anchor-arn).", anchor_arn
+        )
+    return resources, outputs
+
+
+def sensor_role_description(plan: Plan) -> str:
+    where = "on EC2" if plan.principal is Principal.INSTANCE_ROLE else "through IAM Roles Anywhere"
+    return f"The DigiCert TLM connector's sensor {where}: the connector's permissions, no long-lived key."
+
+
 def member_role_template(plan: Plan, *, management_account: bool = False) -> dict[str, Any]:
-    # The trust policy's principal names the user in the management account,
-    # whose id is a parameter (the plan does not know it).
+    # The trust policy's principal names the connector's user or sensor role in the management
+    # account, whose id is a parameter (the plan does not know it).
     trust = member_role.trust_policy(plan, "${ManagementAccountId}")
     principal = trust["Statement"][0]["Principal"]
     # ${AWS::Partition} is the plan's partition wherever the stack runs; cfn-lint
@@ -99,12 +181,13 @@ def member_role_template(plan: Plan, *, management_account: bool = False) -> dic
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Dedicated member role {plan.role_name} for the DigiCert Trust Lifecycle Manager AWS "
-        f"connector, in {where}. Only the connector's user can assume it; it can only manage ACM certificates"
-        + (" and its temporary secrets." if plan.secrets_manager else "."),
+        f"connector, in {where}. Only the connector's {sensor.principal_words(plan)} can assume it; it can "
+        "only manage ACM certificates" + (" and its temporary secrets." if plan.secrets_manager else "."),
         "Parameters": {
             "ManagementAccountId": {
                 "Type": "String",
-                "Description": "Id of the organization's management account, where the connector's user is.",
+                "Description": "Id of the organization's management account, where the connector's "
+                f"{sensor.principal_words(plan)} is.",
                 "AllowedPattern": ACCOUNT_ID_PATTERN,
                 "ConstraintDescription": "a 12-digit AWS account id",
             }
@@ -133,7 +216,7 @@ def member_role_template(plan: Plan, *, management_account: bool = False) -> dic
 
 
 def prerequisite_lines(plan: Plan) -> list[str]:
-    """What must be true before the user's files work, for a template's or a .tf file's header."""
+    """What must be true before the principal's files work, for a template's or a .tf file's header."""
     lines: list[str] = []
     if plan.is_organization and has_account_management(plan.partition):
         lines += [
@@ -163,11 +246,11 @@ def _account_id_command() -> str:
 def management_header(plan: Plan) -> list[str]:
     region = HOME_REGION[plan.partition]
     return [
-        f"{MANAGEMENT_TEMPLATE} - generated by aws-connector-wizard for {plan.user_name}.",
+        f"{MANAGEMENT_TEMPLATE} - generated by aws-connector-wizard for {sensor.principal_name(plan)}.",
         "Deploy in the " + ("management account" if plan.is_organization else "account") + ":",
         f"  aws cloudformation deploy --region={region} --stack-name={member_role.USER_STACK_NAME} \\",
         "    --template-file=management-account.yaml --capabilities=CAPABILITY_NAMED_IAM",
-        "It creates no access key; create one afterwards (checklist) and keep its secret out of tickets.",
+        sensor.no_key_line(plan),
         *(prerequisite_lines(plan)),
     ]
 
@@ -176,7 +259,8 @@ def stackset_header(plan: Plan) -> list[str]:
     region = member_role.stack_set_region(plan)
     return [
         f"{STACKSET_TEMPLATE} - generated by aws-connector-wizard.",
-        "Deploy from the management account, after the user exists (the trust policy names it):",
+        f"Deploy from the management account, after the {sensor.principal_words(plan)} exists (the trust "
+        "policy names it):",
         f"  aws cloudformation activate-organizations-access --region={region}",
         f"  {_account_id_command()}",
         "  ROOT_ID=\"$(aws organizations list-roots --query='Roots[0].Id' --output=text)\"",

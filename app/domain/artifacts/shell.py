@@ -18,23 +18,26 @@ accounts where one failed instead of saying "Done".
 
 from __future__ import annotations
 
+import json
 import shlex
 import textwrap
+from dataclasses import dataclass
 
 from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.checklist import CONNECTOR_PRODUCT, TRUSTED_ACCESS_COMMAND, connector_settings
 from app.domain.iam import HOME_REGION, account_management_absent, has_account_management
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
-from app.domain.ownership import WIZARD_TAG, owned_user_policies, plan_user_policies
-from app.domain.plan import Plan, PolicyStyle
-from app.domain.policies import (
-    INLINE_POLICY_FILE,
-    INLINE_POLICY_NAME,
-    corrected_inline_policy,
+from app.domain.ownership import (
+    SENSOR_PROFILE_NAME,
+    SENSOR_TRUST_ANCHOR_NAME,
+    WIZARD_TAG,
+    owned_user_policies,
+    plan_user_policies,
 )
+from app.domain.plan import Plan, PolicyStyle, Principal
 
-from . import cloudformation
+from . import cloudformation, sensor
 from .documents import render_json
 from .yamltext import comment
 
@@ -127,13 +130,15 @@ def _account_variable(plan: Plan) -> str:
 
 
 def _options(plan: Plan) -> list[tuple[str, str, str]]:
-    options = [
-        (
-            "--create-access-key",
-            "CREATE_ACCESS_KEY",
-            "also create an access key for the user and print it (once)",
+    options = []
+    if not plan.uses_role_principal:  # a role has no access key (docs/facts.md#keyless-sensors)
+        options.append(
+            (
+                "--create-access-key",
+                "CREATE_ACCESS_KEY",
+                "also create an access key for the user and print it (once)",
+            )
         )
-    ]
     if member_role.applies(plan):
         options.append(
             (
@@ -161,7 +166,7 @@ def _argument_parsing(plan: Plan, usage: str) -> list[str]:
 
 def _usage(script: str, plan: Plan) -> tuple[str, list[str]]:
     options = _options(plan)
-    usage = f"usage: ./{script} " + " ".join(f"[{flag}]" for flag, _, _ in options)
+    usage = (f"usage: ./{script} " + " ".join(f"[{flag}]" for flag, _, _ in options)).rstrip()
     lines = [usage] + [f"  {flag}  {text}" for flag, _, text in options]
     return usage, lines
 
@@ -173,9 +178,14 @@ AWS_CLI_NEEDED = "the AWS CLI v2, or v1 1.27.150 or later"
 
 def _header(plan: Plan, script: str, what: str) -> list[str]:
     _, usage_lines = _usage(script, plan)
+    principal = (
+        f"sensor role: {plan.sensor_role_name} ({plan.principal.value})"
+        if plan.uses_role_principal
+        else f"user: {plan.user_name}"
+    )
     summary = [
         f"scope: {plan.scope.value}; partition: {plan.partition.value}; regions: {', '.join(plan.regions)}",
-        f"user: {plan.user_name}; policy style: {plan.style.value}; "
+        f"{principal}; policy style: {plan.style.value}; "
         f"Secrets Manager: {'yes' if plan.secrets_manager else 'no'}",
         *(
             [f"Secrets Manager name prefix: {plan.secret_prefix} ({SECRET_PREFIX_ASSUMED}; confirm it)"]
@@ -202,7 +212,7 @@ def _header(plan: Plan, script: str, what: str) -> list[str]:
     ]
 
 
-def _common_variables(plan: Plan) -> list[str]:
+def _common_variables(plan: Plan, *, both_principals: bool = False) -> list[str]:
     lines = [
         "export AWS_PAGER=''",
         _assign("REGION", HOME_REGION[plan.partition]),
@@ -210,8 +220,13 @@ def _common_variables(plan: Plan) -> list[str]:
         "# reads only AWS_DEFAULT_REGION, v2 prefers AWS_REGION: both are set, to the same region.",
         'export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"',
         'export AWS_DEFAULT_REGION="$AWS_REGION"',
-        _assign("USER_NAME", plan.user_name),
     ]
+    # setup.sh converges both principals (the one the plan uses and the one it no longer does).
+    if both_principals or not plan.uses_role_principal:
+        lines.append(_assign("USER_NAME", plan.user_name))
+    # (deploy.sh names no role: CloudFormation creates it, and the stack's outputs say what it made.)
+    if both_principals:
+        lines.append(_assign("SENSOR_ROLE_NAME", plan.sensor_role_name))
     if member_role.applies(plan):
         lines += [
             _assign("ROLE_NAME", plan.role_name),
@@ -334,7 +349,7 @@ def _access_key_lines() -> list[str]:
     ]
 
 
-def _finish(plan: Plan) -> list[str]:
+def _finish(plan: Plan, *, stack_outputs: bool = False) -> list[str]:
     """Fail naming what is not done, or say what to type into the connector (the checklist's hand-off)."""
     lines = []
     if member_role.applies(plan):
@@ -346,7 +361,17 @@ def _finish(plan: Plan) -> list[str]:
             "fi",
             "",
         ]
-    lines += _access_key_lines()
+    if plan.uses_role_principal and stack_outputs:
+        lines += [
+            'step "No access key: what the sensor needs, from the stack\'s outputs"',
+            f'aws cloudformation describe-stacks --region="$REGION" --stack-name={member_role.USER_STACK_NAME} \\',
+            "  --query='Stacks[0].Outputs[].[OutputKey,OutputValue]' --output=text >&2",
+            "",
+        ]
+    elif plan.uses_role_principal:
+        lines += _sensor_outputs(plan)
+    else:
+        lines += _access_key_lines()
     lines.append(f"step {shlex.quote('Done. In ' + CONNECTOR_PRODUCT + ', enter:')}")
     lines += [f"echo {shlex.quote(f'  {label}: {value}')} >&2" for label, value in connector_settings(plan)]
     return lines
@@ -397,9 +422,42 @@ def _ensure_policy_function(plan: Plan) -> list[str]:
     ]
 
 
-def _user_policy_functions() -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Principal:
+    """A principal as the script names it: IAM's word (user, role) and the variable holding its name."""
+
+    kind: str
+    variable: str
+    title: str
+
+    def flag(self) -> str:
+        return f'--{self.kind}-name="${self.variable}"'
+
+    def iam(self, verb: str, rest: str) -> str:
+        """`aws iam VERB-{kind}-...` on this principal, e.g. iam("attach", "policy --policy-arn=...")."""
+        noun, _, args = rest.partition(" ")
+        return f"aws iam {verb}-{self.kind}-{noun} {self.flag()}" + (f" {args}" if args else "")
+
+
+_ARN_ARG = 'policy --policy-arn="$arn"'
+_FIRST_ARG = 'policy --policy-arn="$1"'
+_NAME_ARG = 'policy --policy-name="$name"'
+_USER = _Principal("user", "USER_NAME", "the user $USER_NAME")
+_ROLE = _Principal("role", "SENSOR_ROLE_NAME", "the sensor role $SENSOR_ROLE_NAME")
+
+
+def _principal(plan: Plan) -> _Principal:
+    return _ROLE if plan.uses_role_principal else _USER
+
+
+def _other_principal(plan: Plan) -> _Principal:
+    return _USER if plan.uses_role_principal else _ROLE
+
+
+def _user_policy_functions(plan: Plan) -> list[str]:
+    me = _principal(plan)
     return [
-        "# Attach a policy unless it is attached already (ATTACHED: the user's policies when the run began).",
+        f"# Attach a policy unless it is attached already (ATTACHED: the {me.kind}'s policies when the run began).",
         "attach_policy() {",
         '  local arn="$1" attached',
         "  for attached in $ATTACHED; do",
@@ -408,14 +466,18 @@ def _user_policy_functions() -> list[str]:
         "      return 0",
         "    fi",
         "  done",
-        '  run aws iam attach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"',
+        f"  run {me.iam('attach', _ARN_ARG)}",
         "}",
         "",
         "# Detach a customer managed policy this plan no longer has; delete the policy too when this",
         "# script created it (it carries the wizard's tag) and nothing else uses it.",
         "retire_policy() {",
+        f"  run {me.iam('detach', _FIRST_ARG)}",
+        '  delete_policy_if_unused "$1"',
+        "}",
+        "",
+        "delete_policy_if_unused() {",
         '  local arn="$1" tagged users versions version',
-        '  run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"',
         f'  tagged="$(aws iam list-policy-tags --policy-arn="$arn" --query="{_tag_query()}" --output=text)"',
         '  users="$(aws iam get-policy --policy-arn="$arn" \\',
         '    --query="sum([Policy.AttachmentCount, not_null(Policy.PermissionsBoundaryUsageCount, \\`0\\`)])" '
@@ -442,8 +504,9 @@ def _case_patterns(patterns: list[str]) -> str:
 
 
 def _converge_lines(plan: Plan) -> list[str]:
-    """Remove from the user what the wizard owns and this plan lacks (app/domain/ownership.py)."""
+    """Remove from the principal what the wizard owns and this plan lacks (app/domain/ownership.py)."""
     account = _account_variable(plan)
+    me = _principal(plan)
     wanted, owned = plan_user_policies(plan), owned_user_policies(plan)
 
     def custom_arn(name: str) -> str:
@@ -452,26 +515,24 @@ def _converge_lines(plan: Plan) -> list[str]:
     keep = [shlex.quote(a) for a in wanted.managed_arns] + [custom_arn(n) for n in wanted.custom_names]
     detach = [shlex.quote(a) for a in owned.managed_arns if a not in wanted.managed_arns]
     retire = [custom_arn(n) for n in owned.custom_names if n not in wanted.custom_names]
+    name_variable = "$" + me.variable
     lines = [
-        'step "Removing what this wizard put on $USER_NAME before and this plan no longer includes"',
+        f'step "Removing what this wizard put on {name_variable} before and this plan no longer includes"',
         "# The wizard owns (docs/setup-script.md#ownership): the AWS managed and customer managed policies",
-        "# some plan of it attaches, and its inline policy. Anything else on the user is left alone.",
+        f"# some plan of it attaches, and its inline policy. Anything else on the {me.kind} is left alone.",
         "for arn in $ATTACHED; do",
         '  case "$arn" in',
         f"    {_case_patterns(keep)}) ;;",
     ]
     if detach:
-        lines.append(
-            f'    {_case_patterns(detach)}) run aws iam detach-user-policy --user-name="$USER_NAME" '
-            '--policy-arn="$arn" ;;'
-        )
+        lines.append(f"    {_case_patterns(detach)}) run {me.iam('detach', _ARN_ARG)} ;;")
     if retire:
         lines.append(f'    {_case_patterns(retire)}) retire_policy "$arn" ;;')
     lines += [
         '    *) echo "Left alone (not this wizard\'s): the policy $arn" >&2 ;;',
         "  esac",
         "done",
-        'INLINE="$(aws iam list-user-policies --user-name="$USER_NAME" --query=PolicyNames --output=text)"',
+        f'INLINE="$(aws iam list-{me.kind}-policies {me.flag()} --query=PolicyNames --output=text)"',
         "for name in $INLINE; do",
         '  case "$name" in',
     ]
@@ -479,14 +540,271 @@ def _converge_lines(plan: Plan) -> list[str]:
         lines.append(f"    {_case_patterns([shlex.quote(n) for n in wanted.inline_names])}) ;;")
     dropped = [shlex.quote(n) for n in owned.inline_names if n not in wanted.inline_names]
     if dropped:
-        lines.append(
-            f'    {_case_patterns(dropped)}) run aws iam delete-user-policy --user-name="$USER_NAME" '
-            '--policy-name="$name" ;;'
-        )
+        lines.append(f"    {_case_patterns(dropped)}) run {me.iam('delete', _NAME_ARG)} ;;")
     lines += [
         '    *) echo "Left alone (not this wizard\'s): the inline policy $name" >&2 ;;',
         "  esac",
         "done",
+        "",
+    ]
+    return lines
+
+
+# The trust anchor's source (CLI JSON: the API's member names), embedded like the documents.
+TRUST_ANCHOR_SOURCE_FUNCTION = "trust_anchor_source"
+# The sensor role's trust policy, embedded like the policies; for roles-anywhere the trust anchor's
+# ARN is known only once it exists, so the document holds this word in its place.
+SENSOR_TRUST_FUNCTION = "sensor_role_trust_policy"
+_ANCHOR_STAND_IN = "TRUST_ANCHOR_ARN_FROM_CREATE_TRUST_ANCHOR"
+
+
+def _wizard_tag_argument() -> str:
+    key, value = WIZARD_TAG
+    return f'--tags="Key={key},Value={value}"'
+
+
+def _user_lines() -> list[str]:
+    return [
+        'step "Creating the IAM user $USER_NAME"',
+        'if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then',
+        '  echo "The user exists already." >&2',
+        "else",
+        '  run aws iam create-user --user-name="$USER_NAME" >/dev/null',
+        "fi",
+        'ATTACHED="$(aws iam list-attached-user-policies --user-name="$USER_NAME" \\',
+        "  --query='AttachedPolicies[].PolicyArn' --output=text)\"",
+        "",
+    ]
+
+
+def _principal_lines(plan: Plan) -> list[str]:
+    """The sensor role (created, or its trust policy brought up to date) and what gives it to the sensor."""
+    trusted = "ec2.amazonaws.com" if plan.principal is Principal.INSTANCE_ROLE else "IAM Roles Anywhere"
+    lines = []
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        lines += _trust_anchor_lines()
+        lines += [
+            "# The role trusts Roles Anywhere only for this trust anchor (its ARN, known now) and the sensor's",
+            "# certificate subject (docs/facts.md#keyless-sensors).",
+            f'TRUST="$({SENSOR_TRUST_FUNCTION})"',
+            f'TRUST="${{TRUST//{_ANCHOR_STAND_IN}/$TRUST_ANCHOR_ARN}}"',
+            "",
+        ]
+    else:
+        lines.append(f'TRUST="$({SENSOR_TRUST_FUNCTION})"')
+    lines += [
+        f'step "Creating the sensor role $SENSOR_ROLE_NAME (trusted by {trusted})"',
+        'if aws iam get-role --role-name="$SENSOR_ROLE_NAME" >/dev/null 2>&1; then',
+        "  # Compared as JSON values, like the policies (docs/setup-script.md#policy-versions).",
+        "  literal=${TRUST//\\`/\\\\\\`}",
+        '  same="$(aws iam get-role --role-name="$SENSOR_ROLE_NAME" \\',
+        '    --query="Role.AssumeRolePolicyDocument == \\`${literal}\\`" --output=text)"',
+        '  if [ "$same" = True ]; then',
+        '    echo "The role exists already; its trust policy is up to date." >&2',
+        "  else",
+        '    run aws iam update-assume-role-policy --role-name="$SENSOR_ROLE_NAME" --policy-document="$TRUST"',
+        "  fi",
+        "else",
+        '  run aws iam create-role --role-name="$SENSOR_ROLE_NAME" --assume-role-policy-document="$TRUST" \\',
+        f"    --description={shlex.quote(cloudformation.sensor_role_description(plan))} \\",
+        f"    {_wizard_tag_argument()} >/dev/null",
+        "fi",
+        'ATTACHED="$(aws iam list-attached-role-policies --role-name="$SENSOR_ROLE_NAME" \\',
+        "  --query='AttachedPolicies[].PolicyArn' --output=text)\"",
+        "",
+    ]
+    if plan.principal is Principal.INSTANCE_ROLE:
+        lines += [
+            'step "Creating the instance profile $SENSOR_ROLE_NAME with the role, for the sensor\'s EC2 instance"',
+            'if aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" >/dev/null 2>&1; then',
+            '  echo "The instance profile exists already." >&2',
+            "else",
+            '  run aws iam create-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \\',
+            f"    {_wizard_tag_argument()} >/dev/null",
+            "fi",
+            *_profile_roles(),
+            "# An instance profile holds one role: IAM refuses a second one (LimitExceeded), and so does this.",
+            'if [ "$PROFILE_ROLES" = "$SENSOR_ROLE_NAME" ]; then',
+            '  echo "The instance profile holds the role already." >&2',
+            "else",
+            '  run aws iam add-role-to-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \\',
+            '    --role-name="$SENSOR_ROLE_NAME"',
+            "fi",
+            "",
+        ]
+    else:
+        lines += _roles_anywhere_profile_lines()
+    return lines
+
+
+def _no_arn(variable: str) -> str:
+    # `--output=text` prints None for a JMESPath null (no such resource).
+    return f'[ -z "${variable}" ] || [ "${variable}" = None ]'
+
+
+def _trust_anchor_lines() -> list[str]:
+    """The IAM Roles Anywhere trust anchor: created, or its source (the CA) brought up to date."""
+    key, value = WIZARD_TAG
+    name = SENSOR_TRUST_ANCHOR_NAME
+    return [
+        f'step "Creating the IAM Roles Anywhere trust anchor {name} (the CA that issues the sensor\'s certificate)"',
+        f'SOURCE="$({TRUST_ANCHOR_SOURCE_FUNCTION})"',
+        'TRUST_ANCHOR_ARN="$(aws rolesanywhere list-trust-anchors \\',
+        f'  --query="trustAnchors[?name==\'{name}\'].trustAnchorArn | [0]" --output=text)"',
+        f"if {_no_arn('TRUST_ANCHOR_ARN')}; then",
+        f'  TRUST_ANCHOR_ARN="$(run aws rolesanywhere create-trust-anchor --name={name} --enabled \\',
+        f'    --source="$SOURCE" --tags=key={key},value={value} \\',
+        '    --query=trustAnchor.trustAnchorArn --output=text)"',
+        "else",
+        "  literal=${SOURCE//\\`/\\\\\\`}",
+        '  same="$(aws rolesanywhere get-trust-anchor --trust-anchor-id="${TRUST_ANCHOR_ARN##*/}" \\',
+        '    --query="trustAnchor.source == \\`${literal}\\`" --output=text)"',
+        '  if [ "$same" = True ]; then',
+        '    echo "The trust anchor exists already; its CA is up to date." >&2',
+        "  else",
+        '    run aws rolesanywhere update-trust-anchor --trust-anchor-id="${TRUST_ANCHOR_ARN##*/}" \\',
+        '      --source="$SOURCE" >/dev/null',
+        "  fi",
+        "fi",
+        'echo "Trust anchor: $TRUST_ANCHOR_ARN" >&2',
+        "",
+    ]
+
+
+def _roles_anywhere_profile_lines() -> list[str]:
+    """The Roles Anywhere profile: created with the sensor role, or its role list brought up to date."""
+    key, value = WIZARD_TAG
+    name = SENSOR_PROFILE_NAME
+    return [
+        f'step "Creating the IAM Roles Anywhere profile {name} for the sensor role"',
+        'ROLE_ARN="$(aws iam get-role --role-name="$SENSOR_ROLE_NAME" --query=Role.Arn --output=text)"',
+        'PROFILE_ARN="$(aws rolesanywhere list-profiles \\',
+        f'  --query="profiles[?name==\'{name}\'].profileArn | [0]" --output=text)"',
+        f"if {_no_arn('PROFILE_ARN')}; then",
+        f'  PROFILE_ARN="$(run aws rolesanywhere create-profile --name={name} --enabled \\',
+        f'    --role-arns="$ROLE_ARN" --tags=key={key},value={value} \\',
+        '    --query=profile.profileArn --output=text)"',
+        "else",
+        '  PROFILE_ROLES="$(aws rolesanywhere get-profile --profile-id="${PROFILE_ARN##*/}" \\',
+        "    --query='profile.roleArns' --output=text)\"",
+        '  if [ "$PROFILE_ROLES" = "$ROLE_ARN" ]; then',
+        '    echo "The profile exists already; it names the sensor role." >&2',
+        "  else",
+        '    run aws rolesanywhere update-profile --profile-id="${PROFILE_ARN##*/}" --role-arns="$ROLE_ARN" >/dev/null',
+        "  fi",
+        "fi",
+        'echo "Profile: $PROFILE_ARN" >&2',
+        "",
+    ]
+
+
+def _profile_roles() -> list[str]:
+    return [
+        'PROFILE_ROLES="$(aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \\',
+        "  --query='InstanceProfile.Roles[].RoleName' --output=text)\"",
+    ]
+
+
+def _retire_instance_profile_lines() -> list[str]:
+    """A plan without the instance role: the sensor role leaves the instance profile of its name, and the
+    profile goes when this wizard created it (docs/setup-script.md#ownership)."""
+    key, value = WIZARD_TAG
+    tagged = f"length(not_null(InstanceProfile.Tags, \\`[]\\`)[?Key=='{key}' && Value=='{value}'])"
+    return [
+        'if aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" >/dev/null 2>&1; then',
+        '  step "This plan uses no instance profile: the instance profile $SENSOR_ROLE_NAME is retired"',
+        *(f"  {line}" for line in _profile_roles()),
+        '  if [ "$PROFILE_ROLES" = "$SENSOR_ROLE_NAME" ]; then',
+        '    run aws iam remove-role-from-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \\',
+        '      --role-name="$SENSOR_ROLE_NAME"',
+        "    PROFILE_ROLES=",
+        "  fi",
+        '  TAGGED="$(aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \\',
+        f'    --query="{tagged}" --output=text)"',
+        '  if [ "$TAGGED" = 1 ] && [ -z "$PROFILE_ROLES" ]; then',
+        '    run aws iam delete-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME"',
+        "  else",
+        '    echo "Left alone (not this wizard\'s, or holding another role): the instance profile $SENSOR_ROLE_NAME" >&2',
+        "  fi",
+        "fi",
+        "",
+    ]
+
+
+def _sensor_outputs(plan: Plan) -> list[str]:
+    """What the sensor needs (no access key: the role's credentials are temporary)."""
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        return [
+            'step "No access key: the sensor\'s AWS profile runs the signing helper with its certificate and key"',
+            "# What credential_process needs (docs/facts.md#keyless-sensors):",
+            'echo "  --trust-anchor-arn=$TRUST_ANCHOR_ARN" >&2',
+            'echo "  --profile-arn=$PROFILE_ARN" >&2',
+            'echo "  --role-arn=$ROLE_ARN" >&2',
+            "",
+        ]
+    lines = [
+        'ROLE_ARN="$(aws iam get-role --role-name="$SENSOR_ROLE_NAME" --query=Role.Arn --output=text)"',
+        'echo "Sensor role: $ROLE_ARN" >&2',
+    ]
+    if plan.principal is Principal.INSTANCE_ROLE:
+        lines += [
+            'step "No access key: give the sensor\'s EC2 instance the instance profile $SENSOR_ROLE_NAME"',
+            'echo "  aws ec2 associate-iam-instance-profile --instance-id=INSTANCE_ID'
+            ' --iam-instance-profile=Name=$SENSOR_ROLE_NAME" >&2',
+            "",
+        ]
+    return lines
+
+
+def _other_principal_lines(plan: Plan) -> list[str]:
+    """The principal this plan does not use (the user of an earlier iam-user plan, or the sensor role of
+    an earlier keyless one): the wizard's policies come off it; it itself, and the rest, are left alone.
+
+    Runs after this plan's policies are attached, so a customer managed policy both use stays.
+    """
+    account = _account_variable(plan)
+    other = _other_principal(plan)
+    owned = owned_user_policies(plan)
+    wanted = plan_user_policies(plan)
+
+    def custom_arn(name: str) -> str:
+        return f'"arn:{plan.partition.value}:iam::${{{account}}}:policy/"{shlex.quote(name)}'
+
+    managed = [shlex.quote(a) for a in owned.managed_arns]
+    kept_custom = [custom_arn(n) for n in owned.custom_names if n in wanted.custom_names]
+    retired_custom = [custom_arn(n) for n in owned.custom_names if n not in wanted.custom_names]
+    detach = f"run {other.iam('detach', _ARN_ARG)}"
+    name = "$" + other.variable
+    lines = [
+        f"if aws iam get-{other.kind} {other.flag()} >/dev/null 2>&1; then",
+        f'  step "This plan uses {_principal(plan).title}: the wizard\'s policies come off the {other.kind} {name}"',
+        f'  OTHER_ATTACHED="$(aws iam list-attached-{other.kind}-policies {other.flag()} \\',
+        "    --query='AttachedPolicies[].PolicyArn' --output=text)\"",
+        "  for arn in $OTHER_ATTACHED; do",
+        '    case "$arn" in',
+        f"      {_case_patterns(managed + kept_custom)}) {detach} ;;",
+    ]
+    if retired_custom:
+        lines.append(f'      {_case_patterns(retired_custom)}) {detach}; delete_policy_if_unused "$arn" ;;')
+    lines += [
+        f'      *) echo "Left alone (not this wizard\'s): the policy $arn on the {other.kind} {name}" >&2 ;;',
+        "    esac",
+        "  done",
+        f'  OTHER_INLINE="$(aws iam list-{other.kind}-policies {other.flag()} --query=PolicyNames --output=text)"',
+        "  for name in $OTHER_INLINE; do",
+        '    case "$name" in',
+        f"      {_case_patterns([shlex.quote(n) for n in owned.inline_names])}) "
+        f"run {other.iam('delete', _NAME_ARG)} ;;",
+        f'      *) echo "Left alone (not this wizard\'s): the inline policy $name on the {other.kind} {name}" >&2 ;;',
+        "    esac",
+        "  done",
+        f'  echo "Left alone: the {other.kind} {name} itself'
+        + (
+            ' and its access keys (delete them once the sensor uses its role)." >&2'
+            if other.kind == "user"
+            else ' (delete it once nothing uses it)." >&2'
+        ),
+        "fi",
         "",
     ]
     return lines
@@ -498,11 +816,11 @@ def setup_script(plan: Plan) -> str:
     lines = _header(plan, SETUP_SCRIPT, what)
     usage, _ = _usage(SETUP_SCRIPT, plan)
     lines += _argument_parsing(plan, usage)
-    lines += ["", *_common_variables(plan), "", _RUN_FUNCTIONS]
+    lines += ["", *_common_variables(plan, both_principals=True), "", _RUN_FUNCTIONS]
     if member_role.applies(plan):
         lines.append(_STACK_SET_FUNCTIONS)
     lines += _ensure_policy_function(plan) if plan.style is PolicyStyle.LEAST_PRIVILEGE else []
-    lines += _user_policy_functions()
+    lines += _user_policy_functions(plan)
 
     # Embedded documents: the same JSON as the bundle's files.
     found = attachments(plan)
@@ -511,9 +829,19 @@ def setup_script(plan: Plan) -> str:
         lines += _heredoc_function(
             _function_name(policy.file_name), render_json(policy.document), _POLICY_END
         )
-    if plan.is_organization:
+    for inline in found.inline:
         lines += _heredoc_function(
-            _function_name(INLINE_POLICY_FILE), render_json(corrected_inline_policy(plan)), _POLICY_END
+            _function_name(inline.file_name), render_json(inline.document), _POLICY_END
+        )
+    if plan.uses_role_principal:
+        trust = sensor.sensor_trust(plan, _ANCHOR_STAND_IN)
+        lines += _heredoc_function(SENSOR_TRUST_FUNCTION, render_json(trust), _POLICY_END)
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        source_type, _, value = sensor.anchor_source(plan)
+        data_key = "acmPcaArn" if source_type == "AWS_ACM_PCA" else "x509CertificateData"
+        source = {"sourceType": source_type, "sourceData": {data_key: value}}
+        lines += _heredoc_function(
+            TRUST_ANCHOR_SOURCE_FUNCTION, json.dumps(source, indent=4) + "\n", _POLICY_END
         )
     if member_role.applies(plan):
         lines += _heredoc_function(
@@ -524,17 +852,8 @@ def setup_script(plan: Plan) -> str:
     lines += _caller_account(plan)
     if plan.is_organization:
         lines += _trusted_access(plan)
-    lines += [
-        'step "Creating the IAM user $USER_NAME"',
-        'if aws iam get-user --user-name="$USER_NAME" >/dev/null 2>&1; then',
-        '  echo "The user exists already." >&2',
-        "else",
-        '  run aws iam create-user --user-name="$USER_NAME" >/dev/null',
-        "fi",
-        'ATTACHED="$(aws iam list-attached-user-policies --user-name="$USER_NAME" \\',
-        "  --query='AttachedPolicies[].PolicyArn' --output=text)\"",
-        "",
-    ]
+    lines += _principal_lines(plan) if plan.uses_role_principal else _user_lines()
+    me = _principal(plan)
     for managed in found.managed:
         lines += [
             f'step "Attaching the AWS managed policy {managed.name}"',
@@ -548,14 +867,18 @@ def setup_script(plan: Plan) -> str:
             f"  {shlex.quote(policy.purpose)}",
             "",
         ]
-    if plan.is_organization:
+    for inline in found.inline:
+        corrected = "" if plan.uses_role_principal else " (corrected)"
         lines += [
-            f'step "Putting the inline policy {INLINE_POLICY_NAME} (corrected) on the user"',
-            f'run aws iam put-user-policy --user-name="$USER_NAME" --policy-name={INLINE_POLICY_NAME} \\',
-            f'  --policy-document="$({_function_name(INLINE_POLICY_FILE)})"',
+            f'step "Putting the inline policy {inline.name}{corrected} on the {me.kind}"',
+            f"run aws iam put-{me.kind}-policy {me.flag()} --policy-name={inline.name} \\",
+            f'  --policy-document="$({_function_name(inline.file_name)})"',
             "",
         ]
     lines += _converge_lines(plan)
+    lines += _other_principal_lines(plan)
+    if plan.principal is not Principal.INSTANCE_ROLE:
+        lines += _retire_instance_profile_lines()
     if member_role.applies(plan):
         lines += _stack_set_lines(plan, '"$(member_role_template)"', '"$(member_role_template)"')
         lines += [
@@ -576,6 +899,19 @@ def setup_script(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What deploy.sh says its management-account stack holds.
+_STACK_WHAT = {
+    Principal.IAM_USER: "user",
+    Principal.INSTANCE_ROLE: "sensor",
+    Principal.ROLES_ANYWHERE: "sensor",
+}
+_STACK_CONTENT = {
+    Principal.IAM_USER: "IAM user and policies",
+    Principal.INSTANCE_ROLE: "sensor role, instance profile and policies",
+    Principal.ROLES_ANYWHERE: "Roles Anywhere trust anchor and profile, sensor role and policies",
+}
+
+
 def deploy_script(plan: Plan) -> str:
     """cloudformation/deploy.sh: the exact commands that deploy this bundle's templates."""
     what = "Deploys this folder's CloudFormation templates (run it from anywhere; it uses its own folder)."
@@ -591,7 +927,7 @@ def deploy_script(plan: Plan) -> str:
     if plan.is_organization:
         lines += _trusted_access(plan)
     lines += [
-        'step "Deploying the user stack (IAM user and policies, no access key)"',
+        f'step "Deploying the {_STACK_WHAT[plan.principal]} stack ({_STACK_CONTENT[plan.principal]}, no access key)"',
         f'run aws cloudformation deploy --region="$REGION" --stack-name={member_role.USER_STACK_NAME} \\',
         "  --template-file=management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \\",
         "  --no-fail-on-empty-changeset",
@@ -612,5 +948,5 @@ def deploy_script(plan: Plan) -> str:
             "fi",
             "",
         ]
-    lines += _finish(plan)
+    lines += _finish(plan, stack_outputs=True)
     return "\n".join(lines) + "\n"

@@ -14,9 +14,9 @@ from app.domain import member_role
 from app.domain.attachments import attachments
 from app.domain.iam import HOME_REGION
 from app.domain.permission_catalogue import comment_for_action
-from app.domain.plan import Plan
+from app.domain.plan import Plan, Principal
 
-from . import cloudformation
+from . import cloudformation, sensor
 from .hcltext import Block, Comment, Expr, render
 
 MAIN_FILE = "terraform/main.tf"
@@ -37,16 +37,128 @@ MANAGED_RESOURCE_NAMES = {
     "ElasticLoadBalancingFullAccess": "elastic_load_balancing_full_access",
 }
 USER = Expr("aws_iam_user.connector.name")
+ROLE = Expr("aws_iam_role.sensor.name")
+
+
+def principal_resource(plan: Plan) -> Expr:
+    """The Terraform address of the principal the policies go to (for depends_on)."""
+    return Expr("aws_iam_role.sensor" if plan.uses_role_principal else "aws_iam_user.connector")
+
+
+def _principal_blocks(plan: Plan) -> tuple[list[Block | Comment], list[tuple[str, object]]]:
+    """The principal's resources and outputs, and the locals they use (the sensor role's trust)."""
+    if not plan.uses_role_principal:
+        return [Block("resource", ("aws_iam_user", "connector"), [("name", plan.user_name)])], []
+    items: list[Block | Comment] = []
+    anchor_arn = Expr("aws_rolesanywhere_trust_anchor.sensor.arn")
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        source_type, _, value = sensor.anchor_source(plan)
+        data_key = "acm_pca_arn" if source_type == "AWS_ACM_PCA" else "x509_certificate_data"
+        items.append(Comment("The organization's CA, which issues the sensor's certificate."))
+        items.append(
+            Block(
+                "resource",
+                ("aws_rolesanywhere_trust_anchor", "sensor"),
+                [
+                    ("name", sensor.SENSOR_TRUST_ANCHOR_NAME),
+                    ("enabled", True),
+                    Block(
+                        "source",
+                        body=[("source_type", source_type), Block("source_data", body=[(data_key, value)])],
+                    ),
+                ],
+            )
+        )
+    items.append(Comment(cloudformation.sensor_role_description(plan)))
+    items.append(
+        Block(
+            "resource",
+            ("aws_iam_role", "sensor"),
+            [
+                ("name", plan.sensor_role_name),
+                ("description", cloudformation.sensor_role_description(plan)),
+                ("assume_role_policy", Expr("jsonencode(local.sensor_role_trust_policy)")),
+            ],
+        )
+    )
+    if plan.principal is Principal.INSTANCE_ROLE:
+        items.append(Comment("Give the sensor's EC2 instance this instance profile."))
+        items.append(
+            Block(
+                "resource",
+                ("aws_iam_instance_profile", "sensor"),
+                [("name", plan.sensor_role_name), ("role", ROLE)],
+            )
+        )
+    else:
+        items.append(
+            Block(
+                "resource",
+                ("aws_rolesanywhere_profile", "sensor"),
+                [
+                    ("name", sensor.SENSOR_PROFILE_NAME),
+                    ("enabled", True),
+                    ("role_arns", [Expr("aws_iam_role.sensor.arn")]),
+                ],
+            )
+        )
+    return items, [("sensor_role_trust_policy", sensor.sensor_trust(plan, anchor_arn))]
+
+
+def _outputs(plan: Plan) -> list[Block]:
+    if not plan.uses_role_principal:
+        return [
+            Block("output", ("user_name",), [("value", USER)]),
+            Block("output", ("user_arn",), [("value", Expr("aws_iam_user.connector.arn"))]),
+        ]
+    outputs = [
+        Block("output", ("role_name",), [("value", ROLE)]),
+        Block("output", ("role_arn",), [("value", Expr("aws_iam_role.sensor.arn"))]),
+    ]
+    if plan.principal is Principal.INSTANCE_ROLE:
+        outputs += [
+            Block(
+                "output",
+                ("instance_profile_name",),
+                [("value", Expr("aws_iam_instance_profile.sensor.name"))],
+            ),
+            Block(
+                "output", ("instance_profile_arn",), [("value", Expr("aws_iam_instance_profile.sensor.arn"))]
+            ),
+        ]
+    else:
+        outputs += [
+            Block("output", ("profile_arn",), [("value", Expr("aws_rolesanywhere_profile.sensor.arn"))]),
+            Block(
+                "output",
+                ("trust_anchor_arn",),
+                [("value", Expr("aws_rolesanywhere_trust_anchor.sensor.arn"))],
+            ),
+        ]
+    return outputs
 
 
 def main_tf(plan: Plan) -> str:
+    role = plan.uses_role_principal
+    # The same resource names on a user and on a role: aws_iam_user_policy_attachment.X or
+    # aws_iam_role_policy_attachment.X.
+    kind, attach_to = ("role", ROLE) if role else ("user", USER)
+    principal_items, principal_locals = _principal_blocks(plan)
+    what = (
+        "The connector's IAM user in the "
+        + ("organization's management account" if plan.is_organization else "AWS account")
+        + ", with its policies. No access key: its secret would land in the Terraform state."
+    )
+    if role:
+        what = (
+            "The sensor's IAM role in the "
+            + ("organization's management account" if plan.is_organization else "AWS account")
+            + ", with the connector's policies. "
+            + sensor.no_key_line(plan)
+        )
     items: list[Block | Comment] = [
         Comment(f"{MAIN_FILE} - generated by aws-connector-wizard."),
-        Comment(
-            "The connector's IAM user in the "
-            + ("organization's management account" if plan.is_organization else "AWS account")
-            + ", with its policies. No access key: its secret would land in the Terraform state."
-        ),
+        Comment(what),
         *(Comment(line) for line in cloudformation.prerequisite_lines(plan)),
         Block(
             "terraform",
@@ -60,9 +172,9 @@ def main_tf(plan: Plan) -> str:
         ),
         Comment("IAM and Organizations are global; the partition's home region serves them."),
         provider := Block("provider", ("aws",), [("region", HOME_REGION[plan.partition])]),
-        Block("resource", ("aws_iam_user", "connector"), [("name", plan.user_name)]),
+        *principal_items,
     ]
-    locals_body: list[tuple[str, object] | Block | Comment] = []
+    locals_body: list[tuple[str, object] | Block | Comment] = list(principal_locals)
     found = attachments(plan)
     if found.managed:
         for managed in found.managed:
@@ -70,8 +182,8 @@ def main_tf(plan: Plan) -> str:
             items.append(
                 Block(
                     "resource",
-                    ("aws_iam_user_policy_attachment", MANAGED_RESOURCE_NAMES[managed.name]),
-                    [("user", USER), ("policy_arn", managed.arn)],
+                    (f"aws_iam_{kind}_policy_attachment", MANAGED_RESOURCE_NAMES[managed.name]),
+                    [(kind, attach_to), ("policy_arn", managed.arn)],
                 )
             )
     else:
@@ -93,8 +205,8 @@ def main_tf(plan: Plan) -> str:
             items.append(
                 Block(
                     "resource",
-                    ("aws_iam_user_policy_attachment", name),
-                    [("user", USER), ("policy_arn", Expr(f"aws_iam_policy.{name}.arn"))],
+                    (f"aws_iam_{kind}_policy_attachment", name),
+                    [(kind, attach_to), ("policy_arn", Expr(f"aws_iam_policy.{name}.arn"))],
                 )
             )
     for inline in found.inline:
@@ -102,21 +214,22 @@ def main_tf(plan: Plan) -> str:
         items.append(
             Comment(
                 'The inline policy, corrected: GetAccessKeyInfo needs Resource "*"; GetSessionToken needs no permission.'
+                if not role
+                else "The inline policy: sts:AssumeRole on the common role (a role needs nothing else from STS)."
             )
         )
         items.append(
             Block(
                 "resource",
-                ("aws_iam_user_policy", "common_role_access"),
+                (f"aws_iam_{kind}_policy", "common_role_access"),
                 [
                     ("name", inline.name),
-                    ("user", USER),
+                    (kind, attach_to),
                     ("policy", Expr("jsonencode(local.inline_policy)")),
                 ],
             )
         )
-    items.append(Block("output", ("user_name",), [("value", USER)]))
-    items.append(Block("output", ("user_arn",), [("value", Expr("aws_iam_user.connector.arn"))]))
+    items += _outputs(plan)
     if locals_body:
         # The documents first, so a reader sees what is granted before where.
         items.insert(items.index(provider) + 1, Block("locals", body=locals_body))
@@ -163,7 +276,7 @@ def member_role_tf(plan: Plan) -> str:
                 ),
                 Comment("AWS sets the administration role of a service-managed StackSet itself."),
                 Block("lifecycle", body=[("ignore_changes", [Expr("administration_role_arn")])]),
-                ("depends_on", [Expr("aws_iam_user.connector")]),
+                ("depends_on", [principal_resource(plan)]),
             ],
         ),
         Comment("IAM is global: one region only, or the second stack collides on the role name."),
@@ -198,7 +311,7 @@ def member_role_tf(plan: Plan) -> str:
                 ("capabilities", ["CAPABILITY_NAMED_IAM"]),
                 ("parameters", {"ManagementAccountId": account_id}),
                 ("template_body", Expr("jsonencode(local.member_role_template)")),
-                ("depends_on", [Expr("aws_iam_user.connector")]),
+                ("depends_on", [principal_resource(plan)]),
             ],
         ),
         Block("output", ("member_role_name",), [("value", plan.role_name)]),

@@ -27,6 +27,7 @@ REGION=us-east-1
 export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-$REGION}}"
 export AWS_DEFAULT_REGION="$AWS_REGION"
 USER_NAME=digicert-tlm-connector
+SENSOR_ROLE_NAME=digicert-tlm-sensor
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -56,8 +57,12 @@ attach_policy() {
 # Detach a customer managed policy this plan no longer has; delete the policy too when this
 # script created it (it carries the wizard's tag) and nothing else uses it.
 retire_policy() {
+  run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$1"
+  delete_policy_if_unused "$1"
+}
+
+delete_policy_if_unused() {
   local arn="$1" tagged users versions version
-  run aws iam detach-user-policy --user-name="$USER_NAME" --policy-arn="$arn"
   tagged="$(aws iam list-policy-tags --policy-arn="$arn" --query="length(Tags[?Key=='created-by' && Value=='aws-connector-wizard'])" --output=text)"
   users="$(aws iam get-policy --policy-arn="$arn" \
     --query="sum([Policy.AttachmentCount, not_null(Policy.PermissionsBoundaryUsageCount, \`0\`)])" --output=text)"
@@ -150,6 +155,45 @@ for name in $INLINE; do
     *) echo "Left alone (not this wizard's): the inline policy $name" >&2 ;;
   esac
 done
+
+if aws iam get-role --role-name="$SENSOR_ROLE_NAME" >/dev/null 2>&1; then
+  step "This plan uses the user $USER_NAME: the wizard's policies come off the role $SENSOR_ROLE_NAME"
+  OTHER_ATTACHED="$(aws iam list-attached-role-policies --role-name="$SENSOR_ROLE_NAME" \
+    --query='AttachedPolicies[].PolicyArn' --output=text)"
+  for arn in $OTHER_ATTACHED; do
+    case "$arn" in
+      arn:aws:iam::aws:policy/AWSOrganizationsReadOnlyAccess | arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess | arn:aws:iam::aws:policy/ElasticLoadBalancingFullAccess | arn:aws:iam::aws:policy/SecretsManagerReadWrite) run aws iam detach-role-policy --role-name="$SENSOR_ROLE_NAME" --policy-arn="$arn" ;;
+      "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMOrganizationsRead | "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMCertificateManager | "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMElasticLoadBalancing | "arn:aws:iam::${MANAGEMENT_ACCOUNT_ID}:policy/"DigiCertTLMSecretsManagerPrefix) run aws iam detach-role-policy --role-name="$SENSOR_ROLE_NAME" --policy-arn="$arn"; delete_policy_if_unused "$arn" ;;
+      *) echo "Left alone (not this wizard's): the policy $arn on the role $SENSOR_ROLE_NAME" >&2 ;;
+    esac
+  done
+  OTHER_INLINE="$(aws iam list-role-policies --role-name="$SENSOR_ROLE_NAME" --query=PolicyNames --output=text)"
+  for name in $OTHER_INLINE; do
+    case "$name" in
+      DigiCertTLMCommonRoleAccess) run aws iam delete-role-policy --role-name="$SENSOR_ROLE_NAME" --policy-name="$name" ;;
+      *) echo "Left alone (not this wizard's): the inline policy $name on the role $SENSOR_ROLE_NAME" >&2 ;;
+    esac
+  done
+  echo "Left alone: the role $SENSOR_ROLE_NAME itself (delete it once nothing uses it)." >&2
+fi
+
+if aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" >/dev/null 2>&1; then
+  step "This plan uses no instance profile: the instance profile $SENSOR_ROLE_NAME is retired"
+  PROFILE_ROLES="$(aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \
+    --query='InstanceProfile.Roles[].RoleName' --output=text)"
+  if [ "$PROFILE_ROLES" = "$SENSOR_ROLE_NAME" ]; then
+    run aws iam remove-role-from-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \
+      --role-name="$SENSOR_ROLE_NAME"
+    PROFILE_ROLES=
+  fi
+  TAGGED="$(aws iam get-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME" \
+    --query="length(not_null(InstanceProfile.Tags, \`[]\`)[?Key=='created-by' && Value=='aws-connector-wizard'])" --output=text)"
+  if [ "$TAGGED" = 1 ] && [ -z "$PROFILE_ROLES" ]; then
+    run aws iam delete-instance-profile --instance-profile-name="$SENSOR_ROLE_NAME"
+  else
+    echo "Left alone (not this wizard's, or holding another role): the instance profile $SENSOR_ROLE_NAME" >&2
+  fi
+fi
 
 if [ "$CREATE_ACCESS_KEY" = true ]; then
   step "Creating an access key for $USER_NAME: it is shown once; type it into the connector only"
