@@ -349,3 +349,157 @@ def test_switching_to_the_instance_role_moves_the_policies_and_converges(
     assert f"+ aws iam delete-instance-profile --instance-profile-name={role}" in back.stderr
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_instance_profile(InstanceProfileName=role)
+
+
+# --- IAM Roles Anywhere: moto does not implement it (docs: moto's IMPLEMENTATION_COVERAGE) --------
+
+
+class RolesAnywhereStub:
+    """A STUB, not IAM Roles Anywhere: a loopback HTTP server answering exactly the REST calls setup.sh
+    makes (ListTrustAnchors, CreateTrustAnchor, GetTrustAnchor, UpdateTrustAnchor, ListProfiles,
+    CreateProfile, GetProfile, UpdateProfile; paths from the service model). The real AWS CLI sends
+    them (AWS_ENDPOINT_URL_ROLESANYWHERE), so its argument parsing, the JSON it sends and the
+    queries it applies are real; what AWS would validate or change on its side is not tested."""
+
+    def __init__(self, account: str) -> None:
+        import http.server
+        import threading
+        import uuid
+
+        self.calls: list[tuple[str, str, Any]] = []
+        self.anchors: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                path = self.path.split("?", 1)[0]
+                stub.calls.append((self.command, path, body))
+                kind, _, ident = path.strip("/").partition("/")
+                arn = f"arn:aws:rolesanywhere:{REGION}:{account}:"
+                if (self.command, path) == ("GET", "/trustanchors"):
+                    return self._answer(200, {"trustAnchors": list(stub.anchors.values())})
+                if (self.command, path) == ("POST", "/trustanchors"):
+                    new = str(uuid.uuid4())
+                    stub.anchors[new] = {
+                        "trustAnchorId": new,
+                        "trustAnchorArn": f"{arn}trust-anchor/{new}",
+                        "name": body["name"],
+                        "source": body["source"],
+                        "enabled": body.get("enabled", False),
+                    }
+                    return self._answer(201, {"trustAnchor": stub.anchors[new]})
+                if kind == "trustanchor" and ident in stub.anchors and self.command in ("GET", "PATCH"):
+                    stub.anchors[ident].update({k: v for k, v in body.items() if k in ("name", "source")})
+                    return self._answer(200, {"trustAnchor": stub.anchors[ident]})
+                if (self.command, path) == ("GET", "/profiles"):
+                    return self._answer(200, {"profiles": list(stub.profiles.values())})
+                if (self.command, path) == ("POST", "/profiles"):
+                    new = str(uuid.uuid4())
+                    stub.profiles[new] = {
+                        "profileId": new,
+                        "profileArn": f"{arn}profile/{new}",
+                        "name": body["name"],
+                        "roleArns": body["roleArns"],
+                        "enabled": body.get("enabled", False),
+                    }
+                    return self._answer(201, {"profile": stub.profiles[new]})
+                if kind == "profile" and ident in stub.profiles and self.command in ("GET", "PATCH"):
+                    stub.profiles[ident].update({k: v for k, v in body.items() if k == "roleArns"})
+                    return self._answer(200, {"profile": stub.profiles[ident]})
+                return self._answer(400, {"message": f"the stub does not answer {self.command} {path}"})
+
+            do_GET = do_POST = do_PATCH = _handle  # http.server calls do_<METHOD>
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ROLES_ANYWHERE_PLAN = Plan(
+    scope="account",
+    principal="roles-anywhere",
+    style="least-privilege",
+    secrets_manager=False,
+    trust_anchor_certificate=(ROOT / "tests" / "fixtures" / "sensor-ca.pem").read_text(),
+    certificate_subject_cn="tlm-sensor.example.com",
+)
+
+
+@pytest.mark.timeout(900)
+def test_roles_anywhere_setup_against_moto_and_a_roles_anywhere_stub(
+    aws: dict[str, str], moto_url: str, tmp_path: Path
+) -> None:
+    from app.domain.keyless import roles_anywhere_trust_policy
+
+    iam = _client("iam", moto_url)
+    account = _client("sts", moto_url).get_caller_identity()["Account"]
+    plan, role = ROLES_ANYWHERE_PLAN, ROLES_ANYWHERE_PLAN.sensor_role_name
+    stub = RolesAnywhereStub(account)
+    env = {**aws, "AWS_ENDPOINT_URL_ROLESANYWHERE": stub.url}
+    try:
+        first = _run(plan, tmp_path / "first", env)
+        assert first.returncode == 0, first.stderr
+        (anchor,) = stub.anchors.values()
+        assert anchor["name"] == "digicert-tlm-sensor-ca" and anchor["enabled"] is True
+        assert anchor["source"] == {
+            "sourceType": "CERTIFICATE_BUNDLE",
+            "sourceData": {"x509CertificateData": plan.trust_anchor_certificate},
+        }
+        # The role trusts Roles Anywhere for exactly this trust anchor and certificate subject.
+        trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        assert trust == roles_anywhere_trust_policy(
+            plan.partition, anchor["trustAnchorArn"], plan.certificate_subject_cn
+        )
+        role_arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+        (profile,) = stub.profiles.values()
+        assert profile["name"] == "digicert-tlm-sensor" and profile["roleArns"] == [role_arn]
+        assert profile["enabled"] is True
+        assert _role_state(iam, role) == (_custom_arns(plan, account), set())
+        for line in (
+            f"--trust-anchor-arn={anchor['trustAnchorArn']}",
+            f"--profile-arn={profile['profileArn']}",
+            f"--role-arn={role_arn}",
+        ):
+            assert line in first.stderr
+        assert "create-access-key" not in first.stderr and "Done." in first.stderr
+
+        # Again: Roles Anywhere is only read, IAM unchanged.
+        writes = len([c for c in stub.calls if c[0] != "GET"])
+        before = (_role_state(iam, role), iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+        again = _run(plan, tmp_path / "again", env)
+        assert again.returncode == 0, again.stderr
+        assert len([c for c in stub.calls if c[0] != "GET"]) == writes
+        assert (_role_state(iam, role), iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]) == before
+        changes = [line for line in again.stderr.splitlines() if line.startswith("+ ")]
+        assert not [c for c in changes if any(w in c for w in ("create-", "delete-", "detach-", "update-"))]
+        assert "its CA is up to date" in again.stderr and "it names the sensor role" in again.stderr
+        # Exactly the calls the stub was written for, and nothing else reached it.
+        assert {(method, path.split("/")[1]) for method, path, _ in stub.calls} == {
+            ("GET", "trustanchors"),
+            ("POST", "trustanchors"),
+            ("GET", "trustanchor"),
+            ("GET", "profiles"),
+            ("POST", "profiles"),
+            ("GET", "profile"),
+        }
+    finally:
+        stub.close()
