@@ -1,4 +1,4 @@
-"""What the wizard owns on the connector's IAM user, so `setup.sh` can converge to a plan.
+"""What the wizard owns on the connector's principal, so `setup.sh` can converge to a plan.
 
 Pure (stdlib + the plan). Run the script of one plan, then of another, and the
 user must end up with exactly the second plan's policies. The script removes
@@ -15,6 +15,11 @@ policies) is left alone and named in the script's output. A customer managed
 policy that leaves the plan is detached; the policy itself is deleted only
 when the script created it (it carries `WIZARD_TAG`) and nothing else is
 attached to it, so a policy a person created by hand under the same name survives.
+
+The principal is the IAM user or, for a keyless plan, the sensor role (issue 13.2): the same
+policies by the same names go to either, so what is owned does not depend on it. The wizard
+also owns the sensor role, its instance profile and the IAM Roles Anywhere trust anchor and
+profile named below (docs/setup-script.md#principal).
 """
 
 from __future__ import annotations
