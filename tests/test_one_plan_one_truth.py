@@ -48,6 +48,7 @@ from app.domain.plan import (
     DEFAULT_ROLE_NAME,
     DEFAULT_SECRET_PREFIX,
     DEFAULT_SENSOR_ROLE_NAME,
+    DEFAULT_USER_NAME,
     Plan,
     PolicyStyle,
     Principal,
@@ -55,7 +56,14 @@ from app.domain.plan import (
 )
 from app.main import create_app
 from tests.conftest import WizardClient, make_settings
-from tests.domain.artifact_matrix import hcl_locals, hcl_resources, heredocs, load_yaml, parse_hcl
+from tests.domain.artifact_matrix import (
+    SENSOR_CA_PEM,
+    hcl_locals,
+    hcl_resources,
+    heredocs,
+    load_yaml,
+    parse_hcl,
+)
 from tests.pagehtml import attached_items, code_blocks, wizard_for
 
 # --- plans, generated from the Plan's fields ---------------------------------------
@@ -82,15 +90,35 @@ FIELD_VALUES: dict[str, Callable[[dict[str, Any]], st.SearchStrategy[Any]]] = {
         if drawn["dedicated_member_role"]
         else [DEFAULT_ROLE_NAME, "TLMMemberRole"]
     ),
-    "user_name": lambda _: st.sampled_from(["digicert-tlm-connector", "tlm+connector=1,x.y@z_w-v"]),
+    "principal": lambda _: st.sampled_from(list(Principal)),
+    "user_name": lambda drawn: (
+        st.sampled_from(["digicert-tlm-connector", "tlm+connector=1,x.y@z_w-v"])
+        if drawn["principal"] is Principal.IAM_USER
+        else st.just(DEFAULT_USER_NAME)
+    ),
+    "sensor_role_name": lambda drawn: (
+        st.just(DEFAULT_SENSOR_ROLE_NAME)
+        if drawn["principal"] is Principal.IAM_USER
+        else st.sampled_from([DEFAULT_SENSOR_ROLE_NAME, "tlm.sensor+ec2@x"])
+    ),
+    # Roles Anywhere: the CA certificate or a Private CA of the plan's partition (exactly one).
+    "trust_anchor_certificate": lambda drawn: (
+        st.sampled_from(["", SENSOR_CA_PEM])
+        if drawn["principal"] is Principal.ROLES_ANYWHERE
+        else st.just("")
+    ),
+    "trust_anchor_pca_arn": lambda drawn: (
+        st.just(
+            f"arn:{drawn['partition'].value}:acm-pca:{REGIONS[drawn['partition']][0]}:111122223333:"
+            "certificate-authority/11111111-2222-3333-4444-555555555555"
+        )
+        if drawn["principal"] is Principal.ROLES_ANYWHERE and not drawn["trust_anchor_certificate"]
+        else st.just("")
+    ),
+    "certificate_subject_cn": lambda drawn: (
+        st.just("tlm-sensor.example.com") if drawn["principal"] is Principal.ROLES_ANYWHERE else st.just("")
+    ),
     "elb": lambda _: st.booleans(),
-    # Keyless principals (issue 13.2) join once every artifact follows them; until then the
-    # generated plans are iam-user plans and the role principals' options keep their defaults.
-    "principal": lambda _: st.just(Principal.IAM_USER),
-    "sensor_role_name": lambda _: st.just(DEFAULT_SENSOR_ROLE_NAME),
-    "trust_anchor_certificate": lambda _: st.just(""),
-    "trust_anchor_pca_arn": lambda _: st.just(""),
-    "certificate_subject_cn": lambda _: st.just(""),
 }
 
 
@@ -110,7 +138,25 @@ def plans(draw: st.DrawFn) -> Plan:
 
 def cli_args(plan: Plan) -> list[str]:
     """The plan as `connector-wizard policy` options, only those the plan uses."""
-    args = ["--scope", plan.scope.value, "--user-name", plan.user_name, "--partition", plan.partition.value]
+    args = [
+        "--scope",
+        plan.scope.value,
+        "--principal",
+        plan.principal.value,
+        "--partition",
+        plan.partition.value,
+    ]
+    if plan.principal is Principal.IAM_USER:
+        args += ["--user-name", plan.user_name]
+    else:
+        args += ["--sensor-role-name", plan.sensor_role_name]
+    if plan.trust_anchor_certificate:
+        assert plan.trust_anchor_certificate == SENSOR_CA_PEM  # the only certificate the plans use
+        args += ["--trust-anchor-certificate", str(SENSOR_CA_FILE)]
+    if plan.trust_anchor_pca_arn:
+        args += ["--trust-anchor-pca-arn", plan.trust_anchor_pca_arn]
+    if plan.certificate_subject_cn:
+        args += ["--certificate-subject-cn", plan.certificate_subject_cn]
     args += ["--regions", ",".join(plan.regions), "--style", plan.style.value]
     if plan.elb:
         args.append("--elb")
@@ -129,12 +175,19 @@ def api_params(plan: Plan) -> dict[str, str | list[str]]:
     """The plan as the API's query parameters, only those the plan uses."""
     params: dict[str, str | list[str]] = {
         "scope": plan.scope.value,
-        "user_name": plan.user_name,
+        "principal": plan.principal.value,
         "partition": plan.partition.value,
         "regions": list(plan.regions),
         "style": plan.style.value,
         "secrets_manager": "true" if plan.secrets_manager else "false",
     }
+    if plan.principal is Principal.IAM_USER:
+        params["user_name"] = plan.user_name
+    else:
+        params["sensor_role_name"] = plan.sensor_role_name
+    for name in ("trust_anchor_certificate", "trust_anchor_pca_arn", "certificate_subject_cn"):
+        if getattr(plan, name):
+            params[name] = getattr(plan, name)
     if plan.elb:
         params["elb"] = "true"
     if plan.secrets_manager and plan.secret_prefix != DEFAULT_SECRET_PREFIX:
@@ -148,6 +201,9 @@ def api_params(plan: Plan) -> dict[str, str | list[str]]:
 
 def test_every_plan_field_has_generated_values() -> None:
     assert set(FIELD_VALUES) == set(Plan.model_fields)
+
+
+SENSOR_CA_FILE = Path(__file__).resolve().parent / "fixtures" / "sensor-ca.pem"
 
 
 # --- what a surface says the plan grants ----------------------------------------------
@@ -257,7 +313,8 @@ def from_options_preview(s: Surfaces) -> Permissions:
 
 
 def _from_policy_json(out: dict[str, Any], managed: list[str]) -> Permissions:
-    user, role = out["user"], out["member_role"]
+    # The principal's policies: "user" for an iam-user plan, "sensor_role" for a keyless one.
+    user, role = out["user"] or out["sensor_role"], out["member_role"]
     return Permissions(
         managed=set(managed),
         custom={(p["name"], _doc(p["document"])) for p in user["custom_policies"]},
@@ -344,24 +401,34 @@ def from_bundle(s: Surfaces) -> Permissions:
         return archive.read(f"{folder}/{path.removeprefix('file://')}")
 
     checklist = read("checklist.md").decode()
+    kind = _kind(s.plan)
     commands = re.findall(r"```bash\n(.*?)```", checklist, re.S)
     found = Permissions()
     for line in "".join(commands).splitlines():
         words = shlex.split(line)
-        if words[:3] == ["aws", "iam", "attach-user-policy"]:
+        if words[:3] == ["aws", "iam", f"attach-{kind}-policy"]:
             arn = _option(words, "--policy-arn")
             if ":iam::aws:policy/" in arn:  # the custom ones are attached by their account's ARN
                 found.managed.add(arn)
         elif words[:3] == ["aws", "iam", "create-policy"]:
             document = json.loads(read(_option(words, "--policy-document")))
             found.custom.add((_option(words, "--policy-name"), _doc(document)))
-        elif words[:3] == ["aws", "iam", "put-user-policy"]:
+        elif words[:3] == ["aws", "iam", f"put-{kind}-policy"]:
             document = json.loads(read(_option(words, "--policy-document")))
             found.inline.add((_option(words, "--policy-name"), _doc(document)))
         elif words[:3] == ["aws", "cloudformation", "create-stack-set"]:
             template = load_yaml(read(_option(words, "--template-body")).decode())
             _role_from_template(template, found, s.plan.partition.value)
     return found
+
+
+def _kind(plan: Plan) -> str:
+    """IAM's word for the plan's principal in commands and resource types: user or role."""
+    return "role" if plan.uses_role_principal else "user"
+
+
+def _principal_name(plan: Plan) -> str:
+    return plan.sensor_role_name if plan.uses_role_principal else plan.user_name
 
 
 def _logical_lines(script: str) -> list[str]:
@@ -377,11 +444,12 @@ def from_setup_script(s: Surfaces) -> Permissions:
         return _doc(json.loads(documents[function]))
 
     found = Permissions()
+    kind = _kind(s.plan)
     for line in _logical_lines(script):
         if line.lstrip().startswith("#") or not line.strip():
             continue
         words = shlex.split(line)
-        if "attach-user-policy" in words and _has(words, "--policy-arn"):
+        if f"attach-{kind}-policy" in words and _has(words, "--policy-arn"):
             arn = _option(words, "--policy-arn")
             if arn.startswith("arn:"):
                 found.managed.add(arn)
@@ -389,7 +457,7 @@ def from_setup_script(s: Surfaces) -> Permissions:
             found.managed.add(words[1])
         elif words[0] == "ensure_policy":
             found.custom.add((words[1], document(words[2])))
-        elif "put-user-policy" in words:
+        elif f"put-{kind}-policy" in words:
             found.inline.add((_option(words, "--policy-name"), document(_option(words, "--policy-document"))))
         elif "create-stack-set" in words:
             body = _option(words, "--template-body").removeprefix("$(").removesuffix(")")
@@ -400,7 +468,10 @@ def from_setup_script(s: Surfaces) -> Permissions:
 def from_cloudformation(s: Surfaces) -> Permissions:
     template = load_yaml(s.get("download/cloudformation/management-account.yaml").text)
     resources = template["Resources"]
-    user = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::User")
+    # The plan's principal, and only it, carries the policies.
+    principal_type = "AWS::IAM::Role" if s.plan.uses_role_principal else "AWS::IAM::User"
+    user = next(r["Properties"] for r in resources.values() if r["Type"] == principal_type)
+    assert user.get("RoleName", user.get("UserName")) == _principal_name(s.plan)
     found = Permissions()
     for arn in user.get("ManagedPolicyArns", []):
         if isinstance(arn, str):
@@ -426,7 +497,8 @@ def from_terraform(s: Surfaces) -> Permissions:
 
     policies = hcl_resources(main_tf, "aws_iam_policy")
     found = Permissions()
-    for attachment in hcl_resources(main_tf, "aws_iam_user_policy_attachment").values():
+    kind = _kind(s.plan)
+    for attachment in hcl_resources(main_tf, f"aws_iam_{kind}_policy_attachment").values():
         arn = attachment["policy_arn"]
         ref = re.fullmatch(r"\$\{aws_iam_policy\.(\w+)\.arn\}", arn)
         if ref:
@@ -435,7 +507,7 @@ def from_terraform(s: Surfaces) -> Permissions:
         else:
             found.managed.add(arn)
     found.inline = {
-        (p["name"], encoded(p["policy"])) for p in hcl_resources(main_tf, "aws_iam_user_policy").values()
+        (p["name"], encoded(p["policy"])) for p in hcl_resources(main_tf, f"aws_iam_{kind}_policy").values()
     }
     role = s.client.get(f"/w/{s.token}/download/terraform/member-role.tf")
     if role.status_code == 200:
