@@ -97,7 +97,9 @@ def value(
     if isinstance(item, Mapping):
         if not item:
             return "{}"
-        rendered = [(_key(key), value(sub, indent + 2, comments, key)) for key, sub in item.items()]
+        # A trust statement's actions get no comments (see yamltext._mapping).
+        inner = {} if "Principal" in item else comments
+        rendered = [(_key(key), value(sub, indent + 2, inner, key)) for key, sub in item.items()]
         lines = ["{", *_aligned(rendered, f"{pad}  "), f"{pad}}}"]
         return "\n".join(lines)
     if isinstance(item, list | tuple):

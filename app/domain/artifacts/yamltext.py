@@ -112,7 +112,10 @@ def _mapping(
             _mapping(item, indent + 2, lines, comments)
         elif isinstance(item, list | tuple):
             lines.append(f"{pad}{_key(key)}:")
-            _sequence(item, indent + 2, lines, comments, comments.get(key))
+            # A statement with a Principal is a trust policy's: its actions are the service's documented
+            # set, and the comments (why an identity policy grants an action) would mislead there.
+            commenter = None if "Principal" in value else comments.get(key)
+            _sequence(item, indent + 2, lines, comments, commenter)
         else:
             lines.append(f"{pad}{_key(key)}: {_scalar(item)}")
 

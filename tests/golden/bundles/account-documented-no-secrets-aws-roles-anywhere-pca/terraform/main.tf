@@ -26,12 +26,7 @@ locals {
         Principal = {
           Service = "rolesanywhere.amazonaws.com"
         }
-        Action = [
-          # Reach each member account through the common role. https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html
-          "sts:AssumeRole",
-          "sts:TagSession",
-          "sts:SetSourceIdentity",
-        ]
+        Action = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
         Condition = {
           StringEquals = {
             "aws:PrincipalTag/x509Subject/CN" = "tlm-sensor.example.com"
