@@ -74,7 +74,8 @@ def sensor_trust(plan: Plan, anchor: Any = None) -> PolicyDocument:
     text = json.dumps(document)
     if text.count(json.dumps(stand_in)) != 1:
         raise ValueError("the trust policy names the trust anchor exactly once")
-    return _replace(document, stand_in, anchor)
+    replaced: PolicyDocument = _replace(document, stand_in, anchor)
+    return replaced
 
 
 def _replace(item: Any, old: str, new: Any) -> Any:
