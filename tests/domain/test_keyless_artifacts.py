@@ -208,3 +208,17 @@ def test_instance_role_setup_twice_creates_each_thing_once(tmp_path: Path, fake_
     ops = [f"{c[0]} {c[1]}" for c in calls]
     assert not [op for op in ops if op.split()[1].startswith(("create-", "add-", "update-"))], ops
     assert "its trust policy is up to date" in second.stderr
+
+
+# An account plan as documented attaches AWS managed policies only: no document of its own.
+@pytest.mark.parametrize("key", [k for k in KEYLESS if MATRIX[k].is_organization or "least" in k])
+def test_parliament_finds_nothing_in_a_keyless_plans_policies(key: str) -> None:
+    from parliament import analyze_policy_string
+
+    from app.domain.artifacts.documents import documents
+
+    identity = [d for d in documents(MATRIX[key]) if d.kind == "identity"]
+    assert identity
+    for document in identity:
+        findings = analyze_policy_string(json.dumps(document.document)).findings
+        assert [(f.issue, f.detail) for f in findings] == [], document.file_name
