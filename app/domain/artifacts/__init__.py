@@ -29,7 +29,7 @@ from functools import lru_cache
 from app.domain import member_role
 from app.domain.explanations import policy_explanations
 from app.domain.least_privilege import PolicyExplanation
-from app.domain.plan import Plan
+from app.domain.plan import Plan, Principal
 from app.domain.policies import render_json
 
 from . import cloudformation, shell, terraform
@@ -78,6 +78,20 @@ class Artifact:
         return self.content.encode("utf-8")
 
 
+# How the bundle's titles name the management-account files' principal (docs/facts.md#keyless-sensors).
+_PRINCIPAL_TITLES = {
+    Principal.IAM_USER: "user",
+    Principal.INSTANCE_ROLE: "sensor role",
+    Principal.ROLES_ANYWHERE: "sensor role and Roles Anywhere",
+}
+_PRINCIPAL_CONTENTS = {
+    Principal.IAM_USER: "the IAM user with its policies",
+    Principal.INSTANCE_ROLE: "the sensor's IAM role with its policies, and its instance profile",
+    Principal.ROLES_ANYWHERE: "the IAM Roles Anywhere trust anchor and profile, and the sensor's IAM role with "
+    "its policies",
+}
+
+
 def artifacts(plan: Plan) -> list[Artifact]:
     """Every file of the plan's bundle except the manifest, in a stable order."""
     return list(_artifacts(plan))
@@ -98,8 +112,12 @@ def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
             shell.SETUP_SCRIPT,
             "cli",
             "AWS CLI script",
-            "Bash script that does the whole setup with the AWS CLI; idempotent; creates an access key only "
-            "with --create-access-key.",
+            "Bash script that does the whole setup with the AWS CLI; idempotent; "
+            + (
+                "creates no access key: the sensor's credentials are temporary."
+                if plan.uses_role_principal
+                else "creates an access key only with --create-access-key."
+            ),
             shell.setup_script(plan),
         )
     )
@@ -107,10 +125,10 @@ def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
         Artifact(
             cloudformation.MANAGEMENT_TEMPLATE,
             "cloudformation",
-            "CloudFormation: the connector's user",
+            f"CloudFormation: the connector's {_PRINCIPAL_TITLES[plan.principal]}",
             "Template for the "
             + ("management account" if plan.is_organization else "account")
-            + ": the IAM user with its policies (no access key).",
+            + f": {_PRINCIPAL_CONTENTS[plan.principal]} (no access key).",
             cloudformation.render_management(plan),
         )
     )
@@ -149,8 +167,9 @@ def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
         Artifact(
             terraform.MAIN_FILE,
             "terraform",
-            "Terraform: the connector's user",
-            "The IAM user and its policies (no access key, so no secret in the state).",
+            f"Terraform: the connector's {_PRINCIPAL_TITLES[plan.principal]}",
+            f"{_PRINCIPAL_CONTENTS[plan.principal][0].upper()}{_PRINCIPAL_CONTENTS[plan.principal][1:]} "
+            "(no access key, so no secret in the state).",
             terraform.main_tf(plan),
         )
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain import member_role
+from app.domain.artifacts.sensor import principal_words
 from app.domain.attachments import attachments
 from app.domain.plan import Plan
 from app.domain.policies import (
@@ -67,7 +68,8 @@ def documents(plan: Plan) -> list[Document]:
             Document(
                 role.trust_file,
                 f"Member role {role.name}: trust policy",
-                "Who may assume the member role: only the connector's user in the management account. "
+                f"Who may assume the member role: only the connector's {principal_words(plan)} in the "
+                "management account. "
                 f"Replace {member_role.MANAGEMENT_ACCOUNT_PLACEHOLDER} with the management account's id if "
                 "you use this file by hand; the CloudFormation and Terraform files fill it in.",
                 role.trust_policy,
