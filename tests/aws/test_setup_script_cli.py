@@ -318,7 +318,10 @@ def test_switching_to_the_instance_role_moves_the_policies_and_converges(
     assert _role_state(iam, role) == (_custom_arns(INSTANCE_ROLE_PLAN, account), {INLINE_POLICY_NAME})
     assert _user_state(iam, user) == ({"arn:aws:iam::aws:policy/IAMReadOnlyAccess"}, set())
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]] == [key]
-    assert "Left alone (not this wizard's): the policy arn:aws:iam::aws:policy/IAMReadOnlyAccess" in switched.stderr
+    assert (
+        "Left alone (not this wizard's): the policy arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+        in switched.stderr
+    )
     assert f"Left alone: the user {user} itself and its access keys" in switched.stderr
     assert "create-policy " not in switched.stderr and "delete-policy " not in switched.stderr
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
@@ -488,7 +491,10 @@ def test_roles_anywhere_setup_against_moto_and_a_roles_anywhere_stub(
         again = _run(plan, tmp_path / "again", env)
         assert again.returncode == 0, again.stderr
         assert len([c for c in stub.calls if c[0] != "GET"]) == writes
-        assert (_role_state(iam, role), iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]) == before
+        assert (
+            _role_state(iam, role),
+            iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"],
+        ) == before
         changes = [line for line in again.stderr.splitlines() if line.startswith("+ ")]
         assert not [c for c in changes if any(w in c for w in ("create-", "delete-", "detach-", "update-"))]
         assert "its CA is up to date" in again.stderr and "it names the sensor role" in again.stderr
@@ -501,5 +507,17 @@ def test_roles_anywhere_setup_against_moto_and_a_roles_anywhere_stub(
             ("POST", "profiles"),
             ("GET", "profile"),
         }
+
+        # On to the instance role: the same role now trusts EC2 and keeps exactly its policies; the
+        # Roles Anywhere trust anchor and profile are left alone (docs/setup-script.md#principal).
+        ec2 = Plan(scope="account", principal="instance-role", style="least-privilege", secrets_manager=False)
+        calls = len(stub.calls)
+        moved = _run(ec2, tmp_path / "ec2", env)
+        assert moved.returncode == 0, moved.stderr
+        trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+        assert f"+ aws iam update-assume-role-policy --role-name={role}" in moved.stderr
+        assert _role_state(iam, role) == (_custom_arns(ec2, account), set())
+        assert len(stub.calls) == calls and len(stub.anchors) == len(stub.profiles) == 1
     finally:
         stub.close()
