@@ -55,7 +55,10 @@ AUTH_METHODS = (
 # three actions (docs/facts.md#keyless-sensors, "trust model").
 ROLES_ANYWHERE_PRINCIPAL = "rolesanywhere.amazonaws.com"
 ROLES_ANYWHERE_ACTIONS = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
-MAX_PEM_CHARACTERS = 16384
+# A trust anchor's CERTIFICATE_BUNDLE source takes 1-8000 characters of PEM (API SourceData,
+# CloudFormation X509CertificateData): a longer one would pass here and fail at deployment
+# (docs/facts.md#roles-anywhere-resources).
+MAX_PEM_CHARACTERS = 8000
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----")
 # arn:${Partition}:acm-pca:${Region}:${Account}:certificate-authority/${CertificateAuthorityId}
 _PCA_ARN = re.compile(

@@ -222,3 +222,10 @@ def test_parliament_finds_nothing_in_a_keyless_plans_policies(key: str) -> None:
     for document in identity:
         findings = analyze_policy_string(json.dumps(document.document)).findings
         assert [(f.issue, f.detail) for f in findings] == [], document.file_name
+
+
+def test_a_certificate_the_trust_anchor_cannot_take_is_refused() -> None:
+    # X509CertificateData holds 1-8000 characters (docs/facts.md#roles-anywhere-resources).
+    from app.domain.keyless import ca_certificate_error
+
+    assert ca_certificate_error("x" * 8001) == "The CA certificate is longer than 8000 characters."
