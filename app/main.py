@@ -22,7 +22,19 @@ from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, wizards
-from app.web import api, errors, links, logs, pages, ratelimit, security, verify
+from app.web import (
+    activity,
+    api,
+    checklist,
+    errors,
+    evidence,
+    links,
+    logs,
+    pages,
+    ratelimit,
+    security,
+    verify,
+)
 from app.web.render import PageCache, make_templates
 
 log = logging.getLogger("connector_wizard")
@@ -52,10 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 purge.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purge
-            running = getattr(app.state, "verifier", None)
-            if running is not None:
-                # Runs of this process end with it: say so now rather than after the heartbeat timeout.
-                running.shutdown(engine)
+            # Runs of this process end with it: say so now rather than after the heartbeat timeout.
+            app.state.verifier.shutdown(engine)
             db.release_held_connections(engine)
             if emulator is not None:
                 await asyncio.to_thread(emulator.stop)
@@ -78,14 +88,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
-    app.state.export_cache = links.ExportCache()
+    app.state.export_cache = evidence.ExportCache()
+    # This process's verification runs: created with the app, ended with its lifespan.
+    app.state.verifier = verify.Verifier(settings)
     app.mount("/static", StaticFiles(directory=resource_path("static")), name="static")
-    for router in (pages.router, links.router, verify.router, api.router, api.health):
+    for router in (
+        pages.router,
+        checklist.router,
+        links.router,
+        activity.router,
+        evidence.router,
+        verify.router,
+        api.router,
+        api.health,
+    ):
         add_routes(app, router)
     # Starlette tries routes in order, ~1 µs each: the two routes a wizard
     # session hits most (every view of the checklist, every tick) come first.
     # Their paths match no other route's, so the order changes no answer.
-    app.router.routes[0:0] = pages.hot_routes.routes
+    app.router.routes[0:0] = checklist.hot_routes.routes
     errors.install(app)
     security.install(app, settings)
     logs.install(app, access_log=settings.access_log)

@@ -159,7 +159,7 @@ def evidence_json(evidence: Evidence) -> dict[str, Any]:
 # --- the same export for every request ------------------------------------------
 
 # An export is rendered once per wizard revision with these two in place of who
-# asked and when (web/links.py caches it), then stamped per request: building
+# asked and when (web/evidence.py caches it), then stamped per request: building
 # one with 10,000 events cost ~0.5 s of CPU (issue 12, finding 3).
 GENERATED_AT_PLACEHOLDER = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -21,9 +21,9 @@ from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
 from app.domain.plan import MAX_REGIONS, Plan, PlanError, parse_plan, plan_options
 from app.store import db, steps, wizards
+from app.web.checklist import step_or_404
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
 from app.web.security import may_create_wizards
-from app.web.views import step_or_404
 
 
 class Problem(BaseModel):

@@ -69,6 +69,11 @@ def actor_of(request: Request) -> str:
     return clean_actor(unquote(request.cookies.get(ACTOR_COOKIE, "")))
 
 
+def name_field_value(actor: str) -> str:
+    """What the display-name field shows: the name, or nothing for anonymous (its placeholder says so)."""
+    return "" if actor == ANONYMOUS else actor
+
+
 async def get_actor(request: Request) -> str:
     return actor_of(request)
 
@@ -110,7 +115,7 @@ def page_globals(request: Request) -> None:
     settings: Settings = request.app.state.settings
     request.state.template_globals = {
         "csrf_token": csrf_token_for(request),
-        "actor": actor_of(request),
+        "actor_name": name_field_value(actor_of(request)),
         "demo": settings.demo,
     }
 

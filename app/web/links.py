@@ -1,64 +1,40 @@
-"""Share links, the audit trail, step notes, live progress and the evidence export.
+"""Share links: /w/{token}/links, for edit links only.
 
-- /w/{token}/links: edit links only. Mint view (or edit) links, list every
-  link with its state, revoke one, all view links, or all links (after a
-  confirmation page). A new token is shown once: the POST that minted it
-  answers with a redirect (post/redirect/get, so a reload sends nothing again)
-  and a short-lived cookie, limited to the share page's path, that carries the
-  token to the next GET, which shows it and deletes the cookie. The database
-  keeps only its SHA-256, so it can never be shown again.
-- /w/{token}/activity: the audit trail as a timeline (any link).
-- /w/{token}/checklist/progress: the progress fragment view pages poll.
-- /w/{token}/steps/{step_id}/note: versioned notes; a stale save gets 409
-  and the current note (htmx swaps it in), never a silent overwrite.
-- /w/{token}/report.md and report.json: the evidence export (any link).
+Mint view (or edit) links, list every link with its state, revoke one, all
+view links, or all links (after a confirmation page). A new token is shown
+once: the POST that minted it answers with a redirect (post/redirect/get, so a
+reload sends nothing again) and a short-lived cookie, limited to the share
+page's path, that carries the token to the next GET, which shows it and
+deletes the cookie. The database keeps only its SHA-256, so it can never be
+shown again.
 
 Nothing here logs or stores a raw token.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.domain import audit, evidence
-from app.domain.checklist import checklist
+from app.domain import audit
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
-from app.store import audit_log, db, share_links, steps, verifications
-from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
-from app.web.render import is_htmx, render
+from app.store import db, share_links
+from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, page_guard
+from app.web.nav import wizard_nav
+from app.web.render import render
 from app.web.security import cookies_secure, public_base_url
-from app.web.views import (
-    ChecklistItem,
-    checklist_context,
-    checklist_items,
-    step_or_404,
-    stored_checklist_items,
-    wizard_nav,
-)
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
 MAX_LABEL = 100  # models.ShareLink.label
-ACTIVITY_LIMIT = 100  # entries on one page of the activity
-EXPORT_ACTIVITY_LIMIT = 10_000  # in the evidence export
 
 
 def _token(request: Request) -> str:
     return str(request.path_params["token"])
-
-
-# --- share links ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -257,275 +233,3 @@ async def revoke_many(
         share_links.revoke_links(engine, wizard_id=access.wizard.id, actor=actor, now=db.utcnow())
         return _revoked_own_link(request)
     raise HTTPException(422, "Choose which links to revoke.")
-
-
-# --- activity -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    event: audit_log.EventRecord
-    text: str
-
-
-def _step_titles(access: share_links.Access) -> dict[str, str]:
-    return {step.id: step.title for step in checklist(access.wizard.plan)}
-
-
-def _timeline(engine: Any, access: share_links.Access, limit: int, offset: int = 0) -> list[TimelineEntry]:
-    titles = _step_titles(access)
-    return [
-        TimelineEntry(event, audit.describe(event.kind, event.detail, titles))
-        for event in audit_log.events(engine, wizard_id=access.wizard.id, limit=limit, offset=offset)
-    ]
-
-
-@router.get("/w/{token}/activity")
-async def activity_page(
-    request: Request, access: AccessDep, engine: EngineDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-) -> Response:
-    """The audit trail, newest first, a page of ACTIVITY_LIMIT entries at a time (issue 12, finding 3)."""
-    # One more than a page: whether an older page exists, without counting them all.
-    timeline = _timeline(engine, access, ACTIVITY_LIMIT + 1, offset=(page - 1) * ACTIVITY_LIMIT)
-    context = {
-        "nav": wizard_nav(request, access, "activity"),
-        "timeline": timeline[:ACTIVITY_LIMIT],
-        "limit": ACTIVITY_LIMIT,
-        "page": page,
-        "first_number": (page - 1) * ACTIVITY_LIMIT,
-        "older": page + 1 if len(timeline) > ACTIVITY_LIMIT else None,
-        "newer": page - 1 if page > 1 else None,
-    }
-    return render(request, "activity.html", context)
-
-
-# --- checklist progress and notes ----------------------------------------------
-
-
-@router.get("/w/{token}/checklist/progress")
-async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
-    """The progress summary (and, out of band, each step's state) that view pages poll.
-
-    Without htmx it is the checklist page itself: the out-of-band copies of the
-    step states would repeat the page's own (and their ids) in one document.
-    """
-    context = {
-        **checklist_context(wizard_nav(request, access, "checklist"), stored_checklist_items(engine, access)),
-        "oob": is_htmx(request),
-    }
-    return render(request, "checklist.html", context, block="progress")
-
-
-@router.post("/w/{token}/steps/{step_id}/note")
-async def save_note(
-    request: Request,
-    access: EditDep,
-    engine: EngineDep,
-    actor: ActorDep,
-    step_id: str,
-    note: Annotated[str, Form()] = "",
-    version: Annotated[int, Form(ge=0, le=db.MAX_VERSION)] = 0,
-) -> Response:
-    number, step = step_or_404(access.wizard.plan, step_id)
-    text = steps.clean_note(note)
-    nav = wizard_nav(request, access, "checklist")
-
-    def respond(
-        state: steps.StepRecord | None,
-        status: int,
-        states: dict[str, steps.StepRecord] | None = None,
-        **flags: Any,
-    ) -> Response:
-        item = ChecklistItem(number, step, state)
-        if is_htmx(request):
-            return render(
-                request,
-                "checklist.html",
-                {"nav": nav, "item": item, **flags},
-                block="note",
-                status_code=status,
-            )
-        items = (
-            stored_checklist_items(engine, access)
-            if states is None
-            else checklist_items(access.wizard.plan, states)
-        )
-        context = {**checklist_context(nav, items), "note_step": step_id, **flags}
-        return render(request, "checklist.html", context, status_code=status)
-
-    if len(text) > steps.MAX_NOTE:
-        states = steps.step_states(engine, wizard_id=access.wizard.id)
-        return respond(
-            states.get(step_id),
-            422,
-            states,
-            note_error=f"A note has at most {steps.MAX_NOTE} characters.",
-            mine=text,
-        )
-    try:
-        state = steps.set_step_note(
-            engine,
-            wizard_id=access.wizard.id,
-            step_id=step_id,
-            note=text,
-            expected_version=version,
-            actor=actor,
-            now=db.utcnow(),
-        )
-    except db.Conflict as conflict:
-        return respond(conflict.current, 409, note_conflict=True, mine=text)
-    if is_htmx(request):
-        return respond(state, 200, note_saved=True)
-    return RedirectResponse(f"/w/{_token(request)}/checklist#step-{step_id}", status_code=303)
-
-
-# --- evidence -------------------------------------------------------------------
-
-
-def last_verification_run(engine: Any, wizard_id: str) -> verifications.RunRecord | None:
-    """The last stored verification run, or None: its listing row (the summary, not the full results)."""
-    return next(iter(verifications.list_runs(engine, wizard_id=wizard_id, limit=1)), None)
-
-
-def _verification_summary(run: verifications.RunRecord | None) -> evidence.VerificationSummary | None:
-    """What the evidence says of the last verification run, or None. Never invents one."""
-    if run is None:
-        return None
-    return evidence.VerificationSummary(
-        finished_at=run.finished_at, actor=run.actor, status=run.status.value, counts=dict(run.summary)
-    )
-
-
-def build_evidence(
-    engine: Any,
-    access: share_links.Access,
-    actor: str,
-    *,
-    states: dict[str, steps.StepRecord],
-    run: verifications.RunRecord | None,
-    activity_limit: int = EXPORT_ACTIVITY_LIMIT,
-    generated_at: datetime | None = None,
-) -> evidence.Evidence:
-    """The evidence export from the step states and last verification run the caller read."""
-    plan = access.wizard.plan
-    steps = [
-        evidence.StepProgress(
-            number=item.number,
-            step_id=item.step.id,
-            title=item.step.title,
-            done=item.done,
-            done_by=item.state.done_by if item.state else "",
-            done_at=item.state.done_at if item.state else None,
-            note=item.state.note if item.state else "",
-        )
-        for item in checklist_items(plan, states)
-    ]
-    activity = [
-        evidence.ActivityEntry(
-            at=e.event.at, actor=e.event.actor, kind=e.event.kind, text=e.text, detail=e.event.detail
-        )
-        for e in _timeline(engine, access, activity_limit)
-    ]
-    return evidence.Evidence(
-        plan=plan,
-        wizard_created_at=access.wizard.created_at,
-        wizard_updated_at=access.wizard.updated_at,
-        plan_version=access.wizard.version,
-        generated_at=generated_at or db.utcnow(),
-        generated_by=actor,
-        steps=steps,
-        artifacts=evidence.artifact_digests(plan),
-        activity=activity,
-        verification=_verification_summary(run),
-    )
-
-
-def _download_name(access: share_links.Access, extension: str) -> str:
-    day = access.wizard.created_at.strftime("%Y%m%d")
-    return f"connector-wizard-evidence-{access.wizard.plan.scope.value}-{day}.{extension}"
-
-
-class ExportCache:
-    """Evidence exports rendered once per wizard revision, least recently used dropped first.
-
-    Keyed on the wizard's random id and its revision (which moves on every
-    change, a finished verification included), never on a reused number
-    (docs/hardening.md). Who asked and when are placeholders, stamped per request.
-    """
-
-    def __init__(self, max_entries: int = 16) -> None:
-        self.max_entries = max_entries
-        self.by_placeholder = f"actor{secrets.token_hex(16)}"
-        self._entries: OrderedDict[tuple[str, int, str], str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def get(self, key: tuple[str, int, str]) -> str | None:
-        with self._lock:
-            body = self._entries.get(key)
-            if body is not None:
-                self._entries.move_to_end(key)
-            return body
-
-    def put(self, key: tuple[str, int, str], body: str) -> None:
-        with self._lock:
-            self._entries[key] = body
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-
-
-def render_export(engine: Any, access: share_links.Access, fmt: str, by_placeholder: str) -> str:
-    """The whole export, read and rendered (in a worker thread: ~0.5 s of CPU for 10,000 events)."""
-    states = steps.step_states(engine, wizard_id=access.wizard.id)
-    record = build_evidence(
-        engine,
-        access,
-        by_placeholder,
-        states=states,
-        run=last_verification_run(engine, access.wizard.id),
-        generated_at=evidence.GENERATED_AT_PLACEHOLDER,
-    )
-    if fmt == "json":
-        return json.dumps(evidence.evidence_json(record), indent=2) + "\n"
-    return evidence.evidence_markdown(record)
-
-
-async def _export(request: Request, access: share_links.Access, engine: Any, actor: str, fmt: str) -> str:
-    """The export in `fmt`, from the cache or built off the event loop, stamped for this request.
-
-    Built in a worker thread so that other requests (/healthz included) are
-    served meanwhile (issue 12, finding 3).
-    """
-    cache: ExportCache = request.app.state.export_cache
-    key = (access.wizard.id, access.wizard.revision, fmt)
-    body = cache.get(key)
-    if body is None:
-        body = await asyncio.to_thread(render_export, engine, access, fmt, cache.by_placeholder)
-        cache.put(key, body)
-    return evidence.stamp(body, fmt, by_placeholder=cache.by_placeholder, at=db.utcnow(), by=actor)
-
-
-@router.get("/w/{token}/report.json")
-async def report_json(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
-    return Response(
-        await _export(request, access, engine, actor, "json"),
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{_download_name(access, "json")}"'},
-    )
-
-
-@router.get("/w/{token}/report.md")
-async def report_markdown(
-    request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep
-) -> Response:
-    return Response(
-        await _export(request, access, engine, actor, "md"),
-        media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_download_name(access, "md")}"'},
-    )

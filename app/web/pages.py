@@ -33,6 +33,7 @@ from app.domain.plan import (
     plan_options,
 )
 from app.store import db, share_links, steps, wizards
+from app.web.checklist import checklist_items
 from app.web.deps import (
     ACTOR_COOKIE,
     AccessDep,
@@ -41,29 +42,15 @@ from app.web.deps import (
     EngineDep,
     SettingsDep,
     actor_cookie_value,
-    actor_of,
-    engine_of,
-    get_access,
-    get_edit_access,
     page_guard,
 )
+from app.web.evidence import build_evidence, last_verification_run
 from app.web.forms import OPTION_FIELDS, options_input
-from app.web.links import build_evidence, last_verification_run
-from app.web.render import is_htmx, render, render_cached
+from app.web.nav import wizard_nav
+from app.web.render import is_htmx, page_key, render, render_cached
 from app.web.security import cookies_secure, may_create_wizards
-from app.web.views import (
-    ChecklistItem,
-    ChecklistProgress,
-    checklist_context,
-    checklist_items,
-    step_or_404,
-    stored_checklist_items,
-    wizard_nav,
-)
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
-# The checklist page and a tick: matched before every other route (main.create_app).
-hot_routes = APIRouter(include_in_schema=False)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -424,7 +411,7 @@ async def policies_page(request: Request, access: AccessDep) -> Response:
             "view": _policies_view(plan),
         }
 
-    return render_cached(request, "policies.html", _page_key(access), context)
+    return render_cached(request, "policies.html", page_key(access), context)
 
 
 @router.get("/w/{token}/download/{path:path}")
@@ -450,79 +437,6 @@ async def download_bundle(access: AccessDep) -> Response:
 def _attachment(file_name: str) -> dict[str, str]:
     # File names are ours (artifact paths), never user input: safe to quote as is.
     return {"Content-Disposition": f'attachment; filename="{file_name}"'}
-
-
-# --- checklist ----------------------------------------------------------------
-
-
-# The two routes a wizard session hits most, every view of the checklist and
-# every tick, are plain Starlette routes: they call the router's guard and the
-# access check themselves rather than through FastAPI's dependency injection,
-# which cost ~100 µs of a ~650 µs tick (bench/README.md). The CSRF, rate-limit
-# and header sweeps (tests/web/test_security.py) cover them like every route.
-
-
-async def checklist_page(request: Request) -> Response:
-    await page_guard(request)
-    access = await get_access(request, request.path_params["token"])
-
-    def context() -> dict[str, Any]:
-        return checklist_context(
-            wizard_nav(request, access, "checklist"), stored_checklist_items(engine_of(request), access)
-        )
-
-    return render_cached(request, "checklist.html", _page_key(access), context)
-
-
-hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
-
-
-def _page_key(access: share_links.Access) -> tuple[str, int, int]:
-    # A page is the same for one link (its token is in every URL) at one wizard revision.
-    # The wizard's random id comes first: revisions count from 0 in every wizard, and
-    # on a database migrated before 0005 a purged link's id could be handed out again,
-    # which once served one wizard's cached page to another (issue 12, finding 1).
-    return (access.wizard.id, access.link.id, access.wizard.revision)
-
-
-# The state a tick asks for, from its URL: the form's action is
-# /w/{token}/steps/{step_id}?done=true (or false), "on"/"off"/"1"/"0" also taken.
-DONE_VALUES = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
-
-
-async def tick_step(request: Request) -> Response:
-    await page_guard(request)
-    access = await get_edit_access(request, request.path_params["token"])
-    step_id = request.path_params["step_id"]
-    # In the URL, not the body: an htmx tick sends its CSRF token in a header
-    # (base.html, hx-headers), so it needs no form parse at all, which cost
-    # ~35 µs of a tick (bench/README.md). A form posted without JavaScript
-    # carries the token in its body, and the CSRF check reads it there.
-    done = DONE_VALUES.get(request.query_params.get("done", ""))
-    if done is None:
-        raise HTTPException(422, "A tick's done value must be true or false.")
-    engine, actor = engine_of(request), actor_of(request)
-    plan = access.wizard.plan
-    number, step = step_or_404(plan, step_id)
-    wizard_id = access.wizard.id
-    state = steps.set_step_done(
-        engine, wizard_id=wizard_id, step_id=step_id, done=done, actor=actor, now=db.utcnow()
-    )
-    token = request.path_params["token"]
-    if is_htmx(request):
-        # The progress summary comes along out of band.
-        context = {
-            "nav": wizard_nav(request, access, "checklist"),
-            "item": ChecklistItem(number, step, state),
-            "tick_progress": ChecklistProgress.of_plan(
-                plan, steps.done_step_ids(engine, wizard_id=wizard_id)
-            ),
-        }
-        return render(request, "checklist.html", context, block="status")
-    return _see_other(f"/w/{token}/checklist#step-{step_id}")
-
-
-hot_routes.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
 
 
 # --- report -------------------------------------------------------------------

@@ -26,6 +26,7 @@ from app.domain import least_privilege
 from app.domain.policies import render_json
 from app.domain.verification.results import summary_sentence
 from app.resources import resource_path
+from app.store import share_links
 from app.web.security import CSRF_COOKIE, cookies_secure
 
 
@@ -204,7 +205,7 @@ def render_cached(
             "request": request,
             **globals_,
             "csrf_token": cache.csrf_placeholder,
-            "actor": cache.actor_placeholder,
+            "actor_name": cache.actor_placeholder,
             **build_context(),
         }
         rendered = template.render(context)
@@ -212,15 +213,24 @@ def render_cached(
         entry = (cache.cut(rendered), {key: value for key, value in context.items() if key != "request"})
         cache.put(full_key, *entry)
     pieces, context = entry
-    actor = str(globals_.get("actor", ""))
     html = cache.fill(
         pieces,
         csrf_token=str(globals_.get("csrf_token", "")),
-        actor="" if actor == "anonymous" else actor,
+        actor=str(globals_.get("actor_name", "")),
     )
     response = TemplateResponse(template, context, html, 200, {"Vary": "HX-Request"})
     set_csrf_cookie(request, response)
     return response
+
+
+def page_key(access: share_links.Access) -> tuple[str, int, int]:
+    """A page is the same for one link (its token is in every URL) at one wizard revision.
+
+    The wizard's random id comes first: revisions count from 0 in every wizard, and
+    on a database migrated before 0005 a purged link's id could be handed out again,
+    which once served one wizard's cached page to another (issue 12, finding 1).
+    """
+    return (access.wizard.id, access.link.id, access.wizard.revision)
 
 
 def is_htmx(request: Request) -> bool:

@@ -45,9 +45,9 @@ from app.store import db, verifications
 from app.store.db import utcnow
 from app.web import ratelimit
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
+from app.web.nav import wizard_nav
 from app.web.render import is_htmx, render
 from app.web.security import checked_operator_secret
-from app.web.views import wizard_nav
 
 # The lazy AWS seam: this module is the web layer's only door to app/aws, and it
 # imports app/aws (so boto3 and botocore) inside the functions that run a
@@ -280,11 +280,9 @@ class Verifier:
 
 
 def verifier(request: Request) -> Verifier:
-    existing: Verifier | None = getattr(request.app.state, "verifier", None)
-    if existing is None:
-        existing = Verifier(request.app.state.settings)
-        request.app.state.verifier = existing
-    return existing
+    """This process's verifier, created with the app (main.create_app)."""
+    found: Verifier = request.app.state.verifier
+    return found
 
 
 # --- page context -----------------------------------------------------------------

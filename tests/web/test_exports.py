@@ -19,7 +19,7 @@ import pytest
 
 from app.main import create_app
 from app.store import audit_log, db, share_links
-from app.web import links
+from app.web import activity, evidence
 from tests.conftest import WizardClient, make_settings
 
 EVENTS = 5000
@@ -52,7 +52,7 @@ def test_exports_are_built_in_a_worker_thread_once_per_revision(
 ) -> None:
     """A spy around the real builder: where it runs, and how often."""
     calls: list[tuple[str, bool]] = []
-    real = links.render_export
+    real = evidence.render_export
 
     def spy(engine: Any, access: Any, fmt: str, by_placeholder: str) -> str:
         try:
@@ -63,7 +63,7 @@ def test_exports_are_built_in_a_worker_thread_once_per_revision(
         calls.append((fmt, on_loop))
         return real(engine, access, fmt, by_placeholder)
 
-    monkeypatch.setattr(links, "render_export", spy)
+    monkeypatch.setattr(evidence, "render_export", spy)
     client = export_client
     token = client.new_wizard()
     client.form_post("/me", {"name": "Ada"})
@@ -130,13 +130,13 @@ def test_healthz_is_served_while_a_large_export_is_built(tmp_path: Path) -> None
 def test_activity_is_paged(export_client: WizardClient) -> None:
     client = export_client
     token = client.new_wizard()
-    _add_events(client.app, token, 2 * links.ACTIVITY_LIMIT + 5)
+    _add_events(client.app, token, 2 * activity.ACTIVITY_LIMIT + 5)
     first = client.get(f"/w/{token}/activity")
     assert first.status_code == 200
-    assert first.text.count('<li><time datetime="') == links.ACTIVITY_LIMIT
+    assert first.text.count('<li><time datetime="') == activity.ACTIVITY_LIMIT
     assert "?page=2" in first.text and "?page=0" not in first.text
     # Newest first: the last event added (bot N-1) leads page 1.
-    assert f"bot {2 * links.ACTIVITY_LIMIT + 4}" in first.text.split("<li><time")[1]
+    assert f"bot {2 * activity.ACTIVITY_LIMIT + 4}" in first.text.split("<li><time")[1]
     last = client.get(f"/w/{token}/activity?page=3")
     assert last.text.count('<li><time datetime="') == 6  # 5 left and the creation
     assert "?page=2" in last.text and "?page=4" not in last.text

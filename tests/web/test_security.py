@@ -395,7 +395,7 @@ def test_the_hot_routes_come_first_and_share_no_request_with_another_route(clien
     # safe while no other route would answer the same request.
     from starlette.routing import Match
 
-    from app.web.pages import hot_routes
+    from app.web.checklist import hot_routes
 
     app = client.app
     assert isinstance(app, FastAPI)

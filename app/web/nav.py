@@ -1,20 +1,17 @@
-"""What the wizard's pages, fragments and API share: the navigation around
-every page, the checklist with its stored states, the step a URL names.
+"""The navigation around every wizard page: the link, the step list, Back and Next.
 
-Plain values for templates and JSON; the routes (pages, links, verify, api)
-build them and nothing here renders or talks to HTTP beyond a 404.
+A plain value for templates; the routes build it and nothing here renders.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from sqlalchemy import Engine
 
-from app.domain.checklist import Step, checklist
+from app.domain.checklist import checklist
 from app.domain.journey import STEPS, StepStatus, step_statuses
 from app.domain.plan import Plan
 from app.store import share_links, steps, verifications
@@ -93,55 +90,3 @@ def wizard_nav(request: Request, access: share_links.Access, current: str) -> Wi
         engine=engine_of(request),
         wizard_id=wizard.id,
     )
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    number: int
-    step: Step
-    state: steps.StepRecord | None
-
-    @property
-    def done(self) -> bool:
-        return self.state is not None and self.state.done
-
-
-@dataclass(frozen=True, slots=True)
-class ChecklistProgress:
-    """How many of the plan's steps are done, of how many."""
-
-    done: int
-    total: int
-
-    @classmethod
-    def of(cls, items: list[ChecklistItem]) -> ChecklistProgress:
-        return cls(sum(1 for item in items if item.done), len(items))
-
-    @classmethod
-    def of_plan(cls, plan: Plan, done_step_ids: frozenset[str]) -> ChecklistProgress:
-        """From the ids of the done steps (steps.done_step_ids); ids outside this plan do not count."""
-        steps = checklist(plan)
-        return cls(sum(1 for step in steps if step.id in done_step_ids), len(steps))
-
-
-def checklist_items(plan: Plan, states: dict[str, steps.StepRecord]) -> list[ChecklistItem]:
-    """The plan's steps, numbered, each with its state from `states`."""
-    return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
-
-
-def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
-    """What the whole checklist page shows (more keys may be added for one response)."""
-    return {"nav": nav, "items": items, "progress": ChecklistProgress.of(items)}
-
-
-def stored_checklist_items(engine: Engine, access: share_links.Access) -> list[ChecklistItem]:
-    """The wizard's checklist with every step's stored state."""
-    return checklist_items(access.wizard.plan, steps.step_states(engine, wizard_id=access.wizard.id))
-
-
-def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
-    """The plan's step `step_id` and its 1-based number; 404 if the plan has no such step."""
-    for number, step in enumerate(checklist(plan), start=1):
-        if step.id == step_id:
-            return number, step
-    raise HTTPException(404, "This plan has no such step.")

@@ -1,0 +1,242 @@
+"""The checklist: its page, a tick, the progress fragment view pages poll, and step notes.
+
+- /w/{token}/checklist: the plan's steps with their stored states.
+- /w/{token}/steps/{step_id}: tick a step done or not done.
+- /w/{token}/checklist/progress: the progress fragment view pages poll.
+- /w/{token}/steps/{step_id}/note: versioned notes; a stale save gets 409
+  and the current note (htmx swaps it in), never a silent overwrite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from app.domain.checklist import Step, checklist
+from app.domain.plan import Plan
+from app.store import db, share_links, steps
+from app.web.deps import (
+    AccessDep,
+    ActorDep,
+    EditDep,
+    EngineDep,
+    actor_of,
+    engine_of,
+    get_access,
+    get_edit_access,
+    page_guard,
+)
+from app.web.nav import WizardNav, wizard_nav
+from app.web.render import is_htmx, page_key, render, render_cached
+
+router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+# The checklist page and a tick: matched before every other route (main.create_app).
+hot_routes = APIRouter(include_in_schema=False)
+
+
+def _token(request: Request) -> str:
+    return str(request.path_params["token"])
+
+
+# --- the checklist with its stored states ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    number: int
+    step: Step
+    state: steps.StepRecord | None
+
+    @property
+    def done(self) -> bool:
+        return self.state is not None and self.state.done
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistProgress:
+    """How many of the plan's steps are done, of how many."""
+
+    done: int
+    total: int
+
+    @classmethod
+    def of(cls, items: list[ChecklistItem]) -> ChecklistProgress:
+        return cls(sum(1 for item in items if item.done), len(items))
+
+    @classmethod
+    def of_plan(cls, plan: Plan, done_step_ids: frozenset[str]) -> ChecklistProgress:
+        """From the ids of the done steps (steps.done_step_ids); ids outside this plan do not count."""
+        steps = checklist(plan)
+        return cls(sum(1 for step in steps if step.id in done_step_ids), len(steps))
+
+
+def checklist_items(plan: Plan, states: dict[str, steps.StepRecord]) -> list[ChecklistItem]:
+    """The plan's steps, numbered, each with its state from `states`."""
+    return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
+
+
+def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
+    """What the whole checklist page shows (more keys may be added for one response)."""
+    return {"nav": nav, "items": items, "progress": ChecklistProgress.of(items)}
+
+
+def stored_checklist_items(engine: Engine, access: share_links.Access) -> list[ChecklistItem]:
+    """The wizard's checklist with every step's stored state."""
+    return checklist_items(access.wizard.plan, steps.step_states(engine, wizard_id=access.wizard.id))
+
+
+def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
+    """The plan's step `step_id` and its 1-based number; 404 if the plan has no such step."""
+    for number, step in enumerate(checklist(plan), start=1):
+        if step.id == step_id:
+            return number, step
+    raise HTTPException(404, "This plan has no such step.")
+
+
+# --- the page and a tick ------------------------------------------------------
+
+
+# The two routes a wizard session hits most, every view of the checklist and
+# every tick, are plain Starlette routes: they call the router's guard and the
+# access check themselves rather than through FastAPI's dependency injection,
+# which cost ~100 µs of a ~650 µs tick (bench/README.md). The CSRF, rate-limit
+# and header sweeps (tests/web/test_security.py) cover them like every route.
+
+
+async def checklist_page(request: Request) -> Response:
+    await page_guard(request)
+    access = await get_access(request, request.path_params["token"])
+
+    def context() -> dict[str, Any]:
+        return checklist_context(
+            wizard_nav(request, access, "checklist"), stored_checklist_items(engine_of(request), access)
+        )
+
+    return render_cached(request, "checklist.html", page_key(access), context)
+
+
+hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
+
+
+# The state a tick asks for, from its URL: the form's action is
+# /w/{token}/steps/{step_id}?done=true (or false), "on"/"off"/"1"/"0" also taken.
+DONE_VALUES = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
+
+
+async def tick_step(request: Request) -> Response:
+    await page_guard(request)
+    access = await get_edit_access(request, request.path_params["token"])
+    step_id = request.path_params["step_id"]
+    # In the URL, not the body: an htmx tick sends its CSRF token in a header
+    # (base.html, hx-headers), so it needs no form parse at all, which cost
+    # ~35 µs of a tick (bench/README.md). A form posted without JavaScript
+    # carries the token in its body, and the CSRF check reads it there.
+    done = DONE_VALUES.get(request.query_params.get("done", ""))
+    if done is None:
+        raise HTTPException(422, "A tick's done value must be true or false.")
+    engine, actor = engine_of(request), actor_of(request)
+    plan = access.wizard.plan
+    number, step = step_or_404(plan, step_id)
+    wizard_id = access.wizard.id
+    state = steps.set_step_done(
+        engine, wizard_id=wizard_id, step_id=step_id, done=done, actor=actor, now=db.utcnow()
+    )
+    token = request.path_params["token"]
+    if is_htmx(request):
+        # The progress summary comes along out of band.
+        context = {
+            "nav": wizard_nav(request, access, "checklist"),
+            "item": ChecklistItem(number, step, state),
+            "tick_progress": ChecklistProgress.of_plan(
+                plan, steps.done_step_ids(engine, wizard_id=wizard_id)
+            ),
+        }
+        return render(request, "checklist.html", context, block="status")
+    return RedirectResponse(f"/w/{token}/checklist#step-{step_id}", status_code=303)
+
+
+hot_routes.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
+
+
+# --- checklist progress and notes ----------------------------------------------
+
+
+@router.get("/w/{token}/checklist/progress")
+async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+    """The progress summary (and, out of band, each step's state) that view pages poll.
+
+    Without htmx it is the checklist page itself: the out-of-band copies of the
+    step states would repeat the page's own (and their ids) in one document.
+    """
+    context = {
+        **checklist_context(wizard_nav(request, access, "checklist"), stored_checklist_items(engine, access)),
+        "oob": is_htmx(request),
+    }
+    return render(request, "checklist.html", context, block="progress")
+
+
+@router.post("/w/{token}/steps/{step_id}/note")
+async def save_note(
+    request: Request,
+    access: EditDep,
+    engine: EngineDep,
+    actor: ActorDep,
+    step_id: str,
+    note: Annotated[str, Form()] = "",
+    version: Annotated[int, Form(ge=0, le=db.MAX_VERSION)] = 0,
+) -> Response:
+    number, step = step_or_404(access.wizard.plan, step_id)
+    text = steps.clean_note(note)
+    nav = wizard_nav(request, access, "checklist")
+
+    def respond(
+        state: steps.StepRecord | None,
+        status: int,
+        states: dict[str, steps.StepRecord] | None = None,
+        **flags: Any,
+    ) -> Response:
+        item = ChecklistItem(number, step, state)
+        if is_htmx(request):
+            return render(
+                request,
+                "checklist.html",
+                {"nav": nav, "item": item, **flags},
+                block="note",
+                status_code=status,
+            )
+        items = (
+            stored_checklist_items(engine, access)
+            if states is None
+            else checklist_items(access.wizard.plan, states)
+        )
+        context = {**checklist_context(nav, items), "note_step": step_id, **flags}
+        return render(request, "checklist.html", context, status_code=status)
+
+    if len(text) > steps.MAX_NOTE:
+        states = steps.step_states(engine, wizard_id=access.wizard.id)
+        return respond(
+            states.get(step_id),
+            422,
+            states,
+            note_error=f"A note has at most {steps.MAX_NOTE} characters.",
+            mine=text,
+        )
+    try:
+        state = steps.set_step_note(
+            engine,
+            wizard_id=access.wizard.id,
+            step_id=step_id,
+            note=text,
+            expected_version=version,
+            actor=actor,
+            now=db.utcnow(),
+        )
+    except db.Conflict as conflict:
+        return respond(conflict.current, 409, note_conflict=True, mine=text)
+    if is_htmx(request):
+        return respond(state, 200, note_saved=True)
+    return RedirectResponse(f"/w/{_token(request)}/checklist#step-{step_id}", status_code=303)
