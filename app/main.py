@@ -103,10 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.health,
     ):
         add_routes(app, router)
-    # Starlette tries routes in order, ~1 µs each: the two routes a wizard
-    # session hits most (every view of the checklist, every tick) come first.
-    # Their paths match no other route's, so the order changes no answer.
-    app.router.routes[0:0] = checklist.hot_routes.routes
     errors.install(app)
     security.install(app, settings)
     logs.install(app, access_log=settings.access_log)

@@ -41,21 +41,31 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+PREVIEW_QUERY = (
+    "user_name=digicert-tlm-connector&role_name=OrganizationAccountAccessRole&secrets_manager=on"
+    "&secret_prefix=digicert-tlm%2F&partition=aws&regions=us-east-1&regions=eu-west-1"
+    "&style=least_privilege&shown_partition=aws"
+)
 # Every GET page of a wizard, the options preview fragment and the JSON API
 # (issue 14), each measured against the bare hello of the same round.
 PAGES = {
     "scope": "/w/{token}/scope",
     "options": "/w/{token}/options",
-    "options preview": "/w/{token}/options/preview",
+    # As the options form sends it when a field changes (htmx, hx-include of the form).
+    "options preview": "/w/{token}/options/preview?" + PREVIEW_QUERY,
     "policies": "/w/{token}/policies",
     "checklist": "/w/{token}/checklist",
     "verify": "/w/{token}/verify",
     "report": "/w/{token}/report",
     "activity": "/w/{token}/activity",
     "share": "/w/{token}/links",
+    "revoke all": "/w/{token}/links/revoke-all",
+    "progress": "/w/{token}/checklist/progress",
     "api wizard": "/api/v1/wizards/{token}",
     "api checklist": "/api/v1/plan/checklist",
 }
+# Fragments are measured as htmx asks for them (HX-Request: the named block, not the page).
+FRAGMENTS = frozenset({"options preview", "progress"})
 ROUTES = ("hello", "hello (uvloop)", *PAGES, "tick (htmx)")
 PAGE_GOAL, TICK_GOAL, P99_GOAL_MS = 0.25, 0.20, 50.0
 
@@ -134,10 +144,14 @@ def first_status(url: str) -> int:
         connection.close()
 
 
-def wrk(url: str, duration: int, connections: int, script: Path | None = None) -> dict[str, Any]:
+def wrk(
+    url: str, duration: int, connections: int, script: Path | None = None, htmx: bool = False
+) -> dict[str, Any]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script:
         command += ["-s", str(script)]
+    if htmx:
+        command += ["-H", "HX-Request: true"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -251,7 +265,9 @@ def main() -> int:
                     not_200[name] = status
             for _ in range(options.rounds):
                 for name, (url, lua) in targets.items():
-                    runs[name].append(wrk(url, options.duration, options.connections, lua))
+                    runs[name].append(
+                        wrk(url, options.duration, options.connections, lua, htmx=name in FRAGMENTS)
+                    )
             loaded_rss = rss_mb(wizard.pid)
         finally:
             for server in servers:

@@ -1,8 +1,9 @@
 """Repository functions for the audit trail: the event table.
 
 Every change to a wizard is an event, written inside the change's own write
-transaction (`add_event`), and every event moves the wizard's revision, which
-is what keys its cached pages. Keyword-only arguments, frozen records out,
+transaction (`add_event`). Logging an event does not touch the wizard: each
+write also says that the wizard changed (`wizards.changed`), which is what
+keys its cached pages. Keyword-only arguments, frozen records out,
 SQLAlchemy Core over the SQLModel tables (an ORM Session costs ~150 µs per
 request on this kind of machine, docs/decisions.md).
 """
@@ -14,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
 
 from app.store.db import as_utc, reading, writing
-from app.store.models import Event, Wizard
+from app.store.models import Event
 from app.store.prepared import Prepared
 
 EVENT: Table = Event.__table__  # type: ignore[attr-defined]
-WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
 MAX_EVENT_DETAIL = 4000  # models.Event.detail
 
 
@@ -45,9 +45,6 @@ _INSERT_EVENT = Prepared(
         detail=bindparam("detail"),
     )
 )
-_BUMP_REVISION = Prepared(
-    update(WIZARD).where(WIZARD.c.id == bindparam("w_id")).values(revision=WIZARD.c.revision + 1)
-)
 
 
 def add_event(
@@ -62,8 +59,6 @@ def add_event(
     _INSERT_EVENT.run(
         conn, {"wizard_id": wizard_id, "at": now, "actor": actor[:80], "kind": kind, "detail": text}
     )
-    # Every logged change moves the wizard's revision: cached pages of the old one go stale.
-    _BUMP_REVISION.run(conn, {"w_id": wizard_id})
 
 
 def log_event(engine: Engine, *, wizard_id: str, actor: str, kind: str, now: datetime, **detail: Any) -> None:

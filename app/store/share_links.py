@@ -18,7 +18,7 @@ from app.domain.tokens import new_token, token_digest
 from app.store.audit_log import add_event
 from app.store.db import as_utc, reading, writing
 from app.store.prepared import Prepared
-from app.store.wizards import LINK, WIZARD, WizardRecord, plan_from_json
+from app.store.wizards import LINK, WIZARD, WizardRecord, changed, plan_from_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +125,7 @@ def mint_link(
             label=label[:100],
             days=days,
         )
+        changed(conn, wizard_id=wizard_id)
         row = conn.execute(select(LINK).where(LINK.c.id == link_id)).one()
     return _link(row), token
 
@@ -163,4 +164,5 @@ def revoke_links(
                 link_id=link_id,
                 link_kind=kind,
             )
+            changed(conn, wizard_id=wizard_id)
     return int(count or 0)

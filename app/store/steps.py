@@ -21,6 +21,7 @@ from app.store.audit_log import add_event
 from app.store.db import Conflict, as_utc, reading, writing
 from app.store.models import StepState
 from app.store.prepared import Prepared
+from app.store.wizards import changed
 
 STEP: Table = StepState.__table__  # type: ignore[attr-defined]
 MAX_NOTE = 2000  # models.StepState.note
@@ -129,7 +130,7 @@ def set_step_done(
     """
     with writing(engine) as conn:
         if done:
-            changed = _tick_statement(conn.dialect.name).first(
+            ticked = _tick_statement(conn.dialect.name).first(
                 conn,
                 {
                     "wizard_id": wizard_id,
@@ -141,11 +142,12 @@ def set_step_done(
             )
         else:
             # Unticking a step nobody ticked creates nothing.
-            changed = _UNTICK.first(conn, {"w_id": wizard_id, "s_id": step_id})
-        if changed is not None:
+            ticked = _UNTICK.first(conn, {"w_id": wizard_id, "s_id": step_id})
+        if ticked is not None:
             kind = "step.done" if done else "step.undone"
             add_event(conn, wizard_id=wizard_id, actor=actor, kind=kind, now=now, step=step_id)
-            row = changed
+            changed(conn, wizard_id=wizard_id)
+            row = ticked
         else:
             row = _STEP.first(conn, {"wizard_id": wizard_id, "step_id": step_id})
     return None if row is None else _step(row)
@@ -207,5 +209,6 @@ def set_step_note(
                 ).one()
                 raise Conflict(_step(row))
         add_event(conn, wizard_id=wizard_id, actor=actor, kind="step.note", now=now, step=step_id)
+        changed(conn, wizard_id=wizard_id)
         row = conn.execute(select(STEP).where(STEP.c.wizard_id == wizard_id, STEP.c.step_id == step_id)).one()
     return _step(row)

@@ -27,6 +27,7 @@ from app.domain.verification.results import Report, Status
 from app.store.audit_log import add_event
 from app.store.db import as_utc, reading, writing
 from app.store.models import VerificationJob, VerificationRun
+from app.store.wizards import changed
 
 RUN: Table = VerificationRun.__table__  # type: ignore[attr-defined]
 JOB: Table = VerificationJob.__table__  # type: ignore[attr-defined]
@@ -124,6 +125,7 @@ def save_run(engine: Engine, *, wizard_id: str, report: Report, actor: str, job_
             failed_checks=summary["checks_fail"],
             failed_accounts=summary["accounts_fail"],
         )
+        changed(conn, wizard_id=wizard_id)
     return run_id
 
 

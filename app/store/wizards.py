@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, or_, select, update
 
 from app.domain.plan import Plan, stored_plan
 from app.domain.tokens import new_token, new_wizard_id, token_digest
 from app.store.audit_log import add_event
 from app.store.db import Conflict, NotFound, as_utc, writing
 from app.store.models import ShareLink, Wizard
+from app.store.prepared import Prepared
 
 WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
 LINK: Table = ShareLink.__table__  # type: ignore[attr-defined]
@@ -37,6 +38,21 @@ class WizardRecord:
     revision: int = 0
     # What an upgrade removed from the stored plan (models.Wizard.notice); "" when nothing.
     notice: str = ""
+
+
+# Built once with a bind parameter and Prepared, like every statement a tick runs (prepared.py).
+_BUMP_REVISION = Prepared(
+    update(WIZARD).where(WIZARD.c.id == bindparam("w_id")).values(revision=WIZARD.c.revision + 1)
+)
+
+
+def changed(conn: Connection, *, wizard_id: str) -> None:
+    """Move the wizard's revision inside the caller's write transaction: its cached pages go stale.
+
+    Every write that changes what a wizard page shows calls this itself
+    (app/web/render.py, PageKey); logging an audit event does not do it for it.
+    """
+    _BUMP_REVISION.run(conn, {"w_id": wizard_id})
 
 
 @lru_cache(maxsize=1024)
@@ -119,7 +135,7 @@ def update_plan(
             raise Conflict(_wizard(row))
         # Which fields changed, for the audit trail (read in the same write transaction).
         old = plan_from_json(before.plan_json).to_json_dict()
-        changed = [name for name, value in plan.to_json_dict().items() if old.get(name) != value]
+        fields = [name for name, value in plan.to_json_dict().items() if old.get(name) != value]
         add_event(
             conn,
             wizard_id=wizard_id,
@@ -127,8 +143,9 @@ def update_plan(
             kind="plan.changed",
             now=now,
             version=expected_version + 1,
-            changed=changed,
+            changed=fields,
         )
+        changed(conn, wizard_id=wizard_id)
         row = conn.execute(select(WIZARD).where(WIZARD.c.id == wizard_id)).one()
     return _wizard(row)
 

@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from app.domain import audit
 from app.domain.checklist import checklist
 from app.store import audit_log, share_links
-from app.web.deps import AccessDep, EngineDep, page_guard
+from app.web.deps import AccessDep, engine_of, page_guard
 from app.web.nav import wizard_nav
-from app.web.render import render
+from app.web.render import render_page
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
 
@@ -40,18 +40,21 @@ def timeline(engine: Any, access: share_links.Access, limit: int, offset: int = 
 
 @router.get("/w/{token}/activity")
 async def activity_page(
-    request: Request, access: AccessDep, engine: EngineDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    request: Request, access: AccessDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
 ) -> Response:
     """The audit trail, newest first, a page of ACTIVITY_LIMIT entries at a time (issue 12, finding 3)."""
-    # One more than a page: whether an older page exists, without counting them all.
-    entries = timeline(engine, access, ACTIVITY_LIMIT + 1, offset=(page - 1) * ACTIVITY_LIMIT)
-    context = {
-        "nav": wizard_nav(request, access, "activity"),
-        "timeline": entries[:ACTIVITY_LIMIT],
-        "limit": ACTIVITY_LIMIT,
-        "page": page,
-        "first_number": (page - 1) * ACTIVITY_LIMIT,
-        "older": page + 1 if len(entries) > ACTIVITY_LIMIT else None,
-        "newer": page - 1 if page > 1 else None,
-    }
-    return render(request, "activity.html", context)
+
+    def context() -> dict[str, Any]:
+        # One more than a page: whether an older page exists, without counting them all.
+        entries = timeline(engine_of(request), access, ACTIVITY_LIMIT + 1, offset=(page - 1) * ACTIVITY_LIMIT)
+        return {
+            "nav": wizard_nav(request, access, "activity"),
+            "timeline": entries[:ACTIVITY_LIMIT],
+            "limit": ACTIVITY_LIMIT,
+            "page": page,
+            "first_number": (page - 1) * ACTIVITY_LIMIT,
+            "older": page + 1 if len(entries) > ACTIVITY_LIMIT else None,
+            "newer": page - 1 if page > 1 else None,
+        }
+
+    return render_page(request, "activity.html", access, context)

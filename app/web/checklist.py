@@ -26,16 +26,13 @@ from app.web.deps import (
     EngineDep,
     actor_of,
     engine_of,
-    get_access,
     get_edit_access,
     page_guard,
 )
 from app.web.nav import WizardNav, wizard_nav
-from app.web.render import is_htmx, page_key, render, render_cached
+from app.web.render import is_htmx, render, render_page
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
-# The checklist page and a tick: matched before every other route (main.create_app).
-hot_routes = APIRouter(include_in_schema=False)
 
 
 def _token(request: Request) -> str:
@@ -100,26 +97,14 @@ def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
 # --- the page and a tick ------------------------------------------------------
 
 
-# The two routes a wizard session hits most, every view of the checklist and
-# every tick, are plain Starlette routes: they call the router's guard and the
-# access check themselves rather than through FastAPI's dependency injection,
-# which cost ~100 µs of a ~650 µs tick (bench/README.md). The CSRF, rate-limit
-# and header sweeps (tests/web/test_security.py) cover them like every route.
-
-
-async def checklist_page(request: Request) -> Response:
-    await page_guard(request)
-    access = await get_access(request, request.path_params["token"])
-
+@router.get("/w/{token}/checklist")
+async def checklist_page(request: Request, access: AccessDep) -> Response:
     def context() -> dict[str, Any]:
         return checklist_context(
             wizard_nav(request, access, "checklist"), stored_checklist_items(engine_of(request), access)
         )
 
-    return render_cached(request, "checklist.html", page_key(access), context)
-
-
-hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], include_in_schema=False)
+    return render_page(request, "checklist.html", access, context)
 
 
 # The state a tick asks for, from its URL: the form's action is
@@ -127,6 +112,11 @@ hot_routes.add_route("/w/{token}/checklist", checklist_page, methods=["GET"], in
 DONE_VALUES = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
 
 
+# A tick, the write a wizard session sends most, is a plain Starlette route:
+# it calls the router's guard and the access check itself rather than through
+# FastAPI's dependency injection, which cost ~100 µs of a ~650 µs tick
+# (bench/README.md). The CSRF, rate-limit and header sweeps
+# (tests/web/test_security.py) cover it like every route.
 async def tick_step(request: Request) -> Response:
     await page_guard(request)
     access = await get_edit_access(request, request.path_params["token"])
@@ -159,24 +149,25 @@ async def tick_step(request: Request) -> Response:
     return RedirectResponse(f"/w/{token}/checklist#step-{step_id}", status_code=303)
 
 
-hot_routes.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
+router.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
 
 
 # --- checklist progress and notes ----------------------------------------------
 
 
 @router.get("/w/{token}/checklist/progress")
-async def checklist_progress(request: Request, access: AccessDep, engine: EngineDep) -> Response:
+async def checklist_progress(request: Request, access: AccessDep) -> Response:
     """The progress summary (and, out of band, each step's state) that view pages poll.
 
     Without htmx it is the checklist page itself: the out-of-band copies of the
     step states would repeat the page's own (and their ids) in one document.
     """
-    context = {
-        **checklist_context(wizard_nav(request, access, "checklist"), stored_checklist_items(engine, access)),
-        "oob": is_htmx(request),
-    }
-    return render(request, "checklist.html", context, block="progress")
+
+    def context() -> dict[str, Any]:
+        items = stored_checklist_items(engine_of(request), access)
+        return {**checklist_context(wizard_nav(request, access, "checklist"), items), "oob": is_htmx(request)}
+
+    return render_page(request, "checklist.html", access, context, block="progress")
 
 
 @router.post("/w/{token}/steps/{step_id}/note")

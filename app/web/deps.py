@@ -42,9 +42,13 @@ async def get_engine(request: Request) -> Engine:
     return engine_of(request)
 
 
-async def get_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_settings(request: Request) -> Settings:
+    return settings_of(request)
 
 
 def clean_actor(value: str | None) -> str:

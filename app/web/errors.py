@@ -38,7 +38,7 @@ def _error(request: Request, status: int, detail: object, headers: dict[str, str
     if _wants_json(request):
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     message = detail if isinstance(detail, str) else _TITLES.get(status, "Error")
-    request.state.template_globals = {"csrf_token": "", "actor": "", "demo": False}
+    request.state.template_globals = {"csrf_token": "", "demo": False}
     # A link that opened its wizard (a view link asked to change something, say)
     # leads back into that wizard rather than to the start: no dead ends.
     access = getattr(request.state, "access", None)

@@ -14,6 +14,7 @@ Nothing here logs or stores a raw token.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -23,9 +24,9 @@ from app.domain import audit
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import db, share_links
-from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, page_guard
+from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, engine_of, page_guard, settings_of
 from app.web.nav import wizard_nav
-from app.web.render import render
+from app.web.render import render, render_page
 from app.web.security import cookies_secure, public_base_url
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
@@ -83,16 +84,31 @@ def _links_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = {
+    context = _links_context(
+        request, access, settings, _link_rows(engine, access), form=form, minted=minted, error=error
+    )
+    return render(request, "links.html", context, status_code=status_code)
+
+
+def _links_context(
+    request: Request,
+    access: share_links.Access,
+    settings: Settings,
+    rows: list[LinkRow],
+    *,
+    form: MintForm | None = None,
+    minted: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
         "nav": wizard_nav(request, access, "links"),
-        "rows": _link_rows(engine, access),
+        "rows": rows,
         "form": form or MintForm(label="", days=settings.link_days, kind="view", errors={}),
         "max_days": settings.max_link_days,
         "grants": audit.LINK_GRANTS,
         "minted": minted,
         "error": error,
     }
-    return render(request, "links.html", context, status_code=status_code)
 
 
 MINTED_COOKIE = "cw_minted"
@@ -114,12 +130,26 @@ def _minted_shown_once(request: Request, engine: Any, access: share_links.Access
 
 
 @router.get("/w/{token}/links")
-async def links_page(request: Request, access: EditDep, engine: EngineDep, settings: SettingsDep) -> Response:
-    minted = _minted_shown_once(request, engine, access)
-    response = _links_page(request, engine, access, settings, minted=minted)
+async def links_page(request: Request, access: EditDep) -> Response:
+    engine, settings = engine_of(request), settings_of(request)
     if MINTED_COOKIE in request.cookies:
+        # The page with a new token on it is this browser's, once: never kept in the page cache.
+        minted = _minted_shown_once(request, engine, access)
+        response = _links_page(request, engine, access, settings, minted=minted)
         response.delete_cookie(MINTED_COOKIE, path=_share_path(request))
-    return response
+        return response
+    rows: list[LinkRow] = []
+
+    def context() -> dict[str, Any]:
+        rows.extend(_link_rows(engine, access))
+        return _links_context(request, access, settings, rows)
+
+    def valid_until() -> datetime | None:
+        # A link's state reads "expired" from its expiry on: the page holds until the first one.
+        expiries = [row.link.expires_at for row in rows if row.state == "active" and row.link.expires_at]
+        return min(expiries, default=None)
+
+    return render_page(request, "links.html", access, context, valid_until=valid_until)
 
 
 @router.post("/w/{token}/links")
@@ -202,7 +232,9 @@ async def revoke_link(
 @router.get("/w/{token}/links/revoke-all")
 async def confirm_revoke_all(request: Request, access: EditDep) -> Response:
     """The step before revoking every link: what it does, a way back, and the button that does it."""
-    return render(request, "revoke_all.html", {"nav": wizard_nav(request, access, "links")})
+    return render_page(
+        request, "revoke_all.html", access, lambda: {"nav": wizard_nav(request, access, "links")}
+    )
 
 
 @router.post("/w/{token}/links/revoke")

@@ -42,12 +42,13 @@ from app.web.deps import (
     EngineDep,
     SettingsDep,
     actor_cookie_value,
+    engine_of,
     page_guard,
 )
 from app.web.evidence import build_evidence, last_verification_run
 from app.web.forms import OPTION_FIELDS, options_input
 from app.web.nav import wizard_nav
-from app.web.render import is_htmx, page_key, render, render_cached
+from app.web.render import is_htmx, render, render_page
 from app.web.security import cookies_secure, may_create_wizards
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
@@ -119,7 +120,9 @@ async def wizard_root(request: Request, access: AccessDep) -> Response:
 
 @router.get("/w/{token}/scope")
 async def scope_page(request: Request, access: AccessDep, new: bool = False) -> Response:
-    return render(request, "scope.html", {"nav": wizard_nav(request, access, "scope"), "is_new": new})
+    return render_page(
+        request, "scope.html", access, lambda: {"nav": wizard_nav(request, access, "scope"), "is_new": new}
+    )
 
 
 @router.post("/w/{token}/scope")
@@ -267,28 +270,35 @@ def _options_context(
 
 @router.get("/w/{token}/options")
 async def options_page(request: Request, access: AccessDep) -> Response:
-    context = {"nav": wizard_nav(request, access, "options"), **_options_context(access.wizard.plan)}
-    return render(request, "options.html", context)
+    return render_page(
+        request,
+        "options.html",
+        access,
+        lambda: {"nav": wizard_nav(request, access, "options"), **_options_context(access.wizard.plan)},
+    )
 
 
 @router.get("/w/{token}/options/preview")
 async def options_preview(request: Request, access: AccessDep) -> Response:
-    """Live policy preview for the options form (htmx); saves nothing."""
-    data = options_input(access.wizard.plan, request.query_params)
-    try:
-        plan = parse_plan(data)
-        errors: dict[str, str] = {}
-    except PlanError as error:
-        plan, errors = access.wizard.plan, error.errors
-    context = {
-        "nav": wizard_nav(request, access, "options"),
-        "options": OptionsView(plan_input=data, errors=errors),
-        "preview": _preview(plan),
-        # The partition changed: swap in its region checkboxes too (out of band).
-        # Not on a whole page (no htmx): it has the fieldset already.
-        "oob": is_htmx(request) and request.query_params.get("shown_partition") != data.get("partition"),
-    }
-    return render(request, "options.html", context, block="preview")
+    """Live policy preview for the options form (htmx); saves nothing. Everything it shows is in its URL."""
+
+    def context() -> dict[str, Any]:
+        data = options_input(access.wizard.plan, request.query_params)
+        try:
+            plan = parse_plan(data)
+            errors: dict[str, str] = {}
+        except PlanError as error:
+            plan, errors = access.wizard.plan, error.errors
+        return {
+            "nav": wizard_nav(request, access, "options"),
+            "options": OptionsView(plan_input=data, errors=errors),
+            "preview": _preview(plan),
+            # The partition changed: swap in its region checkboxes too (out of band).
+            # Not on a whole page (no htmx): it has the fieldset already.
+            "oob": is_htmx(request) and request.query_params.get("shown_partition") != data.get("partition"),
+        }
+
+    return render_page(request, "options.html", access, context, block="preview")
 
 
 @router.post("/w/{token}/options")
@@ -411,7 +421,7 @@ async def policies_page(request: Request, access: AccessDep) -> Response:
             "view": _policies_view(plan),
         }
 
-    return render_cached(request, "policies.html", page_key(access), context)
+    return render_page(request, "policies.html", access, context)
 
 
 @router.get("/w/{token}/download/{path:path}")
@@ -443,21 +453,25 @@ def _attachment(file_name: str) -> dict[str, str]:
 
 
 @router.get("/w/{token}/report")
-async def report_page(request: Request, access: AccessDep, engine: EngineDep, actor: ActorDep) -> Response:
-    plan = access.wizard.plan
-    # Read once each: the page and its evidence summary show the same states and run.
-    states = steps.step_states(engine, wizard_id=access.wizard.id)
-    run = last_verification_run(engine, access.wizard.id)
-    items = checklist_items(plan, states)
-    evidence = build_evidence(engine, access, actor, activity_limit=50, states=states, run=run)
-    context = {
-        "nav": wizard_nav(request, access, "report"),
-        "preview": _preview(plan),
-        "items": items,
-        "done_count": sum(1 for item in items if item.done),
-        "evidence": evidence,
-        "events": evidence.activity,
-        "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
-        "verification": run,
-    }
-    return render(request, "report.html", context)
+async def report_page(request: Request, access: AccessDep) -> Response:
+    def context() -> dict[str, Any]:
+        plan = access.wizard.plan
+        engine = engine_of(request)
+        # Read once each: the page and its evidence summary show the same states and run.
+        states = steps.step_states(engine, wizard_id=access.wizard.id)
+        run = last_verification_run(engine, access.wizard.id)
+        items = checklist_items(plan, states)
+        # Who generated it and when are per request (render.PER_REQUEST); the page shows the time only.
+        evidence = build_evidence(engine, access, "", activity_limit=50, states=states, run=run)
+        return {
+            "nav": wizard_nav(request, access, "report"),
+            "preview": _preview(plan),
+            "items": items,
+            "done_count": sum(1 for item in items if item.done),
+            "evidence": evidence,
+            "events": evidence.activity,
+            "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
+            "verification": run,
+        }
+
+    return render_page(request, "report.html", access, context)

@@ -13,8 +13,10 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup, escape
@@ -26,7 +28,7 @@ from app.domain import least_privilege
 from app.domain.policies import render_json
 from app.domain.verification.results import summary_sentence
 from app.resources import resource_path
-from app.store import share_links
+from app.store import db, share_links
 from app.web.security import CSRF_COOKIE, cookies_secure
 
 
@@ -57,7 +59,7 @@ def make_templates() -> jinja2.Environment:
     # a block rendered on its own (an htmx fragment) skips the page's top-level
     # code, imports included. Macros get everything they need as arguments.
     # Filters first: a template compiled before a filter exists fails when it is used.
-    env.filters["dt"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    env.filters["dt"] = format_time
     # A policy document as the bytes of its file (never Jinja's tojson, which sorts keys):
     # what a page shows and what is downloaded are the same bytes, with the same sha256.
     env.filters["policy_json"] = render_json
@@ -127,44 +129,78 @@ class TemplateResponse(HTMLResponse):
         await super().__call__(scope, receive, send)
 
 
-class PageCache:
-    """Whole pages rendered once per wizard revision, with per-request values swapped in.
+# What differs between two requests for the same page beyond its cache key
+# (page_key): the browser's CSRF token, the display name it set, and the time
+# the page is generated at. A cached page holds placeholders for them.
+PER_REQUEST = ("csrf_token", "actor_name", "now_iso", "now_text")
 
-    A wizard page depends only on the wizard's state (its revision moves on
-    every change, see models.Wizard.revision), the link used to open it, and
-    two per-browser values: the CSRF token and the display name. Those two are
-    rendered as random placeholders and replaced on the way out, so a page is
-    rendered once and served many times. The checklist page spent ~80% of its
-    time in Jinja2 and the database (profiled with cProfile, bench/http_bench.py).
+
+def per_request_values(request: Request) -> dict[str, str]:
+    """This request's values of PER_REQUEST (page_globals set the first two)."""
+    globals_ = getattr(request.state, "template_globals", {})
+    now = db.utcnow()
+    return {
+        "csrf_token": str(globals_.get("csrf_token", "")),
+        "actor_name": str(globals_.get("actor_name", "")),
+        "now_iso": now.isoformat(),
+        "now_text": format_time(now),
+    }
+
+
+def format_time(value: datetime | None) -> str:
+    """A time as every page shows it (the `dt` filter)."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    # The page as UTF-8 bytes cut at its placeholders: every odd piece is the
+    # name (a PER_REQUEST entry, as bytes) of the value that goes there.
+    pieces: tuple[bytes, ...]
+    context: dict[str, Any]
+    # After this time the page may read differently (a link expires): rendered again.
+    valid_until: datetime | None
+
+
+class PageCache:
+    """Wizard pages and fragments rendered once per key, with per-request values swapped in.
+
+    A page depends on the wizard's state (its revision moves on every change,
+    see models.Wizard.revision), the link used to open it, the URL, htmx or
+    not, and what a route names besides (page_key). The PER_REQUEST values are
+    rendered as random placeholders and filled on the way out, so a page is
+    rendered once and served many times: a whole render was ~80% of a page's
+    time (cProfile, bench/README.md).
 
     A page is kept as UTF-8 bytes cut at its placeholders, and served by
-    joining the pieces with this request's values: encoding the page and two
-    str.replace passes over its 28 KB cost ~40 µs a request, two bytes.replace
-    passes ~20 µs, the join ~3 µs (cProfile and timeit, bench/README.md).
+    joining the pieces with this request's values: encoding the page and a
+    str.replace pass per value over its 28 KB cost ~20 µs each, the join ~3 µs
+    (cProfile and timeit, bench/README.md).
     """
 
-    def __init__(self, max_entries: int = 256) -> None:
+    def __init__(self, max_entries: int = 512) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[tuple[bytes, ...], dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[PageKey, CachedPage] = OrderedDict()
         # Unguessable, so no user-typed text can contain them.
         nonce = secrets.token_hex(16)
-        self.csrf_placeholder = f"csrf{nonce}"
-        self.actor_placeholder = f"actor{nonce}"
-        self._placeholders = re.compile(f"({self.csrf_placeholder}|{self.actor_placeholder})".encode())
+        self.placeholders = {name: f"{name.replace('_', '')}{nonce}" for name in PER_REQUEST}
+        self._names = {value.encode(): name.encode() for name, value in self.placeholders.items()}
+        self._pattern = re.compile(b"(" + b"|".join(map(re.escape, self._names)) + b")")
 
     def cut(self, html: str) -> tuple[bytes, ...]:
-        """The page as bytes, cut so that every odd piece is a placeholder."""
-        return tuple(self._placeholders.split(html.encode()))
+        """The page as bytes, cut so that every odd piece names a placeholder's value."""
+        pieces = self._pattern.split(html.encode())
+        for index in range(1, len(pieces), 2):
+            pieces[index] = self._names[pieces[index]]
+        return tuple(pieces)
 
-    def fill(self, pieces: tuple[bytes, ...], *, csrf_token: str, actor: str) -> bytes:
-        """The page with this request's CSRF token and display name in place, HTML-escaped as Jinja would."""
-        values = {
-            self.csrf_placeholder.encode(): str(escape(csrf_token)).encode(),
-            self.actor_placeholder.encode(): str(escape(actor)).encode(),
-        }
+    @staticmethod
+    def fill(pieces: tuple[bytes, ...], values: dict[str, str]) -> bytes:
+        """The page with this request's values in place, HTML-escaped as Jinja would."""
+        escaped = {name.encode(): str(escape(value)).encode() for name, value in values.items()}
         filled = list(pieces)
         for index in range(1, len(filled), 2):
-            filled[index] = values[filled[index]]
+            filled[index] = escaped[filled[index]]
         return b"".join(filled)
 
     def __len__(self) -> int:
@@ -174,63 +210,127 @@ class PageCache:
         """Forget every page (after a purge: nothing deleted stays in memory)."""
         self._entries.clear()
 
-    def get(self, key: Hashable) -> tuple[tuple[bytes, ...], dict[str, Any]] | None:
+    def cached_keys(self) -> list[PageKey]:
+        return list(self._entries)
+
+    def get(self, key: PageKey, now: datetime) -> CachedPage | None:
         entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
+        if entry is None:
+            return None
+        if entry.valid_until is not None and now >= entry.valid_until:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: Hashable, pieces: tuple[bytes, ...], context: dict[str, Any]) -> None:
-        self._entries[key] = (pieces, context)
+    def put(self, key: PageKey, entry: CachedPage) -> None:
+        self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
 
-def render_cached(
+# A longer query string is rendered every time rather than kept: a cache key
+# holds the query, and nobody's form sends this much (the options form with
+# every region of a partition ticked sends ~1 KB).
+MAX_CACHED_QUERY = 4096
+
+
+class PageKey(NamedTuple):
+    """Everything a wizard page or fragment depends on, so that one key is one page.
+
+    - the wizard's random id and its revision: the revision moves on every
+      change (app/store/audit_log.py, `changed`, called by every write); the id
+      comes first because revisions count from 0 in every wizard, and on a
+      database migrated before 0005 a purged link's id could be handed out
+      again, which once served one wizard's cached page to another (issue 12,
+      finding 1);
+    - the link's id and kind: its token is in every URL and its kind decides
+      what the page offers (a view link gets no forms);
+    - the template and the block (an htmx request gets a fragment), the path
+      and the query string, and demo mode;
+    - `depends_on`: what else the route read (a running verification's state).
+    """
+
+    wizard_id: str
+    revision: int
+    link_id: int
+    link_kind: str
+    template: str
+    block: str | None
+    path: str
+    query: bytes
+    demo: bool
+    depends_on: Hashable
+
+
+def page_key(
+    request: Request, access: share_links.Access, name: str, block: str | None, depends_on: Hashable
+) -> PageKey:
+    globals_ = getattr(request.state, "template_globals", {})
+    return PageKey(
+        access.wizard.id,
+        access.wizard.revision,
+        access.link.id,
+        access.link.kind,
+        name,
+        block,
+        request.scope["path"],
+        request.scope.get("query_string", b""),
+        bool(globals_.get("demo")),
+        depends_on,
+    )
+
+
+def render_page(
     request: Request,
     name: str,
-    key: Hashable,
+    access: share_links.Access,
     build_context: Callable[[], dict[str, Any]],
+    *,
+    block: str | None = None,
+    depends_on: Hashable = (),
+    valid_until: Callable[[], datetime | None] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> TemplateResponse:
-    """Render page `name` for `key` once; later requests with the same key reuse it."""
+    """A wizard page (or its `block` for htmx), rendered once per page_key and served from the cache after.
+
+    Every GET page and fragment of a wizard goes through here: the first
+    request for a key renders it with placeholders for the PER_REQUEST
+    values, later ones fill the placeholders. `build_context` runs only on a
+    miss. Whatever the page shows must come from the wizard's state (the
+    revision), the link, the URL, or `depends_on`; a page that changes with
+    time says until when it holds (`valid_until`, asked after `build_context`).
+    """
     cache: PageCache = request.app.state.page_cache
-    globals_ = getattr(request.state, "template_globals", {})
-    full_key = (name, key, globals_.get("demo"))
-    entry = cache.get(full_key)
+    htmx_block = block if block is not None and is_htmx(request) else None
+    now = db.utcnow()
+    if len(request.scope.get("query_string", b"")) > MAX_CACHED_QUERY:
+        return render(request, name, build_context(), block=block, headers=headers)
+    key = page_key(request, access, name, htmx_block, depends_on)
+    entry = cache.get(key, now)
     env: jinja2.Environment = request.app.state.templates
     template = env.get_template(name)
     if entry is None:
-        context = {
-            "request": request,
-            **globals_,
-            "csrf_token": cache.csrf_placeholder,
-            "actor_name": cache.actor_placeholder,
-            **build_context(),
-        }
-        rendered = template.render(context)
-        # Kept without the request: a cache entry outlives it (the test client reads the rest).
-        entry = (cache.cut(rendered), {key: value for key, value in context.items() if key != "request"})
-        cache.put(full_key, *entry)
-    pieces, context = entry
-    html = cache.fill(
-        pieces,
-        csrf_token=str(globals_.get("csrf_token", "")),
-        actor=str(globals_.get("actor_name", "")),
-    )
-    response = TemplateResponse(template, context, html, 200, {"Vary": "HX-Request"})
+        globals_ = getattr(request.state, "template_globals", {})
+        context = {"request": request, **globals_, **cache.placeholders, **build_context()}
+        entry = CachedPage(
+            cache.cut(_render_template(template, context, htmx_block)),
+            # Kept without the request: a cache entry outlives it (the test client reads the rest).
+            {key: value for key, value in context.items() if key != "request"},
+            valid_until() if valid_until is not None else None,
+        )
+        cache.put(key, entry)
+    html = cache.fill(entry.pieces, per_request_values(request))
+    response = TemplateResponse(template, entry.context, html, 200, {"Vary": "HX-Request", **(headers or {})})
     set_csrf_cookie(request, response)
     return response
 
 
-def page_key(access: share_links.Access) -> tuple[str, int, int]:
-    """A page is the same for one link (its token is in every URL) at one wizard revision.
-
-    The wizard's random id comes first: revisions count from 0 in every wizard, and
-    on a database migrated before 0005 a purged link's id could be handed out again,
-    which once served one wizard's cached page to another (issue 12, finding 1).
-    """
-    return (access.wizard.id, access.link.id, access.wizard.revision)
+def _render_template(template: jinja2.Template, context: dict[str, Any], block: str | None) -> str:
+    if block is None:
+        return template.render(context)
+    return "".join(template.blocks[block](template.new_context(context)))
 
 
 def is_htmx(request: Request) -> bool:
@@ -250,10 +350,10 @@ def render(
     env: jinja2.Environment = request.app.state.templates
     template = env.get_template(name)
     full = {"request": request, **getattr(request.state, "template_globals", {}), **context}
-    if block is not None and is_htmx(request):
-        content = "".join(template.blocks[block](template.new_context(full)))
-    else:
-        content = template.render(full)
+    now = db.utcnow()
+    full.setdefault("now_iso", now.isoformat())
+    full.setdefault("now_text", format_time(now))
+    content = _render_template(template, full, block if block is not None and is_htmx(request) else None)
     all_headers = {"Vary": "HX-Request", **(headers or {})}
     response = TemplateResponse(template, full, content, status_code, all_headers)
     set_csrf_cookie(request, response)

@@ -44,9 +44,18 @@ from app.settings import Settings
 from app.store import db, verifications
 from app.store.db import utcnow
 from app.web import ratelimit
-from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, page_guard
+from app.web.deps import (
+    AccessDep,
+    ActorDep,
+    EditDep,
+    EngineDep,
+    SettingsDep,
+    engine_of,
+    page_guard,
+    settings_of,
+)
 from app.web.nav import wizard_nav
-from app.web.render import is_htmx, render
+from app.web.render import is_htmx, render, render_page
 from app.web.security import checked_operator_secret
 
 # The lazy AWS seam: this module is the web layer's only door to app/aws, and it
@@ -370,7 +379,9 @@ def _view(
     errors: dict[str, str] | None = None,
     refused: str | None = None,
     recheck: bool = False,
+    latest: Job | None = None,
 ) -> VerifyView:
+    """What the page shows; `latest` is the wizard's newest job when the caller read it already."""
     wizard_id = access.wizard.id
     run = (
         verifications.get_run(engine, wizard_id=wizard_id, run_id=run_id)
@@ -384,7 +395,8 @@ def _view(
     )
     demo: DemoSetup | None = getattr(request.app.state, "demo", None)
     plan = access.wizard.plan
-    latest = verifier(request).job(engine, wizard_id, None)
+    if latest is None:
+        latest = verifier(request).job(engine, wizard_id, None)
     return VerifyView(
         plan=plan,
         run=run,
@@ -405,16 +417,21 @@ def _view(
     )
 
 
-def _page(
-    request: Request, access: Any, view: VerifyView, status_code: int = 200, block: str | None = None
-) -> Response:
-    context = {
+def _context(request: Request, access: Any, view: VerifyView) -> dict[str, Any]:
+    return {
         "nav": wizard_nav(request, access, "verify"),
         "view": view,
         "job": view.job,
         "token": request.path_params["token"],
     }
-    return render(request, "verify.html", context, status_code=status_code, block=block)
+
+
+def _page(
+    request: Request, access: Any, view: VerifyView, status_code: int = 200, block: str | None = None
+) -> Response:
+    return render(
+        request, "verify.html", _context(request, access, view), status_code=status_code, block=block
+    )
 
 
 @router.get("/w/{token}/verify")
@@ -423,22 +440,29 @@ async def verify_page(
     # View links read the results (the helpdesk's verification report) but get
     # no credential form, and every POST needs an edit link.
     access: AccessDep,
-    engine: EngineDep,
-    settings: SettingsDep,
     failures: str = "",
     run: str = "",
     recheck: str = "",
 ) -> Response:
-    view = _view(
-        request,
-        access,
-        engine,
-        settings,
-        failures_only=failures in {"1", "true", "on"},
-        run_id=_run_id(run),
-        recheck=recheck in {"1", "true", "on"},
-    )
-    return _page(request, access, view)
+    engine = engine_of(request)
+    # A run's progress moves without the wizard's revision (a heartbeat is no
+    # change to the wizard), so the page also depends on the newest job as read now.
+    latest = verifier(request).job(engine, access.wizard.id, None)
+
+    def context() -> dict[str, Any]:
+        view = _view(
+            request,
+            access,
+            engine,
+            settings_of(request),
+            failures_only=failures in {"1", "true", "on"},
+            run_id=_run_id(run),
+            recheck=recheck in {"1", "true", "on"},
+            latest=latest,
+        )
+        return _context(request, access, view)
+
+    return render_page(request, "verify.html", access, context, depends_on=latest)
 
 
 def _run_id(value: str) -> str | None:
@@ -559,33 +583,42 @@ async def start_verification(
     return RedirectResponse(f"/w/{token}/verify", status_code=303)
 
 
-def _progress(request: Request, access: Any, job: Job) -> Response:
-    token = request.path_params["token"]
+def _progress_headers(request: Request, job: Job) -> dict[str, str]:
     headers = {}
     if job.done and is_htmx(request):
         # htmx navigates to the results (a URL that differs from the page's by
         # more than its #fragment, or the browser would not reload); the
         # fragment itself stops polling either way.
         if job.run_id:
-            headers["HX-Redirect"] = f"/w/{token}/verify?run={job.run_id}#results"
+            headers["HX-Redirect"] = f"/w/{request.path_params['token']}/verify?run={job.run_id}#results"
         else:
             headers["HX-Refresh"] = "true"
-    return render(
-        request,
-        "verify.html",
-        {"nav": wizard_nav(request, access, "verify"), "job": job, "token": token},
-        block="progress",
-        headers=headers,
-    )
+    return headers
+
+
+def _progress_context(request: Request, access: Any, job: Job) -> dict[str, Any]:
+    return {"nav": wizard_nav(request, access, "verify"), "job": job, "token": request.path_params["token"]}
+
+
+def _progress(request: Request, access: Any, job: Job) -> Response:
+    context = _progress_context(request, access, job)
+    return render(request, "verify.html", context, block="progress", headers=_progress_headers(request, job))
 
 
 @router.get("/w/{token}/verify/jobs/{job_id}")
-async def verification_progress(
-    request: Request, access: AccessDep, engine: EngineDep, job_id: str
-) -> Response:
-    job = verifier(request).job(engine, access.wizard.id, job_id[:32])
+async def verification_progress(request: Request, access: AccessDep, job_id: str) -> Response:
+    job = verifier(request).job(engine_of(request), access.wizard.id, job_id[:32])
     if job is None:
         raise HTTPException(404, "No such verification run: it finished long ago or never existed.")
     if not is_htmx(request):
         return RedirectResponse(f"/w/{request.path_params['token']}/verify", status_code=303)
-    return _progress(request, access, job)
+    # The job as read now is part of the key: its progress moves without the wizard's revision.
+    return render_page(
+        request,
+        "verify.html",
+        access,
+        lambda: _progress_context(request, access, job),
+        block="progress",
+        depends_on=job,
+        headers=_progress_headers(request, job),
+    )

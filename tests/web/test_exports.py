@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.store import audit_log, db, share_links
+from app.store import audit_log, db, share_links, wizards
 from app.web import activity, evidence
 from tests.conftest import WizardClient, make_settings
 
@@ -39,6 +39,8 @@ def _add_events(app: Any, token: str, count: int) -> None:
                 now=db.utcnow(),
                 step="create-user",
             )
+        # The store's own writes say that the wizard changed; this direct one says it too.
+        wizards.changed(conn, wizard_id=access.wizard.id)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from app.store import db, share_links, steps, wizards
 from app.web.ratelimit import CREATE_PATHS, LINK_PREFIXES, RateLimiter
 from app.web.security import CONTENT_SECURITY_POLICY
 from tests.conftest import REPO, WizardClient, make_settings, make_sqlite_settings
-from tests.web.routes import UNSAFE, Endpoint, concrete_path, endpoints, link_ids, mint_link
+from tests.web.routes import UNSAFE, concrete_path, endpoints, link_ids, mint_link
 
 ORIGIN = "http://testserver"
 SAME_SITE = {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
@@ -388,31 +388,6 @@ def test_routes_sit_on_the_app_itself_not_in_nested_routers(client: WizardClient
     kinds = {type(route).__name__ for route in app.routes}
     assert kinds <= {"APIRoute", "Route", "Mount"}, kinds
     assert sum(isinstance(route, APIRoute) for route in app.routes) > 30
-
-
-def test_the_hot_routes_come_first_and_share_no_request_with_another_route(client: WizardClient) -> None:
-    # main.create_app puts the checklist page and the tick first; that is only
-    # safe while no other route would answer the same request.
-    from starlette.routing import Match
-
-    from app.web.checklist import hot_routes
-
-    app = client.app
-    assert isinstance(app, FastAPI)
-    hot = list(hot_routes.routes)
-    assert app.router.routes[: len(hot)] == hot
-
-    def full_match(route: Any, endpoint: Endpoint) -> bool:
-        path = concrete_path(endpoint.path, token="t" * 43, link_id=1)
-        scope = {"type": "http", "method": endpoint.method, "path": path, "root_path": ""}
-        return route.matches(scope)[0] is Match.FULL
-
-    every = endpoints(app, frozenset({"GET", "HEAD", *UNSAFE}))
-    hot_endpoints = [e for e in every if any(full_match(route, e) for route in hot)]
-    assert {str(e) for e in hot_endpoints} >= {"GET /w/{token}/checklist", "POST /w/{token}/steps/{step_id}"}
-    for route in app.router.routes[len(hot) :]:
-        for endpoint in hot_endpoints:
-            assert not full_match(route, endpoint), (route, endpoint)
 
 
 def test_ipv6_clients_share_a_bucket_per_64(tmp_path: Path) -> None:
