@@ -135,16 +135,18 @@ class TemplateResponse(HTMLResponse):
 PER_REQUEST = ("csrf_token", "actor_name", "now_iso", "now_text")
 
 
-def per_request_values(request: Request) -> dict[str, str]:
-    """This request's values of PER_REQUEST (page_globals set the first two)."""
+def per_request_values(request: Request, *, with_time: bool = True) -> dict[str, str]:
+    """This request's values of PER_REQUEST (page_globals set the first two); the time only if asked."""
     globals_ = getattr(request.state, "template_globals", {})
-    now = db.utcnow()
-    return {
+    values = {
         "csrf_token": str(globals_.get("csrf_token", "")),
         "actor_name": str(globals_.get("actor_name", "")),
-        "now_iso": now.isoformat(),
-        "now_text": format_time(now),
     }
+    if with_time:
+        now = db.utcnow()
+        values["now_iso"] = now.isoformat()
+        values["now_text"] = format_time(now)
+    return values
 
 
 def format_time(value: datetime | None) -> str:
@@ -160,6 +162,9 @@ class CachedPage:
     context: dict[str, Any]
     # After this time the page may read differently (a link expires): rendered again.
     valid_until: datetime | None
+    # Whether the page shows the time it is served at (reading the clock and
+    # formatting it cost ~4 µs a page that does not need it).
+    shows_time: bool = False
 
 
 class PageCache:
@@ -240,7 +245,7 @@ class PageKey(NamedTuple):
     """Everything a wizard page or fragment depends on, so that one key is one page.
 
     - the wizard's random id and its revision: the revision moves on every
-      change (app/store/audit_log.py, `changed`, called by every write); the id
+      change (app/store/wizards.py, `changed`, called by every write); the id
       comes first because revisions count from 0 in every wizard, and on a
       database migrated before 0005 a purged link's id could be handed out
       again, which once served one wizard's cached page to another (issue 12,
@@ -314,14 +319,16 @@ def render_page(
     if entry is None:
         globals_ = getattr(request.state, "template_globals", {})
         context = {"request": request, **globals_, **cache.placeholders, **build_context()}
+        pieces = cache.cut(_render_template(template, context, htmx_block))
         entry = CachedPage(
-            cache.cut(_render_template(template, context, htmx_block)),
+            pieces,
             # Kept without the request: a cache entry outlives it (the test client reads the rest).
             {key: value for key, value in context.items() if key != "request"},
             valid_until() if valid_until is not None else None,
+            shows_time=b"now_iso" in pieces[1::2] or b"now_text" in pieces[1::2],
         )
         cache.put(key, entry)
-    html = cache.fill(entry.pieces, per_request_values(request))
+    html = cache.fill(entry.pieces, per_request_values(request, with_time=entry.shows_time))
     response = TemplateResponse(template, entry.context, html, 200, {"Vary": "HX-Request", **(headers or {})})
     set_csrf_cookie(request, response)
     return response
@@ -364,5 +371,11 @@ def set_csrf_cookie(request: Request, response: Response) -> None:
     """Set the CSRF cookie if this request minted a token (security.csrf_token_for)."""
     token = getattr(request.state, "new_csrf_token", None)
     if token is not None:
-        secure = cookies_secure(request)
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+        # The header Response.set_cookie(httponly=True, samesite="strict", path="/",
+        # secure=...) writes, written directly: its SimpleCookie was ~10% of a
+        # cached page served to a browser without the cookie (cProfile,
+        # bench/README.md); tests/web/test_page_cache.py compares the two. The
+        # token is URL-safe base64 (secrets.token_urlsafe): nothing to quote.
+        secure = "; Secure" if cookies_secure(request) else ""
+        header = f"{CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=strict{secure}"
+        response.raw_headers.append((b"set-cookie", header.encode("latin-1")))

@@ -243,7 +243,8 @@ def cookies_secure(request: Request) -> bool:
 
     HSTS promised, or a trusted proxy said so (X-Forwarded-Proto).
     """
-    return bool(request.app.state.settings.hsts) or request.url.scheme == "https"
+    # The scope's scheme is request.url's, without building the URL.
+    return bool(request.app.state.settings.hsts) or request.scope.get("scheme") == "https"
 
 
 def csrf_token_for(request: Request) -> str:

@@ -197,3 +197,16 @@ def test_the_verify_page_follows_a_running_verification(client: WizardClient) ->
     )
     fragment = client.get(f"/w/{token}/verify/jobs/{job.id}", headers={"HX-Request": "true"})
     assert "5 of 7 checks done" in fragment.text
+
+
+def test_the_csrf_cookie_header_is_the_one_starlette_would_write(client: WizardClient) -> None:
+    from starlette.responses import Response
+
+    token = client.new_wizard()
+    fresh = WizardClient(client.app, base_url="http://testserver")
+    page = fresh.get(f"/w/{token}/checklist")
+    minted = fresh.cookies.get("cw_csrf")
+    assert minted and minted in page.text
+    expected = Response()
+    expected.set_cookie("cw_csrf", minted, httponly=True, samesite="strict", secure=False, path="/")
+    assert page.headers.get_list("set-cookie") == [expected.headers["set-cookie"]]
