@@ -86,7 +86,7 @@ def _cases(facts: dict[str, Any]) -> list[tuple[Prepared, dict[str, Any]]]:
             audit_log._INSERT_EVENT,
             {"wizard_id": wizard_id, "at": later, "actor": "Dan", "kind": "k", "detail": "{}"},
         ),
-        (audit_log._BUMP_REVISION, {"w_id": wizard_id}),
+        (wizards._BUMP_REVISION, {"w_id": wizard_id}),
     ]
 
 
