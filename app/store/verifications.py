@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, desc, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, desc, insert, select, update
 
 from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress, job_state, start_refusal
 from app.domain.verification.results import Report, Status
 from app.store.audit_log import add_event
 from app.store.db import as_utc, reading, writing
 from app.store.models import VerificationJob, VerificationRun
+from app.store.prepared import Prepared
 from app.store.wizards import changed
 
 RUN: Table = VerificationRun.__table__  # type: ignore[attr-defined]
@@ -296,9 +297,20 @@ def find_job(
     engine: Engine, *, wizard_id: str, job_id: str | None, now: datetime, interrupted_after: float
 ) -> JobRecord | None:
     """The wizard's job `job_id`, or its newest job when `job_id` is None."""
-    query = select(JOB).where(JOB.c.wizard_id == wizard_id)
-    if job_id is not None:
-        query = query.where(JOB.c.id == job_id)
     with reading(engine) as conn:
-        row = conn.execute(query.order_by(desc(JOB.c.started_at)).limit(1)).first()
+        if job_id is None:
+            row = _NEWEST_JOB.first(conn, {"wizard_id": wizard_id})
+        else:
+            row = _JOB_BY_ID.first(conn, {"wizard_id": wizard_id, "job_id": job_id})
     return _job(row, now=now, interrupted_after=interrupted_after) if row else None
+
+
+# Read by every view of the Verify page and every poll of a run's progress:
+# built once and Prepared (prepared.py); building the statement per call was
+# most of a cached Verify page's time (cProfile, bench/README.md).
+_NEWEST_JOB = Prepared(
+    select(JOB).where(JOB.c.wizard_id == bindparam("wizard_id")).order_by(desc(JOB.c.started_at)).limit(1)
+)
+_JOB_BY_ID = Prepared(
+    select(JOB).where(JOB.c.wizard_id == bindparam("wizard_id"), JOB.c.id == bindparam("job_id")).limit(1)
+)

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from app.domain.plan import Plan
 from app.domain.tokens import token_digest
-from app.store import audit_log, db, share_links, steps, wizards
+from app.store import audit_log, db, share_links, steps, verifications, wizards
 from app.store.prepared import Prepared
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
@@ -52,12 +52,21 @@ def two_copies(tmp_path: Path) -> Iterator[tuple[Engine, Engine, dict[str, Any]]
         actor="Bob",
         now=NOW,
     )
+    job = verifications.start_job(
+        engine,
+        wizard_id=wizard.id,
+        source="form",
+        now=NOW,
+        interrupted_after=60,
+        min_seconds_between_runs=0,
+        server_cap=5,
+    )
     db.release_held_connections(engine)
     engine.dispose()
     second = tmp_path / "second.sqlite3"
     shutil.copy(first, second)
     engines = (db.make_engine(f"sqlite:///{first}"), db.make_engine(f"sqlite:///{second}"))
-    facts = {"wizard_id": wizard.id, "tokens": [edit, view, revoked, "A" * 43]}
+    facts = {"wizard_id": wizard.id, "tokens": [edit, view, revoked, "A" * 43], "job_id": job.id}
     yield engines[0], engines[1], facts
     for each in engines:
         db.release_held_connections(each)
@@ -87,6 +96,10 @@ def _cases(facts: dict[str, Any]) -> list[tuple[Prepared, dict[str, Any]]]:
             {"wizard_id": wizard_id, "at": later, "actor": "Dan", "kind": "k", "detail": "{}"},
         ),
         (wizards._BUMP_REVISION, {"w_id": wizard_id}),
+        (verifications._NEWEST_JOB, step),
+        (verifications._NEWEST_JOB, {"wizard_id": "no-such-wizard"}),
+        (verifications._JOB_BY_ID, {**step, "job_id": facts["job_id"]}),
+        (verifications._JOB_BY_ID, {**step, "job_id": "no-such-job"}),
     ]
 
 
@@ -106,7 +119,7 @@ def test_every_prepared_statement_matches_sqlalchemy(
     cases = _cases(facts)
     prepared = {
         id(value)
-        for module in (audit_log, share_links, steps, wizards)
+        for module in (audit_log, share_links, steps, verifications, wizards)
         for value in vars(module).values()
         if isinstance(value, Prepared)
     }
