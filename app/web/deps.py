@@ -4,10 +4,10 @@ All `async def`: FastAPI runs a plain `def` dependency in a worker thread, and
 six thread hops per request cost more than the work they do (a SQLite read
 here takes microseconds; profiled with cProfile).
 
-Each dependency also costs ~25 µs of FastAPI's solving per request, so the two
-hottest routes (the checklist page and a tick) take only the guard and the
-access dependency and call `engine_of` / `actor_of` themselves
-(bench/README.md).
+Each dependency also costs ~25 µs of FastAPI's solving per request, so the
+wizard's GET pages take only the guard and the access dependency and call
+`engine_of` / `settings_of` themselves, and a tick calls the guard and the
+access check without dependency injection (bench/README.md).
 """
 
 from __future__ import annotations
