@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from app.domain.verification import Progress
+from app.domain.verification.jobs import VerificationProgress
 from app.store import db, share_links, verifications, wizards
 from app.store.models import ShareLink
 from app.web.render import PageCache
@@ -186,14 +186,20 @@ def test_the_verify_page_follows_a_running_verification(client: WizardClient) ->
     running = client.get(f"/w/{token}/verify").text
     assert running != before
     verifications.beat(
-        engine, job_id=job.id, progress=Progress(done=3, total=7, phase="accounts"), now=db.utcnow()
+        engine,
+        job_id=job.id,
+        progress=VerificationProgress(done=3, total=7, phase="accounts"),
+        now=db.utcnow(),
     )
     moved = client.get(f"/w/{token}/verify").text
     assert "3 of 7 checks done" in moved and "3 of 7" not in running
     fragment = client.get(f"/w/{token}/verify/jobs/{job.id}", headers={"HX-Request": "true"})
     assert "3 of 7 checks done" in fragment.text
     verifications.beat(
-        engine, job_id=job.id, progress=Progress(done=5, total=7, phase="accounts"), now=db.utcnow()
+        engine,
+        job_id=job.id,
+        progress=VerificationProgress(done=5, total=7, phase="accounts"),
+        now=db.utcnow(),
     )
     fragment = client.get(f"/w/{token}/verify/jobs/{job.id}", headers={"HX-Request": "true"})
     assert "5 of 7 checks done" in fragment.text
