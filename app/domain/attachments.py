@@ -34,7 +34,14 @@ from app.domain.policies import (
     documented_permissions,
     lint_policy,
 )
-from app.domain.principal import PrincipalKind, connector_principal_kind, connector_principal_name
+from app.domain.principal import (
+    SENSOR_ROLE_TRUST_FILE,
+    TRUST_ANCHOR_ARN_PLACEHOLDER,
+    PrincipalKind,
+    connector_principal_kind,
+    connector_principal_name,
+    sensor_role_trust_policy,
+)
 
 # The version of policy_json's shape: bump it when a key changes meaning or goes away.
 POLICY_JSON_FORMAT = "aws-connector-wizard/policy/1"
@@ -68,6 +75,9 @@ class Attachments:
     custom: tuple[CustomPolicy, ...]  # customer managed policies on the principal (least privilege)
     inline: tuple[InlinePolicy, ...]  # inline policies on the principal
     member_role: MemberRole | None
+    # A keyless plan's sensor role: who may assume it (EC2, or Roles Anywhere for the trust
+    # anchor, named by TRUST_ANCHOR_ARN_PLACEHOLDER until it exists); None for an IAM user.
+    sensor_role_trust: PolicyDocument | None = None
 
     @property
     def managed_arns(self) -> tuple[str, ...]:
@@ -100,6 +110,9 @@ def attachments(plan: Plan) -> Attachments:
         custom=() if documented else tuple(custom_user_policies(plan)),
         inline=inline,
         member_role=role,
+        sensor_role_trust=(
+            sensor_role_trust_policy(plan, TRUST_ANCHOR_ARN_PLACEHOLDER) if plan.uses_role_principal else None
+        ),
     )
 
 
@@ -170,7 +183,14 @@ def permissions_json(plan: Plan) -> dict[str, Any]:
         # Keys are only ever added (README.md): "user" keeps its meaning, the IAM user, and is
         # null when the connector is a role; "sensor_role" is then what the role gets.
         "user": attached if found.principal_kind == "user" else None,
-        "sensor_role": attached if found.principal_kind == "role" else None,
+        "sensor_role": (
+            {
+                **attached,
+                "trust_policy": {"file": SENSOR_ROLE_TRUST_FILE, "document": found.sensor_role_trust},
+            }
+            if found.principal_kind == "role"
+            else None
+        ),
         "member_role": (
             {
                 "name": role.name,

@@ -26,6 +26,7 @@ from app.domain.artifacts import artifacts
 from app.domain.attachments import attachments, permissions_json
 from app.domain.least_privilege import secret_prefix_note, uses_secret_prefix
 from app.domain.plan import Plan
+from app.domain.principal import connector_principal_kind, connector_principal_name
 from app.domain.verification.results import summary_sentence
 
 FORMAT = "aws-connector-wizard/evidence/1"
@@ -271,7 +272,8 @@ def evidence_markdown(evidence: Evidence) -> str:
         "| Setting | Value |",
         "|---|---|",
         f"| Scope | {plan.scope.value} |",
-        f"| IAM user | {md_code(plan.user_name)} |",
+        f"| Connector principal | {plan.principal.value} |",
+        f"| IAM {connector_principal_kind(plan)} | {md_code(connector_principal_name(plan))} |",
     ]
     if plan.is_organization:
         member = " (dedicated member role)" if plan.dedicated_member_role else ""

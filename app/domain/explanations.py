@@ -17,14 +17,22 @@ from app.domain.least_privilege import (
     explain_document,
 )
 from app.domain.permission_catalogue import SAR_STS
-from app.domain.plan import Plan
+from app.domain.plan import Plan, Principal
+from app.domain.policies import PolicyDocument
+from app.domain.principal import SENSOR_ROLE_TRUST_FILE
+
+# docs/facts.md#keyless-sensors
+EC2_ROLES_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/instance-profiles.html"
+ROLES_ANYWHERE_TRUST_DOC = "https://docs.aws.amazon.com/rolesanywhere/latest/userguide/trust-model.html"
 
 
 def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
-    """Every policy the plan attaches, to the user and to the member role, explained."""
-    user = f"user {plan.user_name}"
-    out: list[PolicyExplanation] = []
+    """Every policy the plan attaches, to the connector's user or role and to the member role, explained."""
     found = attachments(plan)
+    user = found.principal_label
+    out: list[PolicyExplanation] = []
+    if found.sensor_role_trust is not None:
+        out.append(_sensor_role_trust(plan, found.sensor_role_trust))
     for managed in found.managed:
         out.append(
             PolicyExplanation(
@@ -54,15 +62,15 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
                 inline.name,
                 inline.file_name,
                 user,
-                "Inline policy (corrected): lets the user reach member accounts through the common role "
-                f"{plan.role_name}.",
+                f"Inline policy (corrected): lets the {found.principal_kind} reach member accounts through the "
+                f"common role {plan.role_name}.",
                 explain_document(inline.document),
             )
         )
     role = found.member_role
     if role is not None:
         trust = role.trust_policy
-        principal_why = f"Only the IAM user {plan.user_name} of the management account may assume the role."
+        principal_why = f"Only the IAM {found.principal_label} of the management account may assume the role."
         out.append(
             PolicyExplanation(
                 f"{role.name} (trust policy)",
@@ -90,3 +98,37 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
                 )
             )
     return out
+
+
+def _sensor_role_trust(plan: Plan, trust: PolicyDocument) -> PolicyExplanation:
+    """Who may assume a keyless plan's sensor role: EC2, or Roles Anywhere for one certificate subject."""
+    statement = trust["Statement"][0]
+    if plan.principal is Principal.INSTANCE_ROLE:
+        why = (
+            "EC2 may assume the role for the instance that carries its instance profile: the sensor's default "
+            "credential provider chain gets temporary credentials from the instance, no access key exists."
+        )
+        source = EC2_ROLES_DOC
+    else:
+        why = (
+            "IAM Roles Anywhere may assume the role only for a certificate issued by the trust anchor's CA "
+            f"(aws:SourceArn) whose subject CN is {plan.certificate_subject_cn} (aws:PrincipalTag/x509Subject/CN); "
+            "the private key never leaves the sensor."
+        )
+        source = ROLES_ANYWHERE_TRUST_DOC
+    return PolicyExplanation(
+        f"{plan.sensor_role_name} (trust policy)",
+        SENSOR_ROLE_TRUST_FILE,
+        f"role {plan.sensor_role_name}",
+        why,
+        (
+            PermissionReason(
+                tuple(statement["Action"])
+                if isinstance(statement["Action"], list)
+                else (statement["Action"],),
+                (statement["Principal"]["Service"],),
+                why,
+                (source,),
+            ),
+        ),
+    )

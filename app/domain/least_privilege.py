@@ -46,6 +46,7 @@ from app.domain.policies import (
     PolicyDocument,
     wrap_policy,
 )
+from app.domain.principal import connector_principal_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +386,7 @@ def least_privilege_diff(plan: Plan) -> list[str]:
             lines.append(
                 f"Member accounts: the dedicated role {plan.role_name} has only the ACM"
                 + (" and prefix-scoped Secrets Manager" if plan.secrets_manager else "")
-                + f" permissions and trusts only the user {plan.user_name}"
+                + f" permissions and trusts only the {connector_principal_label(plan)}"
                 + f", instead of {DEFAULT_ROLE_NAME}'s administrator rights in every member account."
             )
         else:

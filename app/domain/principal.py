@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from app.domain.iam import HOME_REGION
 from app.domain.keyless import AUTH_METHODS, AuthMethod, PolicyDocument, roles_anywhere_trust_policy
 from app.domain.plan import Plan, Principal
 
@@ -76,3 +77,132 @@ def sensor_role_trust_policy(plan: Plan, trust_anchor_arn: str | None = None) ->
             raise ValueError("a roles-anywhere plan's role trust needs the trust anchor's ARN")
         return roles_anywhere_trust_policy(plan.partition, trust_anchor_arn, plan.certificate_subject_cn)
     raise ValueError("an iam-user plan has no sensor role")
+
+
+# --- IAM Roles Anywhere: the trust anchor, the profile, and the sensor's AWS config ---------
+
+# IAM Roles Anywhere is regional: its trust anchor and profile are created in one region, the
+# partition's home region here (botocore's endpoint data lists rolesanywhere in every region the
+# wizard offers; docs/facts.md#keyless-sensors). The sensor's signing helper is told that region.
+TRUST_ANCHOR_SOURCE_FILE = "roles-anywhere-trust-anchor-source.json"
+# The sensor role's trust policy in the bundle (Roles Anywhere: with TRUST_ANCHOR_ARN_PLACEHOLDER).
+SENSOR_ROLE_TRUST_FILE = "sensor-role-trust-policy.json"
+# The sensor's AWS config profile: the name the connector's "AWS profile name" setting takes.
+SENSOR_AWS_PROFILE = "digicert-tlm"
+# Stand-ins for what only exists once the resources are created (a real ARN never has them).
+ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
+TRUST_ANCHOR_ARN_PLACEHOLDER = "TRUST_ANCHOR_ARN"
+PROFILE_ARN_PLACEHOLDER = "PROFILE_ARN"
+# Where the sensor keeps its certificate and private key: our suggestion, to be adapted.
+SENSOR_CERTIFICATE_PATH = "/etc/digicert-sensor/aws/sensor-certificate.pem"
+SENSOR_PRIVATE_KEY_PATH = "/etc/digicert-sensor/aws/sensor-private-key.pem"
+SIGNING_HELPER = "aws_signing_helper"
+
+
+def roles_anywhere_region(plan: Plan) -> str:
+    """The region of the trust anchor and the profile: the partition's home region."""
+    return HOME_REGION[plan.partition]
+
+
+def trust_anchor_name(plan: Plan) -> str:
+    """The trust anchor's and the Roles Anywhere profile's name: the sensor role's."""
+    return plan.sensor_role_name
+
+
+def trust_anchor_source(plan: Plan) -> dict[str, Any]:
+    """CreateTrustAnchor's `source`: the pasted CA certificate, or the AWS Private CA.
+
+    https://docs.aws.amazon.com/rolesanywhere/latest/APIReference/API_Source.html
+    """
+    if plan.principal is not Principal.ROLES_ANYWHERE:
+        raise ValueError("only a roles-anywhere plan has a trust anchor")
+    if plan.trust_anchor_pca_arn:
+        return {"sourceType": "AWS_ACM_PCA", "sourceData": {"acmPcaArn": plan.trust_anchor_pca_arn}}
+    return {
+        "sourceType": "CERTIFICATE_BUNDLE",
+        "sourceData": {"x509CertificateData": plan.trust_anchor_certificate},
+    }
+
+
+def _config_value(value: str) -> str:
+    # One line of the shared config file: a line break would start a new setting.
+    if "\n" in value or "\r" in value:
+        raise ValueError("a value of the AWS config profile cannot contain a line break")
+    return f'"{value}"' if " " in value else value
+
+
+def sensor_credential_process(
+    plan: Plan,
+    *,
+    account_id: str = ACCOUNT_PLACEHOLDER,
+    trust_anchor_arn: str = TRUST_ANCHOR_ARN_PLACEHOLDER,
+    profile_arn: str = PROFILE_ARN_PLACEHOLDER,
+    certificate_path: str = SENSOR_CERTIFICATE_PATH,
+    private_key_path: str = SENSOR_PRIVATE_KEY_PATH,
+    helper: str = SIGNING_HELPER,
+) -> str:
+    """The `credential_process` command (roles-anywhere): AWS's signing helper for the sensor role.
+
+    The helper signs Roles Anywhere's CreateSession with the sensor's private
+    key and prints temporary credentials in the format `credential_process`
+    reads (docs/facts.md#keyless-sensors). Defaults are placeholders a page or
+    a script replaces.
+    """
+    if plan.principal is not Principal.ROLES_ANYWHERE:
+        raise ValueError("only a roles-anywhere plan's sensor uses an AWS config profile")
+    command = [
+        helper,
+        "credential-process",
+        "--certificate",
+        certificate_path,
+        "--private-key",
+        private_key_path,
+        "--trust-anchor-arn",
+        trust_anchor_arn,
+        "--profile-arn",
+        profile_arn,
+        "--role-arn",
+        connector_principal_arn(plan, account_id),
+        "--region",
+        roles_anywhere_region(plan),
+    ]
+    return " ".join(_config_value(part) for part in command)
+
+
+def sensor_aws_config(plan: Plan, **where: str) -> str:
+    """The sensor's AWS config profile (roles-anywhere), the text for ~/.aws/config.
+
+    The connector's "AWS profile name" is SENSOR_AWS_PROFILE; `credential_process`
+    runs `sensor_credential_process(plan, **where)` (ARNs, account id, paths).
+    The web hand-off step, the CLI and the bundle all show this text.
+    """
+    process = sensor_credential_process(plan, **where)
+    return (
+        f"[profile {SENSOR_AWS_PROFILE}]\n"
+        f"credential_process = {process}\n"
+        f"region = {roles_anywhere_region(plan)}\n"
+    )
+
+
+# --- the checklist steps that hold the principal (verification points its failures at them) ---
+
+PRINCIPAL_STEP_IDS: dict[Principal, str] = {
+    Principal.IAM_USER: "create-user",
+    Principal.INSTANCE_ROLE: "create-sensor-role",
+    Principal.ROLES_ANYWHERE: "create-sensor-role",
+}
+CREDENTIALS_STEP_IDS: dict[Principal, str] = {
+    Principal.IAM_USER: "create-access-key",
+    Principal.INSTANCE_ROLE: "attach-instance-profile",
+    Principal.ROLES_ANYWHERE: "sensor-aws-profile",
+}
+
+
+def principal_step_id(plan: Plan) -> str:
+    """The checklist step that creates the connector's user or role."""
+    return PRINCIPAL_STEP_IDS[plan.principal]
+
+
+def credentials_step_id(plan: Plan) -> str:
+    """The checklist step that gives the sensor its credentials (key, instance profile, AWS profile)."""
+    return CREDENTIALS_STEP_IDS[plan.principal]

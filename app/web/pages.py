@@ -32,6 +32,7 @@ from app.domain.plan import (
     parse_plan,
     plan_options,
 )
+from app.domain.principal import SENSOR_ROLE_TRUST_FILE
 from app.store import db, share_links, steps, wizards
 from app.web.checklist import checklist_items
 from app.web.deps import (
@@ -399,6 +400,7 @@ class PoliciesView:
     files: list[artifacts.Artifact]
     bundle_name: str
     documented_file: str = DOCUMENTED_INLINE_POLICY_FILE
+    sensor_trust_file: str = SENSOR_ROLE_TRUST_FILE
 
 
 def _policies_view(plan: Plan) -> PoliciesView:

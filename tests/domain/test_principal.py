@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 import pytest
 
+from app.cli import policy_text
 from app.domain import member_role
-from app.domain.attachments import attachments, permissions_json
+from app.domain.artifacts.markdown import checklist_markdown
+from app.domain.attachments import attachments, permissions_json, policy_json
+from app.domain.checklist import checklist, connector_settings
+from app.domain.explanations import policy_explanations
 from app.domain.iam import Partition
 from app.domain.plan import Plan, PlanError, Principal, in_scope, parse_plan, stored_plan
 from app.domain.policies import corrected_inline_policy
 from app.domain.principal import (
+    SENSOR_AWS_PROFILE,
+    SENSOR_CERTIFICATE_PATH,
+    SENSOR_PRIVATE_KEY_PATH,
     auth_methods,
     connector_principal_arn,
     connector_principal_name,
+    credentials_step_id,
+    principal_step_id,
+    sensor_aws_config,
     sensor_role_trust_policy,
+    trust_anchor_source,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -220,3 +233,138 @@ def test_the_pca_arn_region_must_be_of_the_partition() -> None:
         parse_plan(_anywhere(trust_anchor_pca_arn=PCA_ARN, partition=Partition.AWS)).trust_anchor_pca_arn
         == PCA_ARN
     )
+
+
+# --- landing 2: the surfaces that follow the principal ---------------------------------
+
+ROLE_PLANS = {
+    "organization-instance-role": Plan(principal=Principal.INSTANCE_ROLE, sensor_role_name="tlm-sensor"),
+    "account-instance-role-least-privilege": Plan(
+        scope="account", principal=Principal.INSTANCE_ROLE, style="least-privilege", elb=True
+    ),
+    "organization-roles-anywhere-pem-member-role": Plan(
+        principal=Principal.ROLES_ANYWHERE,
+        trust_anchor_certificate=CA_PEM.strip(),
+        certificate_subject_cn="tlm-sensor-1.example.com",
+        dedicated_member_role=True,
+        role_name="TLMMember",
+        style="least-privilege",
+    ),
+    "account-roles-anywhere-pca-us-gov": Plan(
+        scope="account",
+        principal=Principal.ROLES_ANYWHERE,
+        partition="aws-us-gov",
+        regions=("us-gov-west-1",),
+        trust_anchor_pca_arn=PCA_ARN.replace("arn:aws:", "arn:aws-us-gov:").replace(
+            "us-east-1", "us-gov-west-1"
+        ),
+        certificate_subject_cn="sensor 1",
+    ),
+}
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "principals"
+
+
+@pytest.mark.parametrize("key", sorted(ROLE_PLANS))
+def test_the_checklist_of_a_role_plan_creates_the_role_never_a_user_or_key(key: str) -> None:
+    plan = ROLE_PLANS[key]
+    steps = checklist(plan)
+    ids = [step.id for step in steps]
+    assert "create-user" not in ids and "create-access-key" not in ids
+    assert principal_step_id(plan) in ids and credentials_step_id(plan) in ids
+    assert (
+        ids.index(principal_step_id(plan))
+        < ids.index(credentials_step_id(plan))
+        < ids.index("configure-connector")
+    )
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        assert (
+            ids.index("create-trust-anchor")
+            < ids.index("create-sensor-role")
+            < ids.index("create-roles-anywhere-profile")
+        )
+    commands = [command for step in steps for command in step.cli]
+    for command in commands:
+        assert "user" not in shlex.split(command)[:3], command  # no create-user, attach-user-policy, ...
+        assert "--user-name" not in command and plan.user_name not in command
+    attach = [c for c in commands if c.startswith(("aws iam attach-role-policy", "aws iam put-role-policy"))]
+    assert (
+        len(attach) == len(attachments(plan).managed) + len(attachments(plan).custom) + plan.is_organization
+    )
+    assert all(f"--role-name={plan.sensor_role_name}" in c for c in attach)
+    settings = dict(connector_settings(plan))
+    expected = (
+        "Default AWS credential provider chain"
+        if plan.principal is Principal.INSTANCE_ROLE
+        else "AWS profile name"
+    )
+    assert settings["Credentials"].startswith(expected)
+    configure = steps[-1]
+    assert "DigiCert's documented method" in configure.why
+
+
+def test_the_sensor_aws_profile_runs_the_signing_helper_with_the_plans_role() -> None:
+    plan = ROLE_PLANS["account-roles-anywhere-pca-us-gov"]
+    text = sensor_aws_config(plan, account_id="123456789012", trust_anchor_arn=ANCHOR, profile_arn="arn:p")
+    lines = text.splitlines()
+    assert lines[0] == f"[profile {SENSOR_AWS_PROFILE}]"
+    process = shlex.split(lines[1].removeprefix("credential_process = "))
+    assert process[:2] == ["aws_signing_helper", "credential-process"]
+    flags = dict(zip(process[2::2], process[3::2], strict=True))
+    assert flags == {
+        "--certificate": SENSOR_CERTIFICATE_PATH,
+        "--private-key": SENSOR_PRIVATE_KEY_PATH,
+        "--trust-anchor-arn": ANCHOR,
+        "--profile-arn": "arn:p",
+        "--role-arn": "arn:aws-us-gov:iam::123456789012:role/digicert-tlm-sensor",
+        "--region": "us-gov-west-1",
+    }
+    assert lines[2] == "region = us-gov-west-1"
+    # A path with a space stays one argument; a line break would forge a setting.
+    spaced = sensor_aws_config(plan, certificate_path="/opt/sensor certs/c.pem")
+    assert '"/opt/sensor certs/c.pem"' in spaced
+    with pytest.raises(ValueError, match="line break"):
+        sensor_aws_config(plan, certificate_path="/c.pem\nregion = evil")
+    for other in (Plan(), ROLE_PLANS["organization-instance-role"]):
+        with pytest.raises(ValueError, match="roles-anywhere"):
+            sensor_aws_config(other)
+
+
+def test_the_trust_anchor_source_is_the_pasted_ca_or_the_private_ca() -> None:
+    pem = trust_anchor_source(ROLE_PLANS["organization-roles-anywhere-pem-member-role"])
+    assert pem == {"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": CA_PEM.strip()}}
+    pca = trust_anchor_source(ROLE_PLANS["account-roles-anywhere-pca-us-gov"])
+    assert pca["sourceType"] == "AWS_ACM_PCA" and pca["sourceData"]["acmPcaArn"].startswith(
+        "arn:aws-us-gov:acm-pca:"
+    )
+
+
+@pytest.mark.parametrize("key", sorted(ROLE_PLANS))
+def test_every_surface_names_the_role_and_explains_its_trust(key: str) -> None:
+    plan = ROLE_PLANS[key]
+    explanations = policy_explanations(plan)
+    assert explanations[0].name == f"{plan.sensor_role_name} (trust policy)"
+    assert {e.attached_to for e in explanations[1:]} <= {
+        f"role {plan.sensor_role_name}",
+        f"role {plan.role_name} in every member account",
+    }
+    markdown = checklist_markdown(plan)
+    assert f"| sensor role | `{plan.sensor_role_name}` |" in markdown and "| IAM user |" not in markdown
+    assert plan.user_name not in markdown
+    text = policy_text(plan)
+    assert f"to the IAM role {plan.sensor_role_name}:" in text and plan.user_name not in text
+
+
+@pytest.mark.parametrize("key", sorted(ROLE_PLANS))
+def test_role_plan_goldens(key: str, update_golden: bool) -> None:
+    """The checklist and the permissions JSON of every keyless plan shape, reviewed as files."""
+    plan = ROLE_PLANS[key]
+    files = {
+        "checklist.md": checklist_markdown(plan),
+        "policy.json": json.dumps(policy_json(plan), indent=2) + "\n",
+    }
+    for name, text in files.items():
+        path = GOLDEN / key / name
+        if update_golden:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        assert path.read_text() == text, f"golden {key}/{name} differs: run pytest --update-golden and review"

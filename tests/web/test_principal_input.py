@@ -208,3 +208,22 @@ def test_a_roles_anywhere_plan_is_saved_from_the_form_and_switching_back_drops_i
     plan = sqlite_client.get(f"/api/v1/wizards/{token}").json()["plan"]
     assert plan["principal"] == "iam-user"
     assert plan["trust_anchor_certificate"] == "" and plan["sensor_role_name"] == "digicert-tlm-sensor"
+
+
+def test_the_policies_page_report_and_api_follow_a_role_principal(sqlite_client: WizardClient) -> None:
+    # Surfaces read attachments.py: a role plan names the role everywhere, never the default user.
+    headers = {"X-CSRF-Token": sqlite_client.csrf()}
+    plan = {"principal": "roles-anywhere", "trust_anchor_certificate": CA_PEM, "certificate_subject_cn": CN}
+    created = sqlite_client.post("/api/v1/wizards", json=plan, headers=headers)
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    page = sqlite_client.get(f"/w/{token}/policies").text
+    assert "Permissions for the IAM role <code>digicert-tlm-sensor</code>" in page
+    assert 'id="sensor-trust-heading"' in page and "rolesanywhere.amazonaws.com" in page
+    report = sqlite_client.get(f"/w/{token}/report").text
+    assert "<dt>IAM role</dt><dd><code>digicert-tlm-sensor</code></dd>" in report
+    for text in (page, report):
+        assert "digicert-tlm-connector" not in text
+    attached = sqlite_client.get("/api/v1/plan/policies", params=plan).json()["attached"]
+    assert attached["user"] is None and attached["principal"]["kind"] == "role"
+    assert attached["sensor_role"]["trust_policy"]["file"] == "sensor-role-trust-policy.json"

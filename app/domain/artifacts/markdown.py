@@ -14,7 +14,7 @@ from app.domain.checklist import checklist
 from app.domain.explanations import policy_explanations
 from app.domain.iam import PARTITION_LABELS
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, least_privilege_diff, uses_secret_prefix
-from app.domain.plan import Plan, PolicyStyle
+from app.domain.plan import Plan, PolicyStyle, Principal
 from app.domain.policies import documented_permissions
 
 CHECKLIST_FILE = "checklist.md"
@@ -61,8 +61,20 @@ def checklist_markdown(plan: Plan) -> str:
         f"| scope | {plan.scope.value} |",
         f"| partition | {escape(PARTITION_LABELS[plan.partition])} ({code(plan.partition.value)}) |",
         f"| regions | {', '.join(code(r) for r in plan.regions)} |",
-        f"| IAM user | {code(plan.user_name)} |",
+        f"| connector principal | {code(plan.principal.value)} |",
     ]
+    if plan.uses_role_principal:
+        out.append(f"| sensor role | {code(plan.sensor_role_name)} |")
+        if plan.principal is Principal.ROLES_ANYWHERE:
+            anchor = (
+                f"AWS Private CA {code(plan.trust_anchor_pca_arn)}"
+                if plan.trust_anchor_pca_arn
+                else "the CA certificate given in the plan"
+            )
+            out.append(f"| Roles Anywhere trust anchor | {anchor} |")
+            out.append(f"| sensor certificate subject CN | {code(plan.certificate_subject_cn)} |")
+    else:
+        out.append(f"| IAM user | {code(plan.user_name)} |")
     if plan.is_organization:
         role = code(plan.role_name) + (" (dedicated member role)" if plan.dedicated_member_role else "")
         out.append(f"| common IAM role | {role} |")
