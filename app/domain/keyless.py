@@ -151,6 +151,12 @@ def _basic_constraints_ca(der: bytes) -> bool:
 
 def private_ca_arn_error(partition: Partition, arn: str) -> str | None:
     """Why `arn` cannot be the plan's AWS Private CA (None: it can): its shape, partition and region."""
+    if partition is Partition.AWS_CN:
+        # "AWS_ACM_PCA is not a supported value in your region" (the China regions' API reference,
+        # docs/facts.md#keyless-sensors).
+        return (
+            "IAM Roles Anywhere in the China regions cannot use an AWS Private CA: paste the CA certificate."
+        )
     match = _PCA_ARN.fullmatch(arn)
     if match is None:
         return "Enter an AWS Private CA ARN: arn:PARTITION:acm-pca:REGION:ACCOUNT:certificate-authority/ID."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,10 +51,15 @@ def plans(draw: st.DrawFn) -> Plan:
     if principal is Principal.ROLES_ANYWHERE:
         values["certificate_subject_cn"] = "sensor-01.example.com"
         region = REGIONS[partition][0]
-        values["trust_anchor_pca_arn"] = (
-            f"arn:{partition.value}:acm-pca:{region}:111122223333:certificate-authority/"
-            "12345678-1234-1234-1234-123456789012"
-        )
+        if partition is Partition.AWS_CN:  # no Private CA trust anchors there (docs/facts.md#keyless-sensors)
+            values["trust_anchor_certificate"] = (
+                Path(__file__).resolve().parents[1] / "fixtures" / "example-sensor-ca.pem"
+            ).read_text()
+        else:
+            values["trust_anchor_pca_arn"] = (
+                f"arn:{partition.value}:acm-pca:{region}:111122223333:certificate-authority/"
+                "12345678-1234-1234-1234-123456789012"
+            )
     return Plan.model_validate(values)
 
 

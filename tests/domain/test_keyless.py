@@ -74,8 +74,11 @@ def test_a_private_ca_arn_must_be_of_the_plans_partition() -> None:
     assert "another partition" in (private_ca_arn_error(Partition.AWS_US_GOV, arn) or "")
     gov = arn.replace("arn:aws:", "arn:aws-us-gov:").replace("eu-west-1", "us-gov-west-1")
     assert private_ca_arn_error(Partition.AWS_US_GOV, gov) is None
-    wrong_region = arn.replace("arn:aws:", "arn:aws-cn:")
-    assert "region" in (private_ca_arn_error(Partition.AWS_CN, wrong_region) or "")
+    wrong_region = arn.replace("arn:aws:", "arn:aws-us-gov:")
+    assert "region" in (private_ca_arn_error(Partition.AWS_US_GOV, wrong_region) or "")
+    # Roles Anywhere in the China regions takes no AWS Private CA at all (docs/facts.md#keyless-sensors).
+    china = arn.replace("arn:aws:", "arn:aws-cn:").replace("eu-west-1", "cn-north-1")
+    assert "cannot use an AWS Private CA" in (private_ca_arn_error(Partition.AWS_CN, china) or "")
     assert "Private CA ARN" in (private_ca_arn_error(Partition.AWS, "arn:aws:iam::123456789012:role/x") or "")
 
 

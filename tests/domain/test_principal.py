@@ -155,6 +155,17 @@ def test_the_sensor_role_trust_follows_the_principal() -> None:
             "certificate_subject_cn",
             "common name",
         ),
+        (
+            _anywhere(
+                partition="aws-cn",
+                trust_anchor_pca_arn=PCA_ARN.replace("arn:aws:", "arn:aws-cn:").replace(
+                    "us-east-1", "cn-north-1"
+                ),
+            ),
+            "trust_anchor_pca_arn",
+            "cannot use an AWS Private CA",
+        ),
+        (_anywhere(trust_anchor_certificate="A" * 9000), "trust_anchor_certificate", "longer than 8000"),
         # Options the principal does not use are refused, like those a scope does not use.
         (
             {"principal": "instance-role", "user_name": "someone"},
