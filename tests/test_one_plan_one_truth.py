@@ -624,9 +624,7 @@ def test_every_surface_shows_the_same_permissions(client: WizardClient, plan: Pl
 
 
 # Surfaces that do not follow a keyless principal yet, and why (each must be removed when it does).
-PENDING_FOR_ROLE_PLANS = {
-    "bundle.zip": "checklist.md's CLI commands still create and attach to the IAM user (issue 13.2, the checklist)",
-}
+PENDING_FOR_ROLE_PLANS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))
