@@ -14,10 +14,7 @@ from dataclasses import dataclass
 
 from app.domain.keyless import AUTH_METHODS, AuthMethod
 from app.domain.plan import Plan, Principal
-from app.domain.principal import auth_methods, instance_profile_name
-
-# The name of the sensor's AWS config profile that runs the Roles Anywhere signing helper.
-SENSOR_AWS_PROFILE = "digicert-tlm-sensor"
+from app.domain.principal import SENSOR_AWS_PROFILE, auth_methods, instance_profile_name
 
 INTRO = (
     "Each choice is one of DigiCert's documented authentication methods for AWS connectors; under it, the "

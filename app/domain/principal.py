@@ -88,7 +88,9 @@ TRUST_ANCHOR_SOURCE_FILE = "roles-anywhere-trust-anchor-source.json"
 # The sensor role's trust policy in the bundle (Roles Anywhere: with TRUST_ANCHOR_ARN_PLACEHOLDER).
 SENSOR_ROLE_TRUST_FILE = "sensor-role-trust-policy.json"
 # The sensor's AWS config profile: the name the connector's "AWS profile name" setting takes.
-SENSOR_AWS_PROFILE = "digicert-tlm"
+# One name for every surface (checklist, hand-off, verify page, CLI): the connector is told
+# the profile the checklist creates.
+SENSOR_AWS_PROFILE = "digicert-tlm-sensor"
 # Stand-ins for what only exists once the resources are created (a real ARN never has them).
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 TRUST_ANCHOR_ARN_PLACEHOLDER = "TRUST_ANCHOR_ARN"
@@ -150,22 +152,17 @@ def sensor_credential_process(
     """
     if plan.principal is not Principal.ROLES_ANYWHERE:
         raise ValueError("only a roles-anywhere plan's sensor uses an AWS config profile")
-    command = [
-        helper,
-        "credential-process",
-        "--certificate",
-        certificate_path,
-        "--private-key",
-        private_key_path,
-        "--trust-anchor-arn",
-        trust_anchor_arn,
-        "--profile-arn",
-        profile_arn,
-        "--role-arn",
-        connector_principal_arn(plan, account_id),
-        "--region",
-        roles_anywhere_region(plan),
-    ]
+    # Each value joined to its flag (docs/setup-script.md, as every command we print): a path
+    # starting with "-" cannot be read as an option. The helper's flags parse `--flag=value`.
+    options = {
+        "--certificate": certificate_path,
+        "--private-key": private_key_path,
+        "--trust-anchor-arn": trust_anchor_arn,
+        "--profile-arn": profile_arn,
+        "--role-arn": connector_principal_arn(plan, account_id),
+        "--region": roles_anywhere_region(plan),
+    }
+    command = [helper, "credential-process", *(f"{flag}={value}" for flag, value in options.items())]
     return " ".join(_config_value(part) for part in command)
 
 

@@ -34,9 +34,9 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine
 
 from app.domain.checklist import step_ids
-from app.domain.connector_auth import SENSOR_AWS_PROFILE
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
 from app.domain.plan import Plan, Principal
+from app.domain.principal import SENSOR_AWS_PROFILE
 from app.domain.verification.drift import Drift, drift
 from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress
 from app.domain.verification.results import AccountResult, CheckResult, Status
