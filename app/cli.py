@@ -536,10 +536,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     emulator = None
     if args.demo:
         require_extra("demo", "--demo (a local AWS emulator)")
-        from app.aws.demo import start_demo
+        from app.aws.demo import connector_credentials, start_demo
 
         emulator, organization = start_demo()
-        endpoint_url, credentials = organization.endpoint_url, organization.credentials
+        # The plan's own principal, as the identity check expects (a user's key or a role's session).
+        endpoint_url, credentials = organization.endpoint_url, connector_credentials(organization, plan)
         hooks, simulated = organization.hooks(), organization.notes
     aws = AwsSettings(
         endpoint_url=endpoint_url,
@@ -550,7 +551,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     shared = SHARED
     if args.profile is not None:
         if args.demo:
-            raise CliError("--profile: not with --demo, which brings the demo user's credentials")
+            raise CliError("--profile: not with --demo, which brings the demo connector's credentials")
         try:
             shared = profile_session(args.profile)
         except ProfileMissing as error:

@@ -5,7 +5,9 @@ then seeds it through the AWS API, as an admin would have built it:
 
 - an organization with all features, trusted access for AWS Account Management;
 - the connector's IAM user in the management account, with an access key
-  (emulator-only credentials, useless anywhere else);
+  (emulator-only credentials, useless anywhere else); a plan that names another
+  user, or a sensor role, gets its own principal on its first demo run
+  (`connector_credentials`);
 - member accounts created by Organizations (they get OrganizationAccountAccessRole);
 - invited member accounts, which do not have that role;
 - one account whose role trusts another account instead of the management account;
@@ -38,7 +40,7 @@ from pydantic import SecretStr
 from app.aws.clients import Credentials, Hook, pin_loggers
 from app.aws.simulate import DenyAssumeRole, DisabledRegions, PartitionArns
 from app.domain.iam import HOME_REGION, Partition, partition_of_region
-from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME
+from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, Plan
 from app.domain.verification.causes import ACCOUNT_SERVICE_PRINCIPAL
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -110,7 +112,7 @@ class DemoOrganization:
             f"Simulated denial: the region {regions} is treated as not enabled in every account "
             "(add it to the plan's regions to see how that looks).",
             "Not simulated: service control policies, throttling and IAM permission checks (the emulator "
-            "allows every call the connector user makes).",
+            "allows every call the connector makes).",
         )
 
 
@@ -302,3 +304,47 @@ def start_demo(**seed: Any) -> tuple[DemoEmulator, DemoOrganization]:
     except Exception:
         emulator.stop()
         raise
+
+
+# A demo run signs in as the plan's own principal: the identity check accepts no
+# other (docs/decisions.md#verifying-a-keyless-plan).
+DEMO_SESSION_NAME = "connector-wizard-demo"
+
+
+def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credentials:
+    """Credentials of `plan`'s connector principal in the demo organization, created on first use.
+
+    The plan's IAM user with an access key, or a session of the plan's sensor
+    role. The emulator does not evaluate trust policies, so an administrator's
+    AssumeRole stands in for the session EC2 or IAM Roles Anywhere would hand
+    the sensor: the same role, so the same identity check.
+    """
+    region = HOME_REGION[organization.partition]
+    iam = _admin("iam", organization.endpoint_url, region)
+    if plan.uses_role_principal:
+        name = plan.sensor_role_name
+        sts = _admin("sts", organization.endpoint_url, region)
+        if not any(role["RoleName"] == name for role in iam.list_roles()["Roles"]):
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trusting(sts, MANAGEMENT_ACCOUNT_ID))
+        partition = organization.partition.value
+        session = sts.assume_role(
+            RoleArn=f"arn:{partition}:iam::{organization.management_account_id}:role/{name}",
+            RoleSessionName=DEMO_SESSION_NAME,
+        )["Credentials"]
+        return Credentials(
+            access_key_id=session["AccessKeyId"],
+            secret_access_key=SecretStr(session["SecretAccessKey"]),
+            session_token=SecretStr(session["SessionToken"]),
+        )
+    if plan.user_name == DEFAULT_USER_NAME:
+        return organization.credentials
+    # Another user name: that user, with a new key per run (IAM allows a user two; the older goes).
+    if not any(user["UserName"] == plan.user_name for user in iam.list_users()["Users"]):
+        iam.create_user(UserName=plan.user_name)
+    keys = iam.list_access_keys(UserName=plan.user_name)["AccessKeyMetadata"]
+    for old in sorted(keys, key=lambda k: k["CreateDate"])[: max(0, len(keys) - 1)]:
+        iam.delete_access_key(UserName=plan.user_name, AccessKeyId=old["AccessKeyId"])
+    made = iam.create_access_key(UserName=plan.user_name)["AccessKey"]
+    return Credentials(
+        access_key_id=made["AccessKeyId"], secret_access_key=SecretStr(made["SecretAccessKey"])
+    )

@@ -65,7 +65,8 @@ from app.web.security import checked_operator_secret
 # it verifies (python -X importtime; docs/decisions.md#cold-start, measured by
 # bench/cold_start.py). tests/web/test_cold_start.py fails if start-up imports them.
 if TYPE_CHECKING:
-    from app.aws.clients import ClientSet, Credentials, Hook
+    from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
+    from app.aws.demo import DemoOrganization
 
 log = logging.getLogger("connector_wizard.verify")
 
@@ -82,10 +83,19 @@ MAX_FIELD = 8192  # a session token can be a few kilobytes; nothing else is near
 
 @dataclass(frozen=True)
 class DemoSetup:
-    endpoint_url: str
-    credentials: Credentials
+    organization: DemoOrganization
     hooks: tuple[Hook, ...]
     notes: tuple[str, ...]
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.organization.endpoint_url
+
+    def credentials_for(self, plan: Plan) -> Credentials:
+        """The plan's own connector principal in the emulator (a user's key or a role's session)."""
+        from app.aws.demo import connector_credentials  # the lazy AWS seam (top of this module)
+
+        return connector_credentials(self.organization, plan)
 
 
 def start_demo(app: FastAPI, settings: Settings) -> Any:
@@ -101,12 +111,15 @@ def start_demo(app: FastAPI, settings: Settings) -> Any:
         organization = demo.seed_organization(settings.aws_endpoint_url)
     else:
         emulator, organization = demo.start_demo()
-    url = organization.endpoint_url
     hooks: list[Hook] = organization.hooks()
     if settings.demo_latency_ms:
         hooks.append(("before-send", Latency(settings.demo_latency_ms / 1000)))
-    app.state.demo = DemoSetup(url, organization.credentials, tuple(hooks), organization.notes)
-    log.info("demo organization ready at %s (%d member accounts)", url, len(organization.accounts))
+    app.state.demo = DemoSetup(organization, tuple(hooks), organization.notes)
+    log.info(
+        "demo organization ready at %s (%d member accounts)",
+        organization.endpoint_url,
+        len(organization.accounts),
+    )
     return emulator
 
 
@@ -202,7 +215,7 @@ class Verifier:
         job = Job.of(record)
         with self._lock:
             self._mine.add(job.id)
-        from app.aws.clients import AwsSettings, ClientSet  # the lazy AWS seam (top of this module)
+        from app.aws.clients import AwsSettings  # the lazy AWS seam (top of this module)
 
         aws = AwsSettings(
             endpoint_url=demo.endpoint_url if demo else self._settings.aws_endpoint_url,
@@ -210,13 +223,9 @@ class Verifier:
             read_timeout=self._settings.aws_read_timeout,
             concurrency=self._settings.verify_concurrency,
         )
-        clients = ClientSet(
-            credentials=credentials, partition=plan.partition, aws=aws, hooks=demo.hooks if demo else ()
-        )
-        simulated = demo.notes if demo else ()
         thread = threading.Thread(
             target=self._work,
-            args=(job, engine, plan, clients, actor, simulated, only_accounts),
+            args=(job, engine, plan, aws, credentials, demo, actor, only_accounts),
             name=f"verify-{job.id}",
             daemon=True,
         )
@@ -228,9 +237,10 @@ class Verifier:
         job: Job,
         engine: Engine,
         plan: Plan,
-        clients: ClientSet,
+        aws: AwsSettings,
+        credentials: Credentials | None,
+        demo: DemoSetup | None,
         actor: str,
-        simulated: tuple[str, ...],
         only_accounts: tuple[str, ...],
     ) -> None:
         latest = [VerificationProgress()]
@@ -252,9 +262,18 @@ class Verifier:
 
         beating = threading.Thread(target=heartbeat, name=f"verify-{job.id}-heartbeat", daemon=True)
         beating.start()
-        from app.aws.runner import verify  # the lazy AWS seam (top of this module)
+        from app.aws.clients import ClientSet  # the lazy AWS seam (top of this module)
+        from app.aws.runner import verify
 
+        clients: ClientSet | None = None
         try:
+            if demo is not None and job.source == "demo":
+                # Made here, off the event loop: creating the principal or its session calls the emulator.
+                credentials = demo.credentials_for(plan)
+            clients = ClientSet(
+                credentials=credentials, partition=plan.partition, aws=aws, hooks=demo.hooks if demo else ()
+            )
+            credentials = None  # the client set holds the only reference now
             # A re-check of accounts that left the organization since (NotMembers) fails like
             # any other stopped run: nothing is saved, the page offers a new run.
             report = verify(
@@ -262,7 +281,7 @@ class Verifier:
                 clients,
                 progress=progress,
                 source=job.source,
-                simulated=simulated,
+                simulated=demo.notes if demo else (),
                 only_accounts=only_accounts,
             )
             stop.set()
@@ -525,7 +544,7 @@ async def start_verification(
     credentials: Credentials | None
     errors: dict[str, str] = {}
     if source == "demo" and demo is not None:
-        credentials = demo.credentials
+        credentials = None  # the job makes the plan's own demo principal (DemoSetup.credentials_for)
     elif source == "server":
         if not settings.allow_server_credentials or demo is not None:
             errors["source"] = "This server does not allow verifying with its own identity."

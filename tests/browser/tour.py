@@ -52,7 +52,7 @@ def build_tour(page: Page, base_url: str, *, verify: bool = True) -> Tour:
         expect(page.locator(f"#status-{step_id}.done")).to_have_count(1)
     if verify:
         page.goto(f"{w}/verify")
-        page.get_by_role("button", name="Run with the demo connector user").click()
+        page.get_by_role("button", name="Run as the demo connector").click()
         expect(page.get_by_role("heading", name=re.compile("Results: "))).to_be_visible(timeout=60_000)
 
     page.goto(f"{w}/links")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -72,7 +73,7 @@ def test_demo_run_shows_progress_matrix_and_fixes(demo_client: WizardClient) -> 
     assert page.status_code == 200
     assert page.template.name == "verify.html"  # type: ignore[attr-defined]
     assert "This is a simulation" in page.text and "Simulated denial" in page.text
-    assert "Run with the demo connector user" in page.text
+    assert "Run as the demo connector" in page.text
 
     started = demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, headers={"HX-Request": "true"})
     assert started.status_code == 200
@@ -151,14 +152,14 @@ def test_typed_credentials_never_come_back(
     demo_client = sqlite_demo_client  # reads the SQLite file itself, whatever the backend
     caplog.set_level(logging.DEBUG)
     demo = demo_client.app.state.demo  # type: ignore[attr-defined]
-    secret = demo.credentials.secret_access_key.get_secret_value()
+    secret = demo.organization.credentials.secret_access_key.get_secret_value()
     token_canary = "CANARYTOKEN" + secrets.token_hex(20)
     token = demo_client.new_wizard()
     responses = [
         demo_client.form_post(
             f"/w/{token}/verify",
             {
-                "access_key_id": demo.credentials.access_key_id,
+                "access_key_id": demo.organization.credentials.access_key_id,
                 "secret_access_key": secret,
                 "session_token": token_canary,
             },
@@ -232,9 +233,7 @@ def test_limits_per_wizard_and_per_server(
     with WizardClient(create_app(settings), base_url="http://testserver") as client:
         demo = client.app.state.demo  # type: ignore[attr-defined]
         # Slow every call down so the first run is still going.
-        client.app.state.demo = verify_module.DemoSetup(  # type: ignore[attr-defined]
-            demo.endpoint_url, demo.credentials, (*demo.hooks, ("before-send", Latency(0.05))), demo.notes
-        )
+        client.app.state.demo = dataclasses.replace(demo, hooks=(*demo.hooks, ("before-send", Latency(0.05))))
         first, second = client.new_wizard(), client.new_wizard()
         assert (
             client.form_post(f"/w/{first}/verify", {"source": "demo"}, follow_redirects=False).status_code

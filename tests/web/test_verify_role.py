@@ -98,15 +98,60 @@ def test_a_role_plan_refuses_credentials_without_a_session_token_and_runs_nothin
 ) -> None:
     token = _keyless_wizard(demo_client, principal="instance-role")
     demo = demo_client.app.state.demo  # type: ignore[attr-defined]
-    secret = demo.credentials.secret_access_key.get_secret_value()
+    secret = demo.organization.credentials.secret_access_key.get_secret_value()
     response = demo_client.form_post(
         f"/w/{token}/verify",
-        {"access_key_id": demo.credentials.access_key_id, "secret_access_key": secret},
+        {"access_key_id": demo.organization.credentials.access_key_id, "secret_access_key": secret},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 422
     assert 'id="session_token-error"' in response.text
     assert "paste its session&#39;s session token too" in response.text
-    assert secret not in response.text and demo.credentials.access_key_id not in response.text
+    assert secret not in response.text and demo.organization.credentials.access_key_id not in response.text
     assert 'hx-trigger="every 1s"' not in response.text
     assert demo_client.get(f"/w/{token}/verify").context["view"].run is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected_caller"),
+    [
+        pytest.param(
+            {"principal": "instance-role", "sensor_role_name": "tlm-sensor-ec2"},
+            r"arn:aws:sts::123456789012:assumed-role/tlm-sensor-ec2/connector-wizard-demo",
+            id="instance-role",
+        ),
+        pytest.param(
+            {
+                "principal": "roles-anywhere",
+                "trust_anchor_pca_arn": PCA_ARN,
+                "certificate_subject_cn": "sensor-01.example.com",
+            },
+            r"arn:aws:sts::123456789012:assumed-role/digicert-tlm-sensor/connector-wizard-demo",
+            id="roles-anywhere",
+        ),
+        pytest.param(
+            {"principal": "iam-user", "user_name": "tlm-connector-eu"},
+            r"arn:aws:iam::123456789012:user/tlm-connector-eu",
+            id="iam-user-named",
+        ),
+    ],
+)
+def test_the_demo_button_signs_in_as_the_plans_own_principal(
+    demo_client: WizardClient, options: dict[str, str], expected_caller: str
+) -> None:
+    # A demo run for a keyless plan, or a user with another name, used to sign in as the
+    # demo's default user and fail the identity check the plan itself set up.
+    token = _keyless_wizard(demo_client, **options)
+    started = demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    _wait(demo_client, token)
+    run = demo_client.get(f"/w/{token}/verify").context["view"].run  # type: ignore[attr-defined]
+    assert run.report.caller_arn == expected_caller
+    identity = next(c for c in run.report.checks if c.id == "identity")
+    assert identity.status.value == "pass", identity.explanation
+    # A second run works too: a role's session is new per run, a user keeps at most two keys.
+    again = demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, follow_redirects=False)
+    assert again.status_code == 303, again.text
+    _wait(demo_client, token)
+    latest = demo_client.get(f"/w/{token}/verify").context["view"].run  # type: ignore[attr-defined]
+    assert latest.id != run.id and latest.report.caller_arn == expected_caller
