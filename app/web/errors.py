@@ -7,6 +7,7 @@ form could carry a secret, so ours lists only where and what.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +31,20 @@ _TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class ErrorPage:
+    """What error.html receives (docs/architecture.md#page-contexts)."""
+
+    title: str
+    message: str
+    # The wizard the link opened, if it did: the way back leads there rather than to the start.
+    wizard_url: str | None = None
+    # The link is a view link: the page says what it can still do.
+    read_only: bool = False
+    # No step list around an error.
+    nav: None = None
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
@@ -38,7 +53,7 @@ def _error(request: Request, status: int, detail: object, headers: dict[str, str
     if _wants_json(request):
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     message = detail if isinstance(detail, str) else _TITLES.get(status, "Error")
-    request.state.template_globals = {"csrf_token": "", "demo": False}
+    request.state.template_globals = {"csrf_token": "", "actor_name": "", "demo": False}
     # A link that opened its wizard (a view link asked to change something, say)
     # leads back into that wizard rather than to the start: no dead ends.
     access = getattr(request.state, "access", None)
@@ -46,13 +61,12 @@ def _error(request: Request, status: int, detail: object, headers: dict[str, str
     return render(
         request,
         "error.html",
-        {
-            "status": status,
-            "title": _TITLES.get(status, "Error"),
-            "message": message,
-            "wizard_url": f"/w/{token}" if token else None,
-            "read_only": access is not None and not access.can_edit,
-        },
+        ErrorPage(
+            title=_TITLES.get(status, "Error"),
+            message=message,
+            wizard_url=f"/w/{token}" if token else None,
+            read_only=access is not None and not access.can_edit,
+        ),
         status_code=status,
         headers=headers,
     )

@@ -25,6 +25,7 @@ from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import db, share_links
 from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, engine_of, page_guard, settings_of
+from app.web.errors import ErrorPage
 from app.web.nav import wizard_nav
 from app.web.render import render, render_page
 from app.web.security import cookies_secure, public_base_url
@@ -204,12 +205,11 @@ def _revoked_own_link(request: Request) -> Response:
     return render(
         request,
         "error.html",
-        {
-            "status": 200,
-            "title": "Link revoked",
-            "message": "The link you used is revoked: it no longer opens this wizard, "
+        ErrorPage(
+            title="Link revoked",
+            message="The link you used is revoked: it no longer opens this wizard, "
             "for you or anyone else who has it.",
-        },
+        ),
     )
 
 

@@ -11,6 +11,7 @@ event loop measured faster than a thread pool contending for the write lock
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
 from app.domain.connector_auth import INTRO as PRINCIPAL_INTRO
 from app.domain.connector_auth import PRINCIPAL_CHOICES, PrincipalChoice
+from app.domain.evidence import ActivityEntry, Evidence
 from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
 from app.domain.plan import (
     Plan,
@@ -33,8 +35,8 @@ from app.domain.plan import (
     plan_options,
 )
 from app.domain.principal import SENSOR_ROLE_TRUST_FILE
-from app.store import db, share_links, steps, wizards
-from app.web.checklist import checklist_items
+from app.store import db, share_links, steps, verifications, wizards
+from app.web.checklist import ChecklistItem, checklist_items
 from app.web.deps import (
     ACTOR_COOKIE,
     AccessDep,
@@ -48,7 +50,7 @@ from app.web.deps import (
 )
 from app.web.evidence import build_evidence, last_verification_run
 from app.web.forms import OPTION_FIELDS, options_input
-from app.web.nav import wizard_nav
+from app.web.nav import WizardNav, wizard_nav
 from app.web.render import is_htmx, render, render_page
 from app.web.security import cookies_secure, may_create_wizards
 
@@ -62,9 +64,20 @@ def _see_other(url: str) -> RedirectResponse:
 # --- start --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HomePage:
+    """What home.html receives (docs/architecture.md#page-contexts)."""
+
+    needs_operator_secret: bool
+    # Why the start was refused (a wrong operator secret).
+    error: str | None = None
+    # No wizard yet: base.html shows no step list.
+    nav: None = None
+
+
 @router.get("/")
 async def home(request: Request, settings: SettingsDep) -> Response:
-    return render(request, "home.html", {"needs_operator_secret": settings.operator_secret is not None})
+    return render(request, "home.html", HomePage(needs_operator_secret=settings.operator_secret is not None))
 
 
 @router.post("/wizards")
@@ -79,7 +92,7 @@ async def create_wizard(
         return render(
             request,
             "home.html",
-            {"needs_operator_secret": True, "error": "That operator secret is not right."},
+            HomePage(needs_operator_secret=True, error="That operator secret is not right."),
             status_code=403,
         )
     _, token = wizards.create_wizard(
@@ -119,11 +132,33 @@ async def wizard_root(request: Request, access: AccessDep) -> Response:
     return _see_other(f"/w/{request.path_params['token']}/{first}")
 
 
+@dataclass(frozen=True)
+class ScopePage:
+    """What scope.html receives (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    # Just created: the page says its address is the edit link.
+    is_new: bool = False
+    # No scope chosen (422).
+    error: str | None = None
+    # Someone else saved first (409): the page shows their choice.
+    conflict: bool = False
+
+
+def scope_context(
+    request: Request,
+    access: share_links.Access,
+    *,
+    is_new: bool = False,
+    error: str | None = None,
+    conflict: bool = False,
+) -> ScopePage:
+    return ScopePage(wizard_nav(request, access, "scope"), is_new=is_new, error=error, conflict=conflict)
+
+
 @router.get("/w/{token}/scope")
 async def scope_page(request: Request, access: AccessDep, new: bool = False) -> Response:
-    return render_page(
-        request, "scope.html", access, lambda: {"nav": wizard_nav(request, access, "scope"), "is_new": new}
-    )
+    return render_page(request, "scope.html", access, lambda: scope_context(request, access, is_new=new))
 
 
 @router.post("/w/{token}/scope")
@@ -139,40 +174,30 @@ async def save_scope(
     try:
         plan = parse_plan(in_scope(access.wizard.plan, scope))
     except PlanError:
-        return render(
-            request,
-            "scope.html",
-            {
-                "nav": wizard_nav(request, access, "scope"),
-                "is_new": False,
-                "error": "Choose organization or account.",
-            },
-            status_code=422,
-        )
-    saved = _save_plan(request, engine, access, plan, version, actor, "scope.html", "scope", mine=None)
-    if isinstance(saved, Response):
-        return saved
+        context = scope_context(request, access, error="Choose organization or account.")
+        return render(request, "scope.html", context, status_code=422)
+    try:
+        _save_plan(engine, access, plan, version, actor)
+    except PlanConflict as conflict:
+        # The page as it is saved now, with a word that the choice was not saved.
+        context = scope_context(request, conflict.current, conflict=True)
+        return render(request, "scope.html", context, status_code=409)
     return _see_other(f"/w/{token}/options")
 
 
-def _save_plan(
-    request: Request,
-    engine: Any,
-    access: share_links.Access,
-    plan: Plan,
-    version: int,
-    actor: str,
-    template: str,
-    page: str,
-    *,
-    mine: dict[str, Any] | None,
-) -> wizards.WizardRecord | Response:
-    """Save with the version the form was loaded at; a stale form gets 409 and the current state.
+class PlanConflict(Exception):
+    """A form loaded at an older version of the plan: someone saved since. The route answers 409."""
 
-    `mine` is what the person submitted on the options form: a stale save keeps
-    it in the form, with the saved plan's preview beside it and each field that
-    differs listed, so nobody has to type their changes again (issue 15.8).
-    """
+    def __init__(self, current: share_links.Access) -> None:
+        super().__init__("The wizard changed since the form was loaded.")
+        # The link with the wizard as it is saved now: what the 409 page shows.
+        self.current = current
+
+
+def _save_plan(
+    engine: Any, access: share_links.Access, plan: Plan, version: int, actor: str
+) -> wizards.WizardRecord:
+    """Save with the version the form was loaded at; raises PlanConflict when that form is stale."""
     if plan == access.wizard.plan and version == access.wizard.version:
         return access.wizard
     try:
@@ -185,15 +210,7 @@ def _save_plan(
             now=db.utcnow(),
         )
     except db.Conflict as conflict:
-        current = share_links.Access(link=access.link, wizard=conflict.current)
-        context = {
-            "nav": wizard_nav(request, current, page),
-            "is_new": False,
-            **_options_context(current.wizard.plan, mine),
-            "conflict": True,
-            "conflict_changes": _differences(mine, current.wizard.plan) if mine else [],
-        }
-        return render(request, template, context, status_code=409)
+        raise PlanConflict(share_links.Access(link=access.link, wizard=conflict.current)) from conflict
 
 
 def _shown(value: Any) -> str:
@@ -262,42 +279,80 @@ def _partition_or_default(value: Any) -> Partition:
         return Partition.AWS
 
 
-def _options_context(
-    plan: Plan, data: dict[str, Any] | None = None, errors: dict[str, str] | None = None
-) -> dict[str, Any]:
-    view = OptionsView(plan_input=data or plan.to_json_dict(), errors=errors or {})
-    return {"options": view, "preview": _preview(plan)}
+@dataclass(frozen=True)
+class OptionsConflict:
+    """A stale options save (409): the fields where the form and the saved plan differ."""
+
+    # (label, yours, saved) for each such field.
+    changes: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class OptionsPage:
+    """What options.html and its form and preview fragments receive (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    # The form's values and messages.
+    options: OptionsView
+    # The policies of the plan the preview shows (the saved one while the form is not valid).
+    preview: PolicyPreview
+    # The preview fragment also swaps in the partition's region checkboxes (out of band).
+    oob: bool = False
+    # Why the ticked regions changed (a set chosen, or a partition switched, without JavaScript).
+    regions_notice: str | None = None
+    conflict: OptionsConflict | None = None
+
+
+def options_context(
+    request: Request,
+    access: share_links.Access,
+    *,
+    shown: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    previewed: Plan | None = None,
+    oob: bool = False,
+    regions_notice: str | None = None,
+    conflict: OptionsConflict | None = None,
+) -> OptionsPage:
+    """The options page showing `shown` in the form (the saved plan without it), previewing `previewed`
+    (the saved plan without it)."""
+    plan = access.wizard.plan
+    return OptionsPage(
+        nav=wizard_nav(request, access, "options"),
+        options=OptionsView(plan_input=shown or plan.to_json_dict(), errors=errors or {}),
+        preview=_preview(previewed or plan),
+        oob=oob,
+        regions_notice=regions_notice,
+        conflict=conflict,
+    )
 
 
 @router.get("/w/{token}/options")
 async def options_page(request: Request, access: AccessDep) -> Response:
-    return render_page(
-        request,
-        "options.html",
-        access,
-        lambda: {"nav": wizard_nav(request, access, "options"), **_options_context(access.wizard.plan)},
-    )
+    return render_page(request, "options.html", access, lambda: options_context(request, access))
 
 
 @router.get("/w/{token}/options/preview")
 async def options_preview(request: Request, access: AccessDep) -> Response:
     """Live policy preview for the options form (htmx); saves nothing. Everything it shows is in its URL."""
 
-    def context() -> dict[str, Any]:
+    def context() -> OptionsPage:
         data = options_input(access.wizard.plan, request.query_params)
         try:
             plan = parse_plan(data)
             errors: dict[str, str] = {}
         except PlanError as error:
             plan, errors = access.wizard.plan, error.errors
-        return {
-            "nav": wizard_nav(request, access, "options"),
-            "options": OptionsView(plan_input=data, errors=errors),
-            "preview": _preview(plan),
+        return options_context(
+            request,
+            access,
+            shown=data,
+            errors=errors,
+            previewed=plan,
             # The partition changed: swap in its region checkboxes too (out of band).
             # Not on a whole page (no htmx): it has the fieldset already.
-            "oob": is_htmx(request) and request.query_params.get("shown_partition") != data.get("partition"),
-        }
+            oob=is_htmx(request) and request.query_params.get("shown_partition") != data.get("partition"),
+        )
 
     return render_page(request, "options.html", access, context, block="preview")
 
@@ -312,25 +367,23 @@ async def save_options(request: Request, access: EditDep, engine: EngineDep, act
         # A set of regions chosen, or the partition changed, without JavaScript:
         # the form comes back with the new checkboxes; nothing is saved yet.
         data["regions"], notice = chosen
-        context = {
-            "nav": wizard_nav(request, access, "options"),
-            "options": OptionsView(plan_input=data, errors={}),
-            "preview": _preview(access.wizard.plan),
-            "regions_notice": notice,
-        }
+        context = options_context(request, access, shown=data, regions_notice=notice)
         return render(request, "options.html", context)
     try:
         plan = parse_plan(data)
     except PlanError as error:
-        context = {
-            "nav": wizard_nav(request, access, "options"),
-            "options": OptionsView(plan_input=data, errors=error.errors),
-            "preview": _preview(access.wizard.plan),
-        }
+        context = options_context(request, access, shown=data, errors=error.errors)
         return render(request, "options.html", context, block="form", status_code=422)
-    saved = _save_plan(request, engine, access, plan, version, actor, "options.html", "options", mine=data)
-    if isinstance(saved, Response):
-        return saved
+    try:
+        _save_plan(engine, access, plan, version, actor)
+    except PlanConflict as conflict:
+        # What the person submitted stays in the form, with the saved plan's preview
+        # beside it and each field that differs listed: nobody types their changes
+        # again (issue 15.8).
+        current = conflict.current
+        changes = OptionsConflict(_differences(data, current.wizard.plan))
+        context = options_context(request, current, shown=data, conflict=changes)
+        return render(request, "options.html", context, status_code=409)
     return _see_other(f"/w/{request.path_params['token']}/policies")
 
 
@@ -413,17 +466,23 @@ def _policies_view(plan: Plan) -> PoliciesView:
     )
 
 
+@dataclass(frozen=True)
+class PoliciesPage:
+    """What policies.html receives (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    preview: PolicyPreview
+    view: PoliciesView
+
+
+def policies_context(request: Request, access: share_links.Access) -> PoliciesPage:
+    plan = access.wizard.plan
+    return PoliciesPage(wizard_nav(request, access, "policies"), _preview(plan), _policies_view(plan))
+
+
 @router.get("/w/{token}/policies")
 async def policies_page(request: Request, access: AccessDep) -> Response:
-    def context() -> dict[str, Any]:
-        plan = access.wizard.plan
-        return {
-            "nav": wizard_nav(request, access, "policies"),
-            "preview": _preview(plan),
-            "view": _policies_view(plan),
-        }
-
-    return render_page(request, "policies.html", access, context)
+    return render_page(request, "policies.html", access, lambda: policies_context(request, access))
 
 
 @router.get("/w/{token}/download/{path:path}")
@@ -454,26 +513,41 @@ def _attachment(file_name: str) -> dict[str, str]:
 # --- report -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReportPage:
+    """What report.html receives (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    preview: PolicyPreview
+    items: list[ChecklistItem]
+    done_count: int
+    evidence: Evidence
+    events: Sequence[ActivityEntry]
+    scope_label: str
+    verification: verifications.RunRecord | None
+
+
+def report_context(request: Request, access: share_links.Access) -> ReportPage:
+    plan = access.wizard.plan
+    engine = engine_of(request)
+    # Read once each: the page and its evidence summary show the same states and run.
+    states = steps.step_states(engine, wizard_id=access.wizard.id)
+    run = last_verification_run(engine, access.wizard.id)
+    items = checklist_items(plan, states)
+    # Who generated it and when are per request (render.PER_REQUEST); the page shows the time only.
+    found = build_evidence(engine, access, "", activity_limit=50, states=states, run=run)
+    return ReportPage(
+        nav=wizard_nav(request, access, "report"),
+        preview=_preview(plan),
+        items=items,
+        done_count=sum(1 for item in items if item.done),
+        evidence=found,
+        events=found.activity,
+        scope_label="Organization" if plan.scope is Scope.ORGANIZATION else "Account",
+        verification=run,
+    )
+
+
 @router.get("/w/{token}/report")
 async def report_page(request: Request, access: AccessDep) -> Response:
-    def context() -> dict[str, Any]:
-        plan = access.wizard.plan
-        engine = engine_of(request)
-        # Read once each: the page and its evidence summary show the same states and run.
-        states = steps.step_states(engine, wizard_id=access.wizard.id)
-        run = last_verification_run(engine, access.wizard.id)
-        items = checklist_items(plan, states)
-        # Who generated it and when are per request (render.PER_REQUEST); the page shows the time only.
-        evidence = build_evidence(engine, access, "", activity_limit=50, states=states, run=run)
-        return {
-            "nav": wizard_nav(request, access, "report"),
-            "preview": _preview(plan),
-            "items": items,
-            "done_count": sum(1 for item in items if item.done),
-            "evidence": evidence,
-            "events": evidence.activity,
-            "scope_label": "Organization" if plan.scope is Scope.ORGANIZATION else "Account",
-            "verification": run,
-        }
-
-    return render_page(request, "report.html", access, context)
+    return render_page(request, "report.html", access, lambda: report_context(request, access))

@@ -8,6 +8,7 @@ cache never serves a fragment as a page.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -16,7 +17,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import jinja2
 from markupsafe import Markup, escape
@@ -104,6 +105,25 @@ def breakable(value: object) -> Markup:
     text = str(escape(value))
     text = _BREAK_AFTER.sub(r"\1<wbr>", text)
     return Markup(_CAMEL_HUMP.sub("<wbr>", text))  # noqa: S704 - built from escaped text
+
+
+class PageContext(Protocol):
+    """What a template receives: a frozen dataclass whose fields are the template's variables.
+
+    One dataclass per page or fragment, built by one function next to its
+    route (docs/architecture.md#page-contexts). A field the template reads and
+    the context lacks fails the render (StrictUndefined); a field the builder
+    forgets fails mypy.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+
+def template_variables(context: PageContext | dict[str, Any]) -> dict[str, Any]:
+    """A context's fields as its template's variables (shallow: each value as it is)."""
+    if isinstance(context, dict):
+        return context
+    return {field.name: getattr(context, field.name) for field in dataclasses.fields(context)}
 
 
 class TemplateResponse(HTMLResponse):
@@ -291,7 +311,7 @@ def render_page(
     request: Request,
     name: str,
     access: share_links.Access,
-    build_context: Callable[[], dict[str, Any]],
+    build_context: Callable[[], PageContext | dict[str, Any]],
     *,
     block: str | None = None,
     depends_on: Hashable = (),
@@ -303,7 +323,7 @@ def render_page(
     Every GET page and fragment of a wizard goes through here: the first
     request for a key renders it with placeholders for the PER_REQUEST
     values, later ones fill the placeholders. `build_context` runs only on a
-    miss. Whatever the page shows must come from the wizard's state (the
+    miss: a cached page costs no context. Whatever the page shows must come from the wizard's state (the
     revision), the link, the URL, or `depends_on`; a page that changes with
     time says until when it holds (`valid_until`, asked after `build_context`).
     """
@@ -318,7 +338,12 @@ def render_page(
     template = env.get_template(name)
     if entry is None:
         globals_ = getattr(request.state, "template_globals", {})
-        context = {"request": request, **globals_, **cache.placeholders, **build_context()}
+        context = {
+            "request": request,
+            **globals_,
+            **cache.placeholders,
+            **template_variables(build_context()),
+        }
         pieces = cache.cut(_render_template(template, context, htmx_block))
         entry = CachedPage(
             pieces,
@@ -347,7 +372,7 @@ def is_htmx(request: Request) -> bool:
 def render(
     request: Request,
     name: str,
-    context: dict[str, Any],
+    context: PageContext | dict[str, Any],
     *,
     block: str | None = None,
     status_code: int = 200,
@@ -356,7 +381,11 @@ def render(
     """Render template `name`; only `block` when htmx asked for it."""
     env: jinja2.Environment = request.app.state.templates
     template = env.get_template(name)
-    full = {"request": request, **getattr(request.state, "template_globals", {}), **context}
+    full = {
+        "request": request,
+        **getattr(request.state, "template_globals", {}),
+        **template_variables(context),
+    }
     now = db.utcnow()
     full.setdefault("now_iso", now.isoformat())
     full.setdefault("now_text", format_time(now))
