@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -76,9 +76,64 @@ def checklist_items(plan: Plan, states: dict[str, steps.StepRecord]) -> list[Che
     return [ChecklistItem(n, step, states.get(step.id)) for n, step in enumerate(checklist(plan), start=1)]
 
 
-def checklist_context(nav: WizardNav, items: list[ChecklistItem]) -> dict[str, Any]:
-    """What the whole checklist page shows (more keys may be added for one response)."""
-    return {"nav": nav, "items": items, "progress": ChecklistProgress.of(items)}
+@dataclass(frozen=True)
+class NoteOutcome:
+    """What a note save says beside its step's note; nothing (the default) on any other page."""
+
+    step_id: str = ""
+    saved: bool = False
+    # Someone else saved the note first (409): theirs is in the box, `mine` below it.
+    conflict: bool = False
+    # Why the note was refused (422).
+    error: str | None = None
+    mine: str = ""
+
+    def about(self, step_id: str) -> NoteOutcome:
+        """What to say beside the note of step `step_id`: this outcome if it is that step's, else nothing."""
+        return self if step_id == self.step_id else NoteOutcome()
+
+
+@dataclass(frozen=True)
+class ChecklistPage:
+    """What checklist.html receives, whole or as its progress fragment (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    items: list[ChecklistItem]
+    progress: ChecklistProgress
+    # The progress fragment view pages poll brings each step's state along (out of band).
+    oob: bool = False
+    note_outcome: NoteOutcome = NoteOutcome()
+    # Only a tick's fragment (TickFragment) updates the summary from a step.
+    tick_progress: None = None
+
+
+@dataclass(frozen=True)
+class TickFragment:
+    """What a tick (htmx) gets: its step's status block, and the summary out of band."""
+
+    nav: WizardNav
+    item: ChecklistItem
+    tick_progress: ChecklistProgress
+
+
+@dataclass(frozen=True)
+class NoteFragment:
+    """What a note save (htmx) gets: its step's note block."""
+
+    nav: WizardNav
+    item: ChecklistItem
+    note_outcome: NoteOutcome
+
+
+def checklist_context(
+    nav: WizardNav,
+    items: list[ChecklistItem],
+    *,
+    oob: bool = False,
+    note_outcome: NoteOutcome = NoteOutcome(),
+) -> ChecklistPage:
+    """The checklist page with `items` (each step and its stored state)."""
+    return ChecklistPage(nav, items, ChecklistProgress.of(items), oob=oob, note_outcome=note_outcome)
 
 
 def stored_checklist_items(engine: Engine, access: share_links.Access) -> list[ChecklistItem]:
@@ -99,7 +154,7 @@ def step_or_404(plan: Plan, step_id: str) -> tuple[int, Step]:
 
 @router.get("/w/{token}/checklist")
 async def checklist_page(request: Request, access: AccessDep) -> Response:
-    def context() -> dict[str, Any]:
+    def context() -> ChecklistPage:
         return checklist_context(
             wizard_nav(request, access, "checklist"), stored_checklist_items(engine_of(request), access)
         )
@@ -138,13 +193,11 @@ async def tick_step(request: Request) -> Response:
     token = request.path_params["token"]
     if is_htmx(request):
         # The progress summary comes along out of band.
-        context = {
-            "nav": wizard_nav(request, access, "checklist"),
-            "item": ChecklistItem(number, step, state),
-            "tick_progress": ChecklistProgress.of_plan(
-                plan, steps.done_step_ids(engine, wizard_id=wizard_id)
-            ),
-        }
+        context = TickFragment(
+            nav=wizard_nav(request, access, "checklist"),
+            item=ChecklistItem(number, step, state),
+            tick_progress=ChecklistProgress.of_plan(plan, steps.done_step_ids(engine, wizard_id=wizard_id)),
+        )
         return render(request, "checklist.html", context, block="status")
     return RedirectResponse(f"/w/{token}/checklist#step-{step_id}", status_code=303)
 
@@ -163,9 +216,9 @@ async def checklist_progress(request: Request, access: AccessDep) -> Response:
     step states would repeat the page's own (and their ids) in one document.
     """
 
-    def context() -> dict[str, Any]:
+    def context() -> ChecklistPage:
         items = stored_checklist_items(engine_of(request), access)
-        return {**checklist_context(wizard_nav(request, access, "checklist"), items), "oob": is_htmx(request)}
+        return checklist_context(wizard_nav(request, access, "checklist"), items, oob=is_htmx(request))
 
     return render_page(request, "checklist.html", access, context, block="progress")
 
@@ -187,35 +240,25 @@ async def save_note(
     def respond(
         state: steps.StepRecord | None,
         status: int,
+        outcome: NoteOutcome,
         states: dict[str, steps.StepRecord] | None = None,
-        **flags: Any,
     ) -> Response:
         item = ChecklistItem(number, step, state)
         if is_htmx(request):
-            return render(
-                request,
-                "checklist.html",
-                {"nav": nav, "item": item, **flags},
-                block="note",
-                status_code=status,
-            )
+            fragment = NoteFragment(nav, item, outcome)
+            return render(request, "checklist.html", fragment, block="note", status_code=status)
         items = (
             stored_checklist_items(engine, access)
             if states is None
             else checklist_items(access.wizard.plan, states)
         )
-        context = {**checklist_context(nav, items), "note_step": step_id, **flags}
+        context = checklist_context(nav, items, note_outcome=outcome)
         return render(request, "checklist.html", context, status_code=status)
 
     if len(text) > steps.MAX_NOTE:
         states = steps.step_states(engine, wizard_id=access.wizard.id)
-        return respond(
-            states.get(step_id),
-            422,
-            states,
-            note_error=f"A note has at most {steps.MAX_NOTE} characters.",
-            mine=text,
-        )
+        refused = NoteOutcome(step_id, error=f"A note has at most {steps.MAX_NOTE} characters.", mine=text)
+        return respond(states.get(step_id), 422, refused, states)
     try:
         state = steps.set_step_note(
             engine,
@@ -227,7 +270,7 @@ async def save_note(
             now=db.utcnow(),
         )
     except db.Conflict as conflict:
-        return respond(conflict.current, 409, note_conflict=True, mine=text)
+        return respond(conflict.current, 409, NoteOutcome(step_id, conflict=True, mine=text))
     if is_htmx(request):
-        return respond(state, 200, note_saved=True)
+        return respond(state, 200, NoteOutcome(step_id, saved=True))
     return RedirectResponse(f"/w/{_token(request)}/checklist#step-{step_id}", status_code=303)
