@@ -12,7 +12,7 @@ from app.domain import audit
 from app.domain.checklist import checklist
 from app.store import audit_log, share_links
 from app.web.deps import AccessDep, engine_of, page_guard
-from app.web.nav import wizard_nav
+from app.web.nav import WizardNav, wizard_nav
 from app.web.render import render_page
 
 router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
@@ -38,23 +38,37 @@ def timeline(engine: Any, access: share_links.Access, limit: int, offset: int = 
     ]
 
 
+@dataclass(frozen=True)
+class ActivityPage:
+    """What activity.html receives (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    # This page's entries, newest first.
+    timeline: list[TimelineEntry]
+    page: int
+    # How many newer entries the pages before this one hold.
+    first_number: int
+    # The numbers of the pages beside this one, if there are any.
+    older: int | None
+    newer: int | None
+
+
+def activity_context(request: Request, access: share_links.Access, page: int) -> ActivityPage:
+    # One more than a page: whether an older page exists, without counting them all.
+    entries = timeline(engine_of(request), access, ACTIVITY_LIMIT + 1, offset=(page - 1) * ACTIVITY_LIMIT)
+    return ActivityPage(
+        nav=wizard_nav(request, access, "activity"),
+        timeline=entries[:ACTIVITY_LIMIT],
+        page=page,
+        first_number=(page - 1) * ACTIVITY_LIMIT,
+        older=page + 1 if len(entries) > ACTIVITY_LIMIT else None,
+        newer=page - 1 if page > 1 else None,
+    )
+
+
 @router.get("/w/{token}/activity")
 async def activity_page(
     request: Request, access: AccessDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
 ) -> Response:
     """The audit trail, newest first, a page of ACTIVITY_LIMIT entries at a time (issue 12, finding 3)."""
-
-    def context() -> dict[str, Any]:
-        # One more than a page: whether an older page exists, without counting them all.
-        entries = timeline(engine_of(request), access, ACTIVITY_LIMIT + 1, offset=(page - 1) * ACTIVITY_LIMIT)
-        return {
-            "nav": wizard_nav(request, access, "activity"),
-            "timeline": entries[:ACTIVITY_LIMIT],
-            "limit": ACTIVITY_LIMIT,
-            "page": page,
-            "first_number": (page - 1) * ACTIVITY_LIMIT,
-            "older": page + 1 if len(entries) > ACTIVITY_LIMIT else None,
-            "newer": page - 1 if page > 1 else None,
-        }
-
-    return render_page(request, "activity.html", access, context)
+    return render_page(request, "activity.html", access, lambda: activity_context(request, access, page))

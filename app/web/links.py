@@ -26,7 +26,7 @@ from app.settings import Settings
 from app.store import db, share_links
 from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, engine_of, page_guard, settings_of
 from app.web.errors import ErrorPage
-from app.web.nav import wizard_nav
+from app.web.nav import WizardNav, wizard_nav
 from app.web.render import render, render_page
 from app.web.security import cookies_secure, public_base_url
 
@@ -58,6 +58,37 @@ class MintForm:
     errors: dict[str, str]
 
 
+@dataclass(frozen=True)
+class MintedLink:
+    """The link minted by the POST just before this page: shown to this browser once, never cached."""
+
+    url: str
+    link: share_links.LinkRecord
+    grants: str
+
+
+@dataclass(frozen=True)
+class LinksPage:
+    """What links.html receives (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    rows: list[LinkRow]
+    form: MintForm
+    max_days: int
+    # What each kind of link grants, by kind.
+    grants: dict[str, str]
+    minted: MintedLink | None = None
+    # Why nothing was revoked (422).
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RevokeAllPage:
+    """What revoke_all.html receives: the navigation only."""
+
+    nav: WizardNav
+
+
 def _link_rows(engine: Any, access: share_links.Access) -> list[LinkRow]:
     now = db.utcnow()
     rows = []
@@ -81,7 +112,7 @@ def _links_page(
     settings: Settings,
     *,
     form: MintForm | None = None,
-    minted: dict[str, Any] | None = None,
+    minted: MintedLink | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -98,18 +129,18 @@ def _links_context(
     rows: list[LinkRow],
     *,
     form: MintForm | None = None,
-    minted: dict[str, Any] | None = None,
+    minted: MintedLink | None = None,
     error: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "nav": wizard_nav(request, access, "links"),
-        "rows": rows,
-        "form": form or MintForm(label="", days=settings.link_days, kind="view", errors={}),
-        "max_days": settings.max_link_days,
-        "grants": audit.LINK_GRANTS,
-        "minted": minted,
-        "error": error,
-    }
+) -> LinksPage:
+    return LinksPage(
+        nav=wizard_nav(request, access, "links"),
+        rows=rows,
+        form=form or MintForm(label="", days=settings.link_days, kind="view", errors={}),
+        max_days=settings.max_link_days,
+        grants=audit.LINK_GRANTS,
+        minted=minted,
+        error=error,
+    )
 
 
 MINTED_COOKIE = "cw_minted"
@@ -120,14 +151,14 @@ def _share_path(request: Request) -> str:
     return f"/w/{_token(request)}/links"
 
 
-def _minted_shown_once(request: Request, engine: Any, access: share_links.Access) -> dict[str, Any] | None:
+def _minted_shown_once(request: Request, engine: Any, access: share_links.Access) -> MintedLink | None:
     """The link minted by the POST just before this GET (its cookie), if it belongs to this wizard."""
     raw = request.cookies.get(MINTED_COOKIE, "")
     found = share_links.resolve(engine, token=raw, now=db.utcnow()) if looks_like_token(raw) else None
     if found is None or found.wizard.id != access.wizard.id:
         return None
     base = public_base_url(request)
-    return {"url": f"{base}/w/{raw}", "link": found.link, "grants": audit.LINK_GRANTS[found.link.kind]}
+    return MintedLink(f"{base}/w/{raw}", found.link, audit.LINK_GRANTS[found.link.kind])
 
 
 @router.get("/w/{token}/links")
@@ -141,7 +172,7 @@ async def links_page(request: Request, access: EditDep) -> Response:
         return response
     rows: list[LinkRow] = []
 
-    def context() -> dict[str, Any]:
+    def context() -> LinksPage:
         rows.extend(_link_rows(engine, access))
         return _links_context(request, access, settings, rows)
 
@@ -233,7 +264,7 @@ async def revoke_link(
 async def confirm_revoke_all(request: Request, access: EditDep) -> Response:
     """The step before revoking every link: what it does, a way back, and the button that does it."""
     return render_page(
-        request, "revoke_all.html", access, lambda: {"nav": wizard_nav(request, access, "links")}
+        request, "revoke_all.html", access, lambda: RevokeAllPage(wizard_nav(request, access, "links"))
     )
 
 
