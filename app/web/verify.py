@@ -54,7 +54,7 @@ from app.web.deps import (
     page_guard,
     settings_of,
 )
-from app.web.nav import wizard_nav
+from app.web.nav import WizardNav, wizard_nav
 from app.web.render import is_htmx, render, render_page
 from app.web.security import checked_operator_secret
 
@@ -436,13 +436,27 @@ def _view(
     )
 
 
-def _context(request: Request, access: Any, view: VerifyView) -> dict[str, Any]:
-    return {
-        "nav": wizard_nav(request, access, "verify"),
-        "view": view,
-        "job": view.job,
-        "token": request.path_params["token"],
-    }
+@dataclass(frozen=True)
+class VerifyPage:
+    """What verify.html receives (docs/architecture.md#page-contexts)."""
+
+    nav: WizardNav
+    view: VerifyView
+    # The run in progress, if any (its block polls itself).
+    job: Job | None
+    token: str
+
+
+@dataclass(frozen=True)
+class VerifyProgressFragment:
+    """What a run's progress block (htmx) receives."""
+
+    job: Job
+    token: str
+
+
+def _context(request: Request, access: Any, view: VerifyView) -> VerifyPage:
+    return VerifyPage(wizard_nav(request, access, "verify"), view, view.job, request.path_params["token"])
 
 
 def _page(
@@ -468,7 +482,7 @@ async def verify_page(
     # change to the wizard), so the page also depends on the newest job as read now.
     latest = verifier(request).job(engine, access.wizard.id, None)
 
-    def context() -> dict[str, Any]:
+    def context() -> VerifyPage:
         view = _view(
             request,
             access,
@@ -598,7 +612,7 @@ async def start_verification(
         credentials = None  # the job's thread holds the only reference now
     token = request.path_params["token"]
     if is_htmx(request):
-        return _progress(request, access, job)
+        return _progress(request, job)
     return RedirectResponse(f"/w/{token}/verify", status_code=303)
 
 
@@ -615,12 +629,12 @@ def _progress_headers(request: Request, job: Job) -> dict[str, str]:
     return headers
 
 
-def _progress_context(request: Request, access: Any, job: Job) -> dict[str, Any]:
-    return {"nav": wizard_nav(request, access, "verify"), "job": job, "token": request.path_params["token"]}
+def _progress_context(request: Request, job: Job) -> VerifyProgressFragment:
+    return VerifyProgressFragment(job, request.path_params["token"])
 
 
-def _progress(request: Request, access: Any, job: Job) -> Response:
-    context = _progress_context(request, access, job)
+def _progress(request: Request, job: Job) -> Response:
+    context = _progress_context(request, job)
     return render(request, "verify.html", context, block="progress", headers=_progress_headers(request, job))
 
 
@@ -636,7 +650,7 @@ async def verification_progress(request: Request, access: AccessDep, job_id: str
         request,
         "verify.html",
         access,
-        lambda: _progress_context(request, access, job),
+        lambda: _progress_context(request, job),
         block="progress",
         depends_on=job,
         headers=_progress_headers(request, job),
