@@ -11,7 +11,6 @@ event loop measured faster than a thread pool contending for the write lock
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -23,7 +22,7 @@ from app.domain.artifacts.documents import DOCUMENTED_INLINE_POLICY_FILE
 from app.domain.attachments import Attachments, attachments
 from app.domain.connector_auth import INTRO as PRINCIPAL_INTRO
 from app.domain.connector_auth import PRINCIPAL_CHOICES, PrincipalChoice
-from app.domain.evidence import ActivityEntry, Evidence
+from app.domain.evidence import Evidence
 from app.domain.iam import PARTITION_LABELS, REGION_NAMES, REGIONS, Partition, RegionSet, region_sets
 from app.domain.plan import (
     Plan,
@@ -522,7 +521,6 @@ class ReportPage:
     items: list[ChecklistItem]
     done_count: int
     evidence: Evidence
-    events: Sequence[ActivityEntry]
     scope_label: str
     verification: verifications.RunRecord | None
 
@@ -542,7 +540,6 @@ def report_context(request: Request, access: share_links.Access) -> ReportPage:
         items=items,
         done_count=sum(1 for item in items if item.done),
         evidence=found,
-        events=found.activity,
         scope_label="Organization" if plan.scope is Scope.ORGANIZATION else "Account",
         verification=run,
     )

@@ -119,10 +119,8 @@ class PageContext(Protocol):
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
 
-def template_variables(context: PageContext | dict[str, Any]) -> dict[str, Any]:
+def template_variables(context: PageContext) -> dict[str, Any]:
     """A context's fields as its template's variables (shallow: each value as it is)."""
-    if isinstance(context, dict):
-        return context
     return {field.name: getattr(context, field.name) for field in dataclasses.fields(context)}
 
 
@@ -311,7 +309,7 @@ def render_page(
     request: Request,
     name: str,
     access: share_links.Access,
-    build_context: Callable[[], PageContext | dict[str, Any]],
+    build_context: Callable[[], PageContext],
     *,
     block: str | None = None,
     depends_on: Hashable = (),
@@ -372,7 +370,7 @@ def is_htmx(request: Request) -> bool:
 def render(
     request: Request,
     name: str,
-    context: PageContext | dict[str, Any],
+    context: PageContext,
     *,
     block: str | None = None,
     status_code: int = 200,

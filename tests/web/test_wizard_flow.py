@@ -146,7 +146,7 @@ def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None
     client.form_post(f"/w/{token}/steps/create-user?done=true")
     report = client.get(f"/w/{token}/report")
     assert report.context["done_count"] == 2  # type: ignore[attr-defined]
-    assert [e.kind for e in report.context["events"]].count("step.done") == 2  # type: ignore[attr-defined]
+    assert [e.kind for e in report.context["evidence"].activity].count("step.done") == 2  # type: ignore[attr-defined]
 
 
 def test_unknown_step_is_404(client: WizardClient) -> None:
@@ -201,7 +201,7 @@ def test_unticking_a_step_nobody_ticked_changes_and_logs_nothing(client: WizardC
     token = client.new_wizard()
     response = client.form_post(f"/w/{token}/steps/create-user?done=false", headers=HTMX)
     assert response.status_code == 200 and "Mark as done" in response.text
-    kinds = [e.kind for e in client.get(f"/w/{token}/report").context["events"]]  # type: ignore[attr-defined]
+    kinds = [e.kind for e in client.get(f"/w/{token}/report").context["evidence"].activity]  # type: ignore[attr-defined]
     assert kinds == ["wizard.created"]
 
 
