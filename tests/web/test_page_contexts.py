@@ -176,3 +176,32 @@ def test_home_and_error_pages_get_their_contexts(client: WizardClient, built: li
     assert client.get("/").status_code == 200
     assert client.get("/w/" + "x" * 43 + "/scope").status_code == 404
     assert built == ["HomePage", "ErrorPage"]
+
+
+def test_a_stale_scope_save_answers_409_with_the_saved_choice(client: WizardClient) -> None:
+    """_save_plan raises PlanConflict; the route renders the scope page as saved now, with 409."""
+    token = client.new_wizard()
+    first = client.form_post(
+        f"/w/{token}/scope", {"scope": "account", "version": "1"}, follow_redirects=False
+    )
+    assert first.status_code == 303
+    stale = client.form_post(f"/w/{token}/scope", {"scope": "organization", "version": "1"})
+    assert stale.status_code == 409
+    assert stale.context["conflict"] is True  # type: ignore[attr-defined]
+    assert "Someone else changed this wizard" in stale.text
+    assert 'value="account" checked' in stale.text and 'value="organization" checked' not in stale.text
+    assert client.get(f"/api/v1/wizards/{token}").json()["plan"]["scope"] == "account"
+
+
+def test_a_note_outcome_shows_beside_its_own_step_only(client: WizardClient) -> None:
+    """Without htmx a note save answers the whole checklist: the message is on the saved step alone."""
+    token = client.new_wizard()
+    client.form_post(f"/w/{token}/steps/create-user/note", {"note": "ours", "version": "0"})
+    stale = client.form_post(f"/w/{token}/steps/create-user/note", {"note": "mine", "version": "0"})
+    assert stale.status_code == 409
+    html = stale.text
+    start = html.index('<li id="step-create-user"')
+    step = html[start : html.index('<li id="step-', start + 1)]
+    assert "someone else saved this note first" in step and '<pre class="unsaved">mine</pre>' in step
+    assert html.count("someone else saved this note first") == 1
+    assert html.count('aria-invalid="true"') == 1
