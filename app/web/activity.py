@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from app.domain import audit
 from app.domain.checklist import checklist
 from app.store import audit_log, share_links
-from app.web.deps import AccessDep, engine_of, page_guard
+from app.web.deps import AccessDep, engine_of, page_router
 from app.web.nav import WizardNav, wizard_nav
 from app.web.render import render_page
 
-router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+router = page_router()
 
 ACTIVITY_LIMIT = 100  # entries on one page of the activity
 

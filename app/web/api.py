@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, create_model
 
 from app import __version__
 from app.domain import artifacts, policies
@@ -22,7 +24,9 @@ from app.domain.iam import REGIONS
 from app.domain.plan import MAX_REGIONS, Plan, PlanError, parse_plan, plan_options
 from app.store import db, steps, wizards
 from app.web.checklist import step_or_404
-from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard
+from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard, engine_of
+from app.web.render import cached_json
+from app.web.routing import DirectRoute
 from app.web.security import may_create_wizards
 
 
@@ -58,8 +62,9 @@ LIMITED: Responses = {
     }
 }
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(api_guard)])
-health = APIRouter(tags=["health"])
+# Direct routes (app/web/routing.py): dependencies called without FastAPI solving them per request.
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(api_guard)], route_class=DirectRoute)
+health = APIRouter(tags=["health"], route_class=DirectRoute)
 
 
 # The domain's rules (app/domain/iam.py, plan.py), stated in the OpenAPI schema
@@ -139,7 +144,10 @@ def plan_or_422(data: dict[str, Any]) -> Plan:
         ) from None
 
 
-def query_plan(query: Annotated[PlanQuery, Query()]) -> Plan:
+async def query_plan(query: Annotated[PlanQuery, Query()]) -> Plan:
+    # async: a plain `def` dependency runs in a worker thread, and the hop cost
+    # more than parsing a plan (app/web/deps.py); async, the plan API's routes
+    # are DirectRoutes too (app/web/routing.py).
     return plan_or_422(query.plan_input())
 
 
@@ -246,8 +254,8 @@ def steps_out(plan: Plan, states: dict[str, steps.StepRecord] | None = None) -> 
     summary="Permissions and inline policy for a plan",
     responses=LIMITED,
 )
-async def plan_policies(plan: PlanDep) -> PoliciesOut:
-    return policies_out(plan)
+async def plan_policies(plan: PlanDep) -> Response:
+    return plan_json("policies", plan)
 
 
 @router.get(
@@ -256,8 +264,8 @@ async def plan_policies(plan: PlanDep) -> PoliciesOut:
     summary="Ordered setup steps for a plan",
     responses=LIMITED,
 )
-async def plan_checklist(plan: PlanDep) -> list[StepOut]:
-    return steps_out(plan)
+async def plan_checklist(plan: PlanDep) -> Response:
+    return plan_json("checklist", plan)
 
 
 class ArtifactOut(BaseModel):
@@ -274,7 +282,11 @@ class ArtifactOut(BaseModel):
     summary="Every file the plan generates",
     responses=LIMITED,
 )
-async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
+async def plan_artifacts(plan: PlanDep) -> Response:
+    return plan_json("artifacts", plan)
+
+
+def artifacts_out(plan: Plan) -> list[ArtifactOut]:
     return [
         ArtifactOut(
             path=a.path,
@@ -285,6 +297,28 @@ async def plan_artifacts(plan: PlanDep) -> list[ArtifactOut]:
         )
         for a in artifacts.artifacts(plan)
     ]
+
+
+# The plan API's answers are a pure function of the plan: each is serialised
+# once per plan as its response model would be (ModelField.serialize_json),
+# and served as those bytes after (docs/decisions.md#direct-routes). Plans are
+# immutable and hashable; the same query gives the same plan.
+_PLAN_ANSWERS: dict[str, tuple[TypeAdapter[Any], Callable[[Plan], Any]]] = {
+    "policies": (TypeAdapter(PoliciesOut), policies_out),
+    "checklist": (TypeAdapter(list[StepOut]), steps_out),
+    "artifacts": (TypeAdapter(list[ArtifactOut]), artifacts_out),
+}
+
+
+@lru_cache(maxsize=256)
+def _plan_answer(kind: str, plan: Plan) -> bytes:
+    adapter, build = _PLAN_ANSWERS[kind]
+    return adapter.dump_json(build(plan), by_alias=True)
+
+
+def plan_json(kind: str, plan: Plan) -> Response:
+    """The plan API's `kind` answer for `plan` (policies, checklist, artifacts), as JSON."""
+    return Response(_plan_answer(kind, plan), media_type="application/json")
 
 
 @router.get(
@@ -326,6 +360,10 @@ class WizardOut(BaseModel):
     created_at: str
     updated_at: str
     steps: list[StepOut]
+
+
+# What FastAPI's response model serialises a WizardOut with (ModelField.serialize_json).
+_WIZARD_OUT = TypeAdapter(WizardOut)
 
 
 class CreatedWizardOut(BaseModel):
@@ -379,8 +417,14 @@ async def create_wizard(
     summary="A wizard's plan and checklist state",
     responses={**NO_LINK, **LIMITED},
 )
-async def get_wizard(access: AccessDep, engine: EngineDep) -> WizardOut:
-    return wizard_out(access.wizard, access.can_edit, steps.step_states(engine, wizard_id=access.wizard.id))
+async def get_wizard(request: Request, access: AccessDep) -> Response:
+    # A pure function of the wizard's revision (a tick or a note moves it) and
+    # the link's kind: served from the page cache like a page (render.py).
+    def body() -> bytes:
+        states = steps.step_states(engine_of(request), wizard_id=access.wizard.id)
+        return _WIZARD_OUT.dump_json(wizard_out(access.wizard, access.can_edit, states), by_alias=True)
+
+    return cached_json(request, "api:wizard", access, body)
 
 
 class PlanUpdate(BaseModel):

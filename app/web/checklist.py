@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
@@ -26,13 +26,12 @@ from app.web.deps import (
     EngineDep,
     actor_of,
     engine_of,
-    get_edit_access,
-    page_guard,
+    page_router,
 )
 from app.web.nav import WizardNav, wizard_nav
 from app.web.render import is_htmx, render, render_page
 
-router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+router = page_router()
 
 
 def _token(request: Request) -> str:
@@ -167,15 +166,13 @@ async def checklist_page(request: Request, access: AccessDep) -> Response:
 DONE_VALUES = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
 
 
-# A tick, the write a wizard session sends most, is a plain Starlette route:
-# it calls the router's guard and the access check itself rather than through
-# FastAPI's dependency injection, which cost ~100 µs of a ~650 µs tick
-# (bench/README.md). The CSRF, rate-limit and header sweeps
-# (tests/web/test_security.py) cover it like every route.
-async def tick_step(request: Request) -> Response:
-    await page_guard(request)
-    access = await get_edit_access(request, request.path_params["token"])
-    step_id = request.path_params["step_id"]
+# A tick, the write a wizard session sends most, is a normal route again: a
+# DirectRoute calls the guard and the access check without FastAPI's
+# dependency solving, which cost ~100 µs of a ~650 µs tick when it was a
+# hand-spliced Starlette route for that reason (app/web/routing.py,
+# bench/README.md).
+@router.post("/w/{token}/steps/{step_id}")
+async def tick_step(request: Request, access: EditDep, step_id: str) -> Response:
     # In the URL, not the body: an htmx tick sends its CSRF token in a header
     # (base.html, hx-headers), so it needs no form parse at all, which cost
     # ~35 µs of a tick (bench/README.md). A form posted without JavaScript
@@ -200,9 +197,6 @@ async def tick_step(request: Request) -> Response:
         )
         return render(request, "checklist.html", context, block="status")
     return RedirectResponse(f"/w/{token}/checklist#step-{step_id}", status_code=303)
-
-
-router.add_route("/w/{token}/steps/{step_id}", tick_step, methods=["POST"], include_in_schema=False)
 
 
 # --- checklist progress and notes ----------------------------------------------

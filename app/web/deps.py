@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, unquote
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy import Engine
 
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import db, share_links
 from app.web.ratelimit import limit_share_links
+from app.web.routing import DirectRoute
 from app.web.security import csrf_token_for, verify_csrf
 
 ACTOR_COOKIE = "cw_name"
@@ -140,3 +141,8 @@ async def api_guard(request: Request) -> None:
     """Every JSON API route: share-link rate limit first, then the CSRF check."""
     limit_share_links(request)
     await verify_csrf(request)
+
+
+def page_router() -> APIRouter:
+    """A router of wizard pages: `page_guard` on every route, each a DirectRoute (app/web/routing.py)."""
+    return APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False, route_class=DirectRoute)

@@ -15,16 +15,16 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from app.domain import evidence
 from app.store import db, share_links, steps, verifications
 from app.web.activity import timeline
 from app.web.checklist import checklist_items
-from app.web.deps import AccessDep, ActorDep, EngineDep, page_guard
+from app.web.deps import AccessDep, ActorDep, EngineDep, page_router
 
-router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+router = page_router()
 
 EXPORT_ACTIVITY_LIMIT = 10_000  # in the evidence export
 

@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.domain import audit
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import db, share_links
-from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, engine_of, page_guard, settings_of
+from app.web.deps import ActorDep, EditDep, EngineDep, SettingsDep, engine_of, page_router, settings_of
 from app.web.errors import ErrorPage
 from app.web.nav import WizardNav, wizard_nav
 from app.web.render import render, render_page
 from app.web.security import cookies_secure, public_base_url
 
-router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+router = page_router()
 
 MAX_LABEL = 100  # models.ShareLink.label
 

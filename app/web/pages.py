@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.domain import artifacts, explanations, least_privilege, policies
@@ -45,7 +45,7 @@ from app.web.deps import (
     SettingsDep,
     actor_cookie_value,
     engine_of,
-    page_guard,
+    page_router,
 )
 from app.web.evidence import build_evidence, last_verification_run
 from app.web.forms import OPTION_FIELDS, options_input
@@ -53,7 +53,7 @@ from app.web.nav import WizardNav, wizard_nav
 from app.web.render import is_htmx, render, render_page
 from app.web.security import cookies_secure, may_create_wizards
 
-router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+router = page_router()
 
 
 def _see_other(url: str) -> RedirectResponse:

@@ -357,6 +357,32 @@ def render_page(
     return response
 
 
+def cached_json(
+    request: Request,
+    name: str,
+    access: share_links.Access,
+    build: Callable[[], bytes],
+    *,
+    depends_on: Hashable = (),
+) -> Response:
+    """A wizard's JSON answer, built once per page_key like a page (render_page) and served from the cache after.
+
+    For API answers that are a pure function of what a PageKey holds (the
+    wizard's revision, the link's kind, the URL): `build` runs only on a miss
+    and returns the body's bytes as the route's response model would serialise
+    them. No per-request values: a JSON answer has no CSRF token or name.
+    """
+    cache: PageCache = request.app.state.page_cache
+    if len(request.scope.get("query_string", b"")) > MAX_CACHED_QUERY:
+        return Response(build(), media_type="application/json")
+    key = page_key(request, access, name, None, depends_on)
+    entry = cache.get(key, db.utcnow())
+    if entry is None:
+        entry = CachedPage((build(),), {}, None)
+        cache.put(key, entry)
+    return Response(entry.pieces[0], media_type="application/json")
+
+
 def _render_template(template: jinja2.Template, context: dict[str, Any], block: str | None) -> str:
     if block is None:
         return template.render(context)

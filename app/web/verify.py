@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine
@@ -51,7 +51,7 @@ from app.web.deps import (
     EngineDep,
     SettingsDep,
     engine_of,
-    page_guard,
+    page_router,
     settings_of,
 )
 from app.web.nav import WizardNav, wizard_nav
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("connector_wizard.verify")
 
-router = APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False)
+router = page_router()
 
 MIN_SECONDS_BETWEEN_RUNS = 10.0
 # A message, not a token:

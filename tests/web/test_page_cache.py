@@ -216,3 +216,52 @@ def test_the_csrf_cookie_header_is_the_one_starlette_would_write(client: WizardC
     expected = Response()
     expected.set_cookie("cw_csrf", minted, httponly=True, samesite="strict", secure=False, path="/")
     assert page.headers.get_list("set-cookie") == [expected.headers["set-cookie"]]
+
+
+def test_the_wizard_api_answer_is_cached_per_key_and_follows_every_change(client: WizardClient) -> None:
+    from app.web.api import WizardOut
+
+    token = client.new_wizard()
+    view = mint_link(client, token, kind="view")
+    url = f"/api/v1/wizards/{token}"
+    _cache(client).clear()
+    first = client.get(url)
+    assert first.status_code == 200 and first.json()["can_edit"] is True
+    assert [key.template for key in _cache(client).cached_keys()] == ["api:wizard"]
+    assert client.get(url).content == first.content and len(_cache(client)) == 1
+    # The bytes the response model gives (FastAPI serialises a WizardOut so).
+    assert WizardOut.model_validate_json(first.content).model_dump_json().encode() == first.content
+    # The link's kind is in the key: a view link never gets the edit link's answer.
+    assert client.get(f"/api/v1/wizards/{view}").json()["can_edit"] is False
+    # A tick (the page's form) and a note (the API) each move the answer.
+    client.form_post(f"/w/{token}/steps/create-user?done=true")
+    ticked = {step["id"]: step for step in client.get(url).json()["steps"]}["create-user"]
+    assert ticked["done"] is True
+    note = client.put(
+        f"{url}/steps/create-user/note",
+        json={"note": "asked the admin", "version": ticked["note_version"]},
+        headers={"X-CSRF-Token": client.csrf()},
+    )
+    assert note.status_code == 200, note.text
+    noted = {step["id"]: step for step in client.get(url).json()["steps"]}["create-user"]
+    assert noted["note"] == "asked the admin"
+
+
+def test_the_plan_api_answers_are_the_response_models_bytes_for_each_plan(client: WizardClient) -> None:
+    from pydantic import TypeAdapter
+
+    from app.web.api import ArtifactOut, PoliciesOut, StepOut
+
+    models: dict[str, TypeAdapter[Any]] = {
+        "policies": TypeAdapter(PoliciesOut),
+        "checklist": TypeAdapter(list[StepOut]),
+        "artifacts": TypeAdapter(list[ArtifactOut]),
+    }
+    for kind, model in models.items():
+        account = client.get(f"/api/v1/plan/{kind}", params={"scope": "account"})
+        organization = client.get(f"/api/v1/plan/{kind}", params={"scope": "organization"})
+        assert account.status_code == organization.status_code == 200
+        assert account.content != organization.content, kind
+        for answer in (account, organization):
+            assert model.dump_json(model.validate_json(answer.content)) == answer.content, kind
+        assert client.get(f"/api/v1/plan/{kind}", params={"scope": "account"}).content == account.content
