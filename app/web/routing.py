@@ -49,7 +49,7 @@ from fastapi.utils import is_body_allowed_for_status_code
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Validated query values kept per route (_query_values), and the longest query string kept.
@@ -121,6 +121,24 @@ class DirectRoute(APIRoute):
         if calls is not None:
             self.fastapi_app: ASGIApp = self.app
             self.app = self._direct_app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """APIRoute.matches, with the path's regex tried first: most routes a request is tried against are not its.
+
+        The router tries every route in order, and a route that does not match
+        cost ~1.5 µs through APIRoute.matches and Route.matches (the effective
+        route context, the root path, the regex): ~30 of them before a plan API
+        route. Without a root path or FastAPI's scope state for included
+        routers (neither is set here), a failed regex is that route's answer.
+        """
+        if (
+            scope["type"] == "http"
+            and not scope.get("root_path")
+            and "fastapi" not in scope
+            and self.path_regex.match(scope["path"]) is None
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
 
     async def _direct_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)

@@ -107,3 +107,22 @@ def test_a_direct_route_answers_as_fastapis_handler_would(unlimited: WizardClien
                         compared += 1
     # Pages, fragments, downloads and refusals (422 for a too long token, 403, 404) were compared.
     assert compared > 300
+
+
+def test_a_direct_route_matches_exactly_the_requests_an_apiroute_matches(client: WizardClient) -> None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    routes = [route for route in app.router.routes if isinstance(route, DirectRoute)]
+    paths = [concrete_path(route.path, token="A" * 43, link_id=1) for route in routes]
+    paths += ["/", "/w/", "/w/x/y/z", "/api/v1/plan/checklist/", "/static/app.css", "/nowhere"]
+    checked = 0
+    for route in routes:
+        for path in paths:
+            for method in ("GET", "POST", "PUT"):
+                for root_path in ("", "/prefix"):
+                    scope = {"type": "http", "method": method, "path": root_path + path, "root_path": root_path}
+                    mine = route.matches(dict(scope))
+                    fastapis = APIRoute.matches(route, dict(scope))
+                    assert (mine[0], mine[1].get("path_params")) == (fastapis[0], fastapis[1].get("path_params"))
+                    checked += 1
+    assert checked > 1000
