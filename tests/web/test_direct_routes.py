@@ -120,9 +120,17 @@ def test_a_direct_route_matches_exactly_the_requests_an_apiroute_matches(client:
         for path in paths:
             for method in ("GET", "POST", "PUT"):
                 for root_path in ("", "/prefix"):
-                    scope = {"type": "http", "method": method, "path": root_path + path, "root_path": root_path}
+                    scope = {
+                        "type": "http",
+                        "method": method,
+                        "path": root_path + path,
+                        "root_path": root_path,
+                    }
                     mine = route.matches(dict(scope))
                     fastapis = APIRoute.matches(route, dict(scope))
-                    assert (mine[0], mine[1].get("path_params")) == (fastapis[0], fastapis[1].get("path_params"))
+                    assert (mine[0], mine[1].get("path_params")) == (
+                        fastapis[0],
+                        fastapis[1].get("path_params"),
+                    )
                     checked += 1
     assert checked > 1000
