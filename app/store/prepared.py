@@ -44,12 +44,38 @@ class _Compiled:
     result_processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
-class Prepared:
-    """A Core statement executed with the least Python on SQLite, as Core on other databases."""
+# What forget_memos() clears: every Prepared memo, and what callers built from memoized rows.
+_FORGET: list[Callable[[], None]] = []
 
-    def __init__(self, statement: Executable) -> None:
+
+def on_forget(clear: Callable[[], None]) -> None:
+    """Have forget_memos() call `clear` too (a cache of records built from memoized rows)."""
+    _FORGET.append(clear)
+
+
+def forget_memos() -> None:
+    """Drop every memoized row: after a purge, nothing deleted stays in memory (issue 12)."""
+    for clear in _FORGET:
+        clear()
+
+
+class Prepared:
+    """A Core statement executed with the least Python on SQLite, as Core on other databases.
+
+    `memo`: keep up to that many processed rows by their raw values, so a row
+    read again unchanged (a share link resolved on every request) is not
+    processed again: the access check's row has five stored times, each
+    parsed from text by SQLAlchemy's processor (docs/decisions.md#direct-routes).
+    A row that changed has other raw values, so it is a new entry.
+    """
+
+    def __init__(self, statement: Executable, *, memo: int = 0) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        self.memo = memo
+        self._rows: dict[tuple[Any, ...], Any] = {}
+        if memo:
+            on_forget(self._rows.clear)
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
         """Every row; attribute access by column name, as SQLAlchemy's Row."""
@@ -57,7 +83,7 @@ class Prepared:
             return conn.execute(self.statement, params).all()
         compiled = self._compile(conn.dialect)
         rows = self._cursor(conn, compiled, params).fetchall()
-        return [_row(compiled, row) for row in rows]
+        return [self._processed(compiled, row) for row in rows]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """The first row, or None."""
@@ -67,7 +93,7 @@ class Prepared:
         cursor = self._cursor(conn, compiled, params)
         row = cursor.fetchone()
         cursor.close()  # the rest of a RETURNING result must not keep the statement open
-        return None if row is None else _row(compiled, row)
+        return None if row is None else self._processed(compiled, row)
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """A statement without a result."""
@@ -75,6 +101,16 @@ class Prepared:
             conn.execute(self.statement, params)
             return
         self._cursor(conn, self._compile(conn.dialect), params).close()
+
+    def _processed(self, compiled: _Compiled, values: tuple[Any, ...]) -> Any:
+        if not self.memo:
+            return _row(compiled, values)
+        row = self._rows.get(values)
+        if row is None:
+            if len(self._rows) >= self.memo:
+                self._rows.clear()
+            row = self._rows[values] = _row(compiled, values)
+        return row
 
     def _cursor(self, conn: Connection, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         values = []

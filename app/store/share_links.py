@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, insert, select, update
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, and_, bindparam, insert, select, update
 from app.domain.tokens import new_token, token_digest
 from app.store.audit_log import add_event
 from app.store.db import as_utc, reading, writing
-from app.store.prepared import Prepared
+from app.store.prepared import Prepared, on_forget
 from app.store.wizards import LINK, WIZARD, WizardRecord, changed, plan_from_json
 
 
@@ -61,7 +62,9 @@ def _link(row: Any) -> LinkRecord:
     )
 
 
-# Run on every page view: built once with bind parameters and Prepared (prepared.py).
+# Run on every page view: built once with bind parameters and Prepared
+# (prepared.py), its rows memoized, and the records built from a row kept
+# with it (`_access`): an unchanged link and wizard are not parsed again.
 _RESOLVE = Prepared(
     select(
         LINK,
@@ -73,7 +76,8 @@ _RESOLVE = Prepared(
         WIZARD.c.notice.label("w_notice"),
     )
     .join(WIZARD, WIZARD.c.id == LINK.c.wizard_id)
-    .where(LINK.c.token_sha256 == bindparam("digest"))
+    .where(LINK.c.token_sha256 == bindparam("digest")),
+    memo=1024,
 )
 
 
@@ -83,9 +87,13 @@ def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
         row = _RESOLVE.first(conn, {"digest": token_digest(token)})
     if row is None:
         return None
-    link = _link(row)
-    if not link.is_active(now):
-        return None
+    access = _access(row)
+    return access if access.link.is_active(now) else None
+
+
+@lru_cache(maxsize=1024)
+def _access(row: Any) -> Access:
+    """The records a resolved row holds (frozen, so one object serves every request that reads the row)."""
     wizard = WizardRecord(
         id=row.wizard_id,
         plan=plan_from_json(row.plan_json),
@@ -95,7 +103,10 @@ def resolve(engine: Engine, *, token: str, now: datetime) -> Access | None:
         revision=row.w_revision,
         notice=row.w_notice,
     )
-    return Access(link=link, wizard=wizard)
+    return Access(link=_link(row), wizard=wizard)
+
+
+on_forget(_access.cache_clear)
 
 
 def mint_link(

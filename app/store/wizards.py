@@ -21,7 +21,7 @@ from app.domain.tokens import new_token, new_wizard_id, token_digest
 from app.store.audit_log import add_event
 from app.store.db import Conflict, NotFound, as_utc, writing
 from app.store.models import ShareLink, Wizard
-from app.store.prepared import Prepared
+from app.store.prepared import Prepared, forget_memos
 
 WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
 LINK: Table = ShareLink.__table__  # type: ignore[attr-defined]
@@ -162,4 +162,6 @@ def purge_expired(engine: Engine, *, now: datetime) -> dict[str, int]:
                 or_(WIZARD.c.expires_at <= now, WIZARD.c.id.not_in(select(LINK.c.wizard_id)))
             )
         ).rowcount
+    # Rows kept in memory by the hot statements (prepared.py) go with them.
+    forget_memos()
     return {"links": int(links or 0), "wizards": int(wizards or 0)}
