@@ -26,37 +26,16 @@ from app.domain.iam import (
     has_opt_in_regions,
 )
 from app.domain.plan import Plan
+from app.domain.principal import credentials_step_id
 from app.domain.verification.causes import (
     ACCOUNT_SERVICE_PRINCIPAL,
     CAUSE_TEXT,
     Cause,
+    fix_step,
     management_account_role_note,
     permission_step,
 )
 from app.domain.verification.results import AccountResult, CheckResult, RegionResult, Status
-
-# Causes whose fix is a checklist step no matter which check hit them.
-_CAUSE_FIX: dict[Cause, str | None] = {
-    Cause.INVALID_CREDENTIALS: "create-access-key",
-    Cause.WRONG_SECRET: "create-access-key",
-    Cause.NOT_IAM_USER: "create-user",
-    Cause.WRONG_USER: "create-access-key",
-    Cause.NOT_MANAGEMENT_ACCOUNT: "create-user",
-    Cause.TRUSTED_ACCESS_DISABLED: "enable-trusted-access",
-    Cause.NOT_ALL_FEATURES: "enable-trusted-access",
-    Cause.NOT_IN_ORGANIZATION: "enable-trusted-access",
-    Cause.ROLE_MISSING: "member-role",
-    Cause.ROLE_NOT_ASSUMABLE: "member-role",
-    Cause.MEMBER_ROLE_PERMISSIONS: "member-role",
-    Cause.CALLER_POLICY: None,  # depends on the check: filled in by the caller
-    Cause.ACCESS_DENIED: None,
-}
-
-
-def _fix_for(cause: Cause, fallback: str | None) -> str | None:
-    """The checklist step that fixes cause: its own step, else fallback for the check-dependent ones."""
-    return (_CAUSE_FIX[cause] or fallback) if cause in _CAUSE_FIX else None
-
 
 # An IAM user's ARN: arn:PARTITION:iam::ACCOUNT:user/[PATH/]NAME; a role session's (the sensor
 # role's, for role principals): arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE-NAME/SESSION-NAME,
@@ -114,19 +93,32 @@ class CheckSpec:
         return self.result(Status.SKIPPED, why, **fields)
 
     def found(
-        self, cause: Cause, *, status: Status = Status.FAIL, before: str = "", after: str = ""
+        self,
+        plan: Plan,
+        cause: Cause,
+        *,
+        status: Status = Status.FAIL,
+        before: str = "",
+        after: str = "",
     ) -> CheckResult:
         """A cause the check itself found in an answer (not an error): its text, and its step as the fix."""
-        return self.result(status, before + CAUSE_TEXT[cause] + after, cause=cause, fix=_fix_for(cause, None))
+        return self.result(status, before + CAUSE_TEXT[cause] + after, cause=cause, fix=fix_step(plan, cause))
 
     def failed(
-        self, failure: Failure, *, fix: str | None, region: str | None = None, context: str = ""
+        self,
+        plan: Plan,
+        failure: Failure,
+        *,
+        fix: str | None,
+        region: str | None = None,
+        context: str = "",
     ) -> CheckResult:
-        """The call failed: the cause's text (and context), the cause's step or else `fix`."""
+        """The call failed: the cause's text (and context), the cause's step (app.domain.verification.causes.
+        fix_step), or `fix`, the step granting what this check calls, for a denial."""
         return self.result(
             Status.FAIL,
             CAUSE_TEXT[failure.cause] + (f" {context}" if context else ""),
-            fix=_fix_for(failure.cause, fix),
+            fix=fix_step(plan, failure.cause, fix),
             error_code=failure.code,
             cause=failure.cause,
             region=region,
@@ -174,7 +166,7 @@ def check_identity(clients: ClientSet, plan: Plan) -> tuple[CheckResult, Identit
     """
     answer = _attempt(clients, clients.client("sts").get_caller_identity)
     if isinstance(answer, Failure):
-        return IDENTITY.failed(answer, fix=None if plan.uses_role_principal else "create-access-key"), None
+        return IDENTITY.failed(plan, answer, fix=credentials_step_id(plan)), None
     identity = Identity(arn=str(answer["Arn"]), account_id=str(answer["Account"]))
     if plan.uses_role_principal:
         return _role_identity(plan, identity), identity
@@ -186,7 +178,7 @@ def check_identity(clients: ClientSet, plan: Plan) -> tuple[CheckResult, Identit
             if identity.arn.endswith(":root")
             else (parts[5].split("/")[0] if len(parts) > 5 else identity.arn)
         )
-        return IDENTITY.found(Cause.NOT_IAM_USER, before=f"Signed in as {kind}. "), identity
+        return IDENTITY.found(plan, Cause.NOT_IAM_USER, before=f"Signed in as {kind}. "), identity
     expected = f"the IAM user {plan.user_name} in the {PARTITION_LABELS[plan.partition]} partition"
     if user["partition"] != plan.partition.value or user["name"] != plan.user_name:
         return (
@@ -196,7 +188,7 @@ def check_identity(clients: ClientSet, plan: Plan) -> tuple[CheckResult, Identit
                 f"Verify with an access key of {plan.user_name}: checks run with anyone else's keys prove "
                 "nothing about the connector's permissions.",
                 cause=Cause.WRONG_USER,
-                fix="create-access-key",
+                fix=fix_step(plan, Cause.WRONG_USER),
             ),
             identity,
         )
@@ -239,6 +231,7 @@ def _role_identity(plan: Plan, identity: Identity) -> CheckResult:
         f"Verify with the credentials of {role}: checks run with anyone else's prove nothing about the "
         "sensor's permissions.",
         cause=Cause.WRONG_ROLE,
+        fix=fix_step(plan, Cause.WRONG_ROLE),
     )
 
 
@@ -254,7 +247,7 @@ def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) ->
         return ACCESS_KEY_INFO.skipped("Only the organization scope's inline policy grants this.")
     if plan.uses_role_principal:
         # No access key to look up: the connector is a role (docs/facts.md#temporary-credentials).
-        return ACCESS_KEY_INFO.found(Cause.ROLE_CREDENTIALS, status=Status.SKIPPED)
+        return ACCESS_KEY_INFO.found(plan, Cause.ROLE_CREDENTIALS, status=Status.SKIPPED)
     key_id = clients.access_key_id()
     if key_id is None:
         return ACCESS_KEY_INFO.skipped("No access key is in use.")
@@ -275,7 +268,7 @@ def check_access_key_info(clients: ClientSet, plan: Plan, identity: Identity) ->
             if answer.is_access_denied
             else ""
         )
-        return ACCESS_KEY_INFO.failed(answer, fix="put-inline-policy", context=context)
+        return ACCESS_KEY_INFO.failed(plan, answer, fix="put-inline-policy", context=context)
     account = str(answer.get("Account", ""))
     if account != identity.account_id:
         return ACCESS_KEY_INFO.result(
@@ -289,9 +282,9 @@ def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
         return SESSION_TOKEN.skipped("Only the organization scope's inline policy names this.")
     if plan.uses_role_principal:
         # AWS refuses GetSessionToken to role credentials (docs/facts.md#temporary-credentials).
-        return SESSION_TOKEN.found(Cause.ROLE_CREDENTIALS, status=Status.SKIPPED)
+        return SESSION_TOKEN.found(plan, Cause.ROLE_CREDENTIALS, status=Status.SKIPPED)
     if clients.temporary_credentials():
-        return SESSION_TOKEN.found(Cause.TEMPORARY_CREDENTIALS, status=Status.SKIPPED)
+        return SESSION_TOKEN.found(plan, Cause.TEMPORARY_CREDENTIALS, status=Status.SKIPPED)
     # The shortest session AWS allows; the credentials it returns are dropped.
     # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
     answer = _attempt(clients, clients.client("sts").get_session_token, DurationSeconds=900)
@@ -299,7 +292,7 @@ def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
         if answer.is_access_denied and "session credentials" in (answer.detail or "").lower():
             cause = Cause.TEMPORARY_CREDENTIALS
             return SESSION_TOKEN.skipped(CAUSE_TEXT[cause], cause=cause, error_code=answer.code)
-        return SESSION_TOKEN.failed(answer, fix="put-inline-policy")
+        return SESSION_TOKEN.failed(plan, answer, fix="put-inline-policy")
     return SESSION_TOKEN.passed("The user can get temporary credentials (they were discarded unused).")
 
 
@@ -309,14 +302,14 @@ def check_session_token(clients: ClientSet, plan: Plan) -> CheckResult:
 def check_organization(clients: ClientSet, plan: Plan, identity: Identity) -> CheckResult:
     answer = _attempt(clients, clients.client("organizations").describe_organization)
     if isinstance(answer, Failure):
-        return ORGANIZATION.failed(answer, fix=permission_step(plan, "organizations"))
+        return ORGANIZATION.failed(plan, answer, fix=permission_step(plan, "organizations"))
     org = answer["Organization"]
     management = str(org.get("MasterAccountId", ""))
     if management != identity.account_id:
         after = f" The management account is {management}; the caller is in {identity.account_id}."
-        return ORGANIZATION.found(Cause.NOT_MANAGEMENT_ACCOUNT, after=after)
+        return ORGANIZATION.found(plan, Cause.NOT_MANAGEMENT_ACCOUNT, after=after)
     if org.get("FeatureSet") != "ALL":
-        return ORGANIZATION.found(Cause.NOT_ALL_FEATURES)
+        return ORGANIZATION.found(plan, Cause.NOT_ALL_FEATURES)
     return ORGANIZATION.passed(
         f"Organization {org.get('Id')} with all features; the caller is its management account."
     )
@@ -343,7 +336,7 @@ def list_member_accounts(clients: ClientSet, plan: Plan) -> tuple[CheckResult, l
                 )
     except (ClientError, BotoCoreError) as error:
         failure = classify(error, secrets=clients.secrets())
-        return MEMBER_ACCOUNTS.failed(failure, fix=permission_step(plan, "organizations")), []
+        return MEMBER_ACCOUNTS.failed(plan, failure, fix=permission_step(plan, "organizations")), []
     note = f" ({inactive} suspended or closing, not checked)" if inactive else ""
     return MEMBER_ACCOUNTS.passed(f"{len(accounts)} active accounts{note}."), accounts
 
@@ -358,9 +351,9 @@ def check_trusted_access(clients: ClientSet, plan: Plan) -> CheckResult:
             principals.update(str(s["ServicePrincipal"]) for s in page.get("EnabledServicePrincipals", ()))
     except (ClientError, BotoCoreError) as error:
         failure = classify(error, secrets=clients.secrets())
-        return TRUSTED_ACCESS.failed(failure, fix=permission_step(plan, "organizations"))
+        return TRUSTED_ACCESS.failed(plan, failure, fix=permission_step(plan, "organizations"))
     if ACCOUNT_SERVICE_PRINCIPAL not in principals:
-        return TRUSTED_ACCESS.found(Cause.TRUSTED_ACCESS_DISABLED)
+        return TRUSTED_ACCESS.found(plan, Cause.TRUSTED_ACCESS_DISABLED)
     return TRUSTED_ACCESS.passed(f"{ACCOUNT_SERVICE_PRINCIPAL} is enabled for the organization.")
 
 
@@ -375,7 +368,7 @@ def check_acm(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
         MaxItems=1,
     )
     if isinstance(answer, Failure):
-        return ACM.failed(answer, fix=permission_step(plan, "acm"), region=region)
+        return ACM.failed(plan, answer, fix=permission_step(plan, "acm"), region=region)
     return ACM.passed(f"{_who(plan)} can list certificates in {region}.", region=region)
 
 
@@ -396,7 +389,7 @@ def check_secrets_manager(clients: ClientSet, plan: Plan, region: str) -> CheckR
     if isinstance(answer, Failure) and answer.code != "ResourceNotFoundException":
         context = f"(Asked for {name}, a secret under the plan's prefix {plan.secret_prefix}.)"
         return SECRETS_MANAGER.failed(
-            answer, fix=permission_step(plan, "secrets-manager"), region=region, context=context
+            plan, answer, fix=permission_step(plan, "secrets-manager"), region=region, context=context
         )
     return SECRETS_MANAGER.passed(
         f"{_who(plan)} may use secrets whose names start with {plan.secret_prefix} in {region}.",
@@ -412,7 +405,7 @@ def check_elb(clients: ClientSet, plan: Plan, region: str) -> CheckResult:
         PageSize=1,
     )
     if isinstance(answer, Failure):
-        return ELB.failed(answer, fix=permission_step(plan, "elb"), region=region)
+        return ELB.failed(plan, answer, fix=permission_step(plan, "elb"), region=region)
     return ELB.passed(f"{_who(plan)} can list load balancers in {region}.", region=region)
 
 
@@ -447,7 +440,7 @@ def check_member_account(
         if cause is Cause.ACCESS_DENIED:
             invited = account.joined_method == "INVITED" and plan.uses_default_role
             cause = Cause.ROLE_MISSING if invited else Cause.ROLE_NOT_ASSUMABLE
-        fix = _fix_for(cause, "put-inline-policy")
+        fix = fix_step(plan, cause, "put-inline-policy")
         explanation = CAUSE_TEXT[cause]
         status = Status.FAIL
         if is_management:
@@ -505,6 +498,6 @@ def check_member_account(
         else "Role assumed; ACM"
         + (" and Elastic Load Balancing" if plan.elb else "")
         + " reachable in every chosen region.",
-        fix=_fix_for(failed[0].cause, None) if failed and failed[0].cause else None,
+        fix=fix_step(plan, failed[0].cause) if failed and failed[0].cause else None,
         error_code=failed[0].error_code if failed else None,
     )

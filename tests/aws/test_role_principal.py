@@ -117,6 +117,8 @@ def test_a_plan_naming_another_role_fails_the_identity_check_naming_both(org: De
     assert "a session of the role digicert-tlm-sensor" in identity.explanation
     assert "assumed-role/digicert-tlm-sensor/i-0123456789abcdef0" in identity.explanation
     assert "the IAM role tlm-sensor-prod" in identity.explanation
+    # Like a wrong user's key, the fix is the step that gives the sensor its credentials.
+    assert identity.fix == "sensor-aws-profile"
     assert report.status is Status.FAIL
     # The other checks still ran with that identity: they show what it can do.
     assert _check(report, "organization").status is Status.PASS
@@ -128,6 +130,7 @@ def test_an_iam_users_key_is_not_the_plans_sensor_role(org: DemoOrganization) ->
     assert (identity.status, identity.cause) == (Status.FAIL, Cause.WRONG_ROLE)
     assert "an IAM user's key" in identity.explanation and org.user_arn in identity.explanation
     assert "digicert-tlm-sensor" in identity.explanation
+    assert identity.fix == "attach-instance-profile"
 
 
 def test_a_session_of_the_role_in_another_partition_fails_naming_the_partition(endpoint: str) -> None:

@@ -1,8 +1,10 @@
 """Why a verification call failed, in plain words, and which checklist step fixes it.
 
 Pure: app/aws/errors.py maps a botocore error to a `Cause`; `CAUSE_TEXT` says
-what it means to an admin, and `permission_step` names the step of the plan's
-checklist that grants what was missing.
+what it means to an admin, and `fix_step` names the step of the plan's
+checklist that fixes it (`permission_step`: the one that grants what was missing).
+Both ask app/domain/principal.py for the steps that hold the connector's user or
+role and its credentials, so a role plan's failure never points at a user's step.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.domain.least_privilege import (
     SECRETS_POLICY_NAME,
 )
 from app.domain.plan import DEFAULT_ROLE_NAME, Plan, PolicyStyle
+from app.domain.principal import credentials_step_id, principal_step_id
 
 # The message AWS returns when Account Management trusted access is off
 # (docs/facts.md#organizations), quoted verbatim in the explanation.
@@ -179,8 +182,47 @@ CUSTOM_POLICY_FOR = {
 def permission_step(plan: Plan, need: str) -> str:
     """The checklist step that grants the user `need` (organizations, acm, secrets-manager, elb)."""
     if plan.style is PolicyStyle.DOCUMENTED:
-        return f"attach-{MANAGED_POLICY_FOR[need]}"
-    step_id = custom_policy_step_id(CUSTOM_POLICY_FOR[need])
+        step_id = f"attach-{MANAGED_POLICY_FOR[need]}"
+    else:
+        step_id = custom_policy_step_id(CUSTOM_POLICY_FOR[need])
     # The plan may not grant it (no organizations policy for one account, no
-    # Secrets Manager policy when not chosen): then the user itself is the fix.
-    return step_id if step_id in step_ids(plan) else "create-user"
+    # Secrets Manager policy when not chosen): then the user or role itself is the fix.
+    return step_id if step_id in step_ids(plan) else principal_step_id(plan)
+
+
+# Causes that mean the wrong credentials or a broken key: the step that gives the connector (or
+# the sensor) its credentials, an access key, the instance profile or the AWS profile.
+_CREDENTIALS_CAUSES = frozenset(
+    {Cause.INVALID_CREDENTIALS, Cause.WRONG_SECRET, Cause.WRONG_USER, Cause.WRONG_ROLE}
+)
+# Causes that mean the principal itself is not the plan's (not a user; not in the management account).
+_PRINCIPAL_CAUSES = frozenset({Cause.NOT_IAM_USER, Cause.NOT_MANAGEMENT_ACCOUNT})
+_TRUSTED_ACCESS_CAUSES = frozenset(
+    {Cause.TRUSTED_ACCESS_DISABLED, Cause.NOT_ALL_FEATURES, Cause.NOT_IN_ORGANIZATION}
+)
+_MEMBER_ROLE_CAUSES = frozenset({Cause.ROLE_MISSING, Cause.ROLE_NOT_ASSUMABLE, Cause.MEMBER_ROLE_PERMISSIONS})
+# A denial whose fix depends on what was called: the check names the step that grants it.
+CHECK_DEPENDENT_CAUSES = frozenset({Cause.CALLER_POLICY, Cause.ACCESS_DENIED})
+
+
+def fix_step(plan: Plan, cause: Cause, check_step: str | None = None) -> str | None:
+    """The step of `plan`'s checklist that fixes `cause`, or None when no step does.
+
+    `check_step` is the step that grants what the failing check called (for a
+    denial, CHECK_DEPENDENT_CAUSES). A step the plan's checklist lacks is never
+    named (trusted access for Account Management where the partition has no
+    such service, docs/facts.md#govcloud): the verify page links every fix.
+    """
+    if cause in CHECK_DEPENDENT_CAUSES:
+        step = check_step
+    elif cause in _CREDENTIALS_CAUSES:
+        step = credentials_step_id(plan)
+    elif cause in _PRINCIPAL_CAUSES:
+        step = principal_step_id(plan)
+    elif cause in _TRUSTED_ACCESS_CAUSES:
+        step = "enable-trusted-access"
+    elif cause in _MEMBER_ROLE_CAUSES:
+        step = "member-role"
+    else:
+        return None
+    return step if step in step_ids(plan) else None
