@@ -32,6 +32,7 @@ from app.domain.principal import (
     connector_principal_label,
     connector_principal_name,
     instance_profile_name,
+    roles_anywhere_profile_name,
     roles_anywhere_region,
     sensor_aws_config,
     sensor_credential_process,
@@ -251,7 +252,7 @@ def _attach_instance_profile(plan: Plan) -> Step:
 def _create_roles_anywhere_profile(plan: Plan) -> Step:
     """roles-anywhere: the profile says which role a session from the trust anchor may get."""
     region = roles_anywhere_region(plan)
-    name = trust_anchor_name(plan)
+    name = roles_anywhere_profile_name(plan)
     role_arn = connector_principal_arn(plan, "$ACCOUNT_ID")
     return Step(
         id="create-roles-anywhere-profile",

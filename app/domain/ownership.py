@@ -19,7 +19,7 @@ attached to it, so a policy a person created by hand under the same name survive
 The principal is the IAM user or, for a keyless plan, the sensor role (issue 13.2): the same
 policies by the same names go to either, so what is owned does not depend on it. The wizard
 also owns the sensor role, its instance profile and the IAM Roles Anywhere trust anchor and
-profile named below (docs/setup-script.md#principal).
+profile named after it (app/domain/principal.py; docs/setup-script.md#principal).
 """
 
 from __future__ import annotations
@@ -33,11 +33,6 @@ from app.domain.plan import Plan, PolicyStyle, Scope
 
 # The tag setup.sh puts on every customer managed policy it creates.
 WIZARD_TAG = ("created-by", "aws-connector-wizard")
-# The IAM Roles Anywhere trust anchor and profile of a roles-anywhere plan (the sensor role and
-# its instance profile carry the plan's sensor role name). Roles Anywhere names: [ a-zA-Z0-9-_]*.
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-rolesanywhere-trustanchor.html
-SENSOR_TRUST_ANCHOR_NAME = "digicert-tlm-sensor-ca"
-SENSOR_PROFILE_NAME = "digicert-tlm-sensor"
 
 
 @dataclass(frozen=True, slots=True)

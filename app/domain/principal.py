@@ -14,6 +14,7 @@ asks this module, so none of them can name a user for a role plan.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from app.domain.iam import HOME_REGION
@@ -106,9 +107,24 @@ def roles_anywhere_region(plan: Plan) -> str:
     return HOME_REGION[plan.partition]
 
 
+# Roles Anywhere resource names: `[ a-zA-Z0-9-_]*`, 1-255 characters (docs/facts.md#roles-anywhere-resources);
+# an IAM role name may also hold `+=,.@`, which become "-".
+_NOT_A_ROLES_ANYWHERE_NAME_CHARACTER = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def roles_anywhere_profile_name(plan: Plan) -> str:
+    """The Roles Anywhere profile's name: the sensor role's, as Roles Anywhere spells names.
+
+    Derived from the sensor role, not fixed: setup.sh finds its trust anchor and
+    profile by name, so two setups in one account (two sensor roles) must not
+    share them, or the second would re-point the first's profile at its own role.
+    """
+    return _NOT_A_ROLES_ANYWHERE_NAME_CHARACTER.sub("-", plan.sensor_role_name)
+
+
 def trust_anchor_name(plan: Plan) -> str:
-    """The trust anchor's and the Roles Anywhere profile's name: the sensor role's."""
-    return plan.sensor_role_name
+    """The trust anchor's name: the profile's, with "-ca" (it holds the CA that issues the sensor's certificate)."""
+    return f"{roles_anywhere_profile_name(plan)}-ca"
 
 
 def trust_anchor_source(plan: Plan) -> dict[str, Any]:

@@ -521,3 +521,32 @@ def test_roles_anywhere_setup_against_moto_and_a_roles_anywhere_stub(
         assert len(stub.calls) == calls and len(stub.anchors) == len(stub.profiles) == 1
     finally:
         stub.close()
+
+
+@pytest.mark.timeout(900)
+def test_two_roles_anywhere_setups_in_one_account_each_keep_their_own_anchor_and_profile(
+    aws: dict[str, str], moto_url: str, tmp_path: Path
+) -> None:
+    # setup.sh finds the trust anchor and profile by name: named after the sensor role, a second
+    # setup (another sensor role) creates its own instead of re-pointing the first one's profile.
+    iam = _client("iam", moto_url)
+    account = _client("sts", moto_url).get_caller_identity()["Account"]
+    second = ROLES_ANYWHERE_PLAN.model_copy(update={"sensor_role_name": "tlm-sensor-lab"})
+    stub = RolesAnywhereStub(account)
+    env = {**aws, "AWS_ENDPOINT_URL_ROLESANYWHERE": stub.url}
+    try:
+        for plan in (ROLES_ANYWHERE_PLAN, second):
+            result = _run(plan, tmp_path / plan.sensor_role_name, env)
+            assert result.returncode == 0, result.stderr
+        anchors = {a["name"]: a["trustAnchorArn"] for a in stub.anchors.values()}
+        assert set(anchors) == {"digicert-tlm-sensor-ca", "tlm-sensor-lab-ca"}
+        profiles = {p["name"]: p["roleArns"] for p in stub.profiles.values()}
+        for plan in (ROLES_ANYWHERE_PLAN, second):
+            role = iam.get_role(RoleName=plan.sensor_role_name)["Role"]
+            assert profiles[plan.sensor_role_name] == [role["Arn"]]
+            # Each role trusts Roles Anywhere for its own trust anchor only.
+            condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+            assert condition["ArnEquals"]["aws:SourceArn"] == anchors[f"{plan.sensor_role_name}-ca"]
+        assert not [c for c in stub.calls if c[0] == "PATCH"]
+    finally:
+        stub.close()

@@ -17,9 +17,10 @@ import pytest
 
 from app.domain import member_role
 from app.domain.artifacts import cloudformation, shell, terraform
+from app.domain.checklist import checklist as steps_of
 from app.domain.keyless import roles_anywhere_trust_policy
 from app.domain.plan import Plan, Principal
-from app.domain.principal import sensor_role_trust_policy
+from app.domain.principal import sensor_role_trust_policy, trust_anchor_name
 from tests.domain.artifact_matrix import (
     MATRIX,
     hcl_locals,
@@ -178,8 +179,37 @@ def test_the_trust_anchor_source_is_the_plans_and_nothing_else(key: str) -> None
     plan = MATRIX[key]
     template = cloudformation.management_template(plan)
     anchor = template["Resources"][cloudformation.TRUST_ANCHOR_LOGICAL_ID]["Properties"]
-    assert anchor["Name"] == "digicert-tlm-sensor-ca" and anchor["Enabled"] is True
+    assert anchor["Name"] == trust_anchor_name(plan) and anchor["Enabled"] is True
     assert len(anchor["Source"]["SourceData"]) == 1  # a union: exactly one member
+
+
+@pytest.mark.parametrize(
+    ("role", "anchor", "profile"),
+    [
+        ("digicert-tlm-sensor", "digicert-tlm-sensor-ca", "digicert-tlm-sensor"),
+        # An IAM role name may hold +=,.@; a Roles Anywhere name only [ a-zA-Z0-9-_].
+        ("tlm.sensor@prod", "tlm-sensor-prod-ca", "tlm-sensor-prod"),
+    ],
+)
+def test_every_surface_names_the_trust_anchor_and_profile_after_the_sensor_role(
+    role: str, anchor: str, profile: str
+) -> None:
+    # Two setups in one account (two sensor roles) must not share them: setup.sh finds both by name.
+    plan = MATRIX[ANYWHERE[0]].model_copy(update={"sensor_role_name": role})
+    files = _files(plan)
+    resources = load_yaml(files[cloudformation.MANAGEMENT_TEMPLATE])["Resources"]
+    assert resources[cloudformation.TRUST_ANCHOR_LOGICAL_ID]["Properties"]["Name"] == anchor
+    assert resources[cloudformation.ROLES_ANYWHERE_PROFILE_LOGICAL_ID]["Properties"]["Name"] == profile
+    main = parse_hcl(files[terraform.MAIN_FILE])
+    assert hcl_resources(main, "aws_rolesanywhere_trust_anchor")["sensor"]["name"] == anchor
+    assert hcl_resources(main, "aws_rolesanywhere_profile")["sensor"]["name"] == profile
+    script = files[shell.SETUP_SCRIPT]
+    assert f"TRUST_ANCHOR_NAME={anchor}\n" in script and f"PROFILE_NAME={profile}\n" in script
+    checklist = {step.id: step for step in steps_of(plan)}
+    assert f"--name={anchor} " in checklist["create-trust-anchor"].cli[0]
+    assert f"--name={profile} " in checklist["create-roles-anywhere-profile"].cli[1]
+    for step_id, name in (("create-trust-anchor", anchor), ("create-roles-anywhere-profile", profile)):
+        assert checklist[step_id].title.endswith(f" {name}"), step_id
 
 
 def test_deploy_script_of_a_keyless_plan_says_what_the_stack_made(

@@ -27,6 +27,7 @@ from app.domain.iam import HOME_REGION, account_management_absent, has_account_m
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
 from app.domain.permission_catalogue import comment_for_action
 from app.domain.plan import Plan, PolicyStyle, Principal
+from app.domain.principal import roles_anywhere_profile_name, trust_anchor_name
 
 from . import sensor, yamltext
 
@@ -114,7 +115,7 @@ def _principal_resources(plan: Plan, grants: dict[str, Any]) -> tuple[dict[str, 
         resources[TRUST_ANCHOR_LOGICAL_ID] = {
             "Type": "AWS::RolesAnywhere::TrustAnchor",
             "Properties": {
-                "Name": sensor.SENSOR_TRUST_ANCHOR_NAME,
+                "Name": trust_anchor_name(plan),
                 "Enabled": True,
                 "Source": {"SourceType": source_type, "SourceData": {key: value}},
             },
@@ -147,7 +148,11 @@ def _principal_resources(plan: Plan, grants: dict[str, Any]) -> tuple[dict[str, 
     else:
         resources[ROLES_ANYWHERE_PROFILE_LOGICAL_ID] = {
             "Type": "AWS::RolesAnywhere::Profile",
-            "Properties": {"Name": sensor.SENSOR_PROFILE_NAME, "Enabled": True, "RoleArns": [role_arn]},
+            "Properties": {
+                "Name": roles_anywhere_profile_name(plan),
+                "Enabled": True,
+                "RoleArns": [role_arn],
+            },
         }
         outputs["ProfileArn"] = _output(
             "The Roles Anywhere profile (the signing helper's --profile-arn).",

@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from app.domain.ownership import SENSOR_PROFILE_NAME, SENSOR_TRUST_ANCHOR_NAME
 from app.domain.plan import Plan, Principal
 from app.domain.policies import PolicyDocument
 from app.domain.principal import connector_principal_name, sensor_role_trust_policy
 
 __all__ = [
-    "SENSOR_PROFILE_NAME",
-    "SENSOR_TRUST_ANCHOR_NAME",
     "anchor_source",
     "no_key_line",
     "principal_kind",

@@ -29,13 +29,12 @@ from app.domain.checklist import CONNECTOR_PRODUCT, TRUSTED_ACCESS_COMMAND, conn
 from app.domain.iam import HOME_REGION, account_management_absent, has_account_management
 from app.domain.least_privilege import SECRET_PREFIX_ASSUMED, uses_secret_prefix
 from app.domain.ownership import (
-    SENSOR_PROFILE_NAME,
-    SENSOR_TRUST_ANCHOR_NAME,
     WIZARD_TAG,
     owned_user_policies,
     plan_user_policies,
 )
 from app.domain.plan import Plan, PolicyStyle, Principal
+from app.domain.principal import roles_anywhere_profile_name, trust_anchor_name
 
 from . import cloudformation, sensor
 from .documents import render_json
@@ -582,7 +581,7 @@ def _principal_lines(plan: Plan) -> list[str]:
     trusted = "ec2.amazonaws.com" if plan.principal is Principal.INSTANCE_ROLE else "IAM Roles Anywhere"
     lines = []
     if plan.principal is Principal.ROLES_ANYWHERE:
-        lines += _trust_anchor_lines()
+        lines += _trust_anchor_lines(plan)
         lines += [
             "# The role trusts Roles Anywhere only for this trust anchor (its ARN, known now) and the sensor's",
             "# certificate subject (docs/facts.md#keyless-sensors).",
@@ -633,7 +632,7 @@ def _principal_lines(plan: Plan) -> list[str]:
             "",
         ]
     else:
-        lines += _roles_anywhere_profile_lines()
+        lines += _roles_anywhere_profile_lines(plan)
     return lines
 
 
@@ -642,17 +641,22 @@ def _no_arn(variable: str) -> str:
     return f'[ -z "${variable}" ] || [ "${variable}" = None ]'
 
 
-def _trust_anchor_lines() -> list[str]:
-    """The IAM Roles Anywhere trust anchor: created, or its source (the CA) brought up to date."""
+def _trust_anchor_lines(plan: Plan) -> list[str]:
+    """The IAM Roles Anywhere trust anchor: created, or its source (the CA) brought up to date.
+
+    Found by its name, the sensor role's (app/domain/principal.py): Roles Anywhere names hold only
+    `[ a-zA-Z0-9-_]`, so the name is safe inside the JMESPath literal's quotes.
+    """
     key, value = WIZARD_TAG
-    name = SENSOR_TRUST_ANCHOR_NAME
     return [
-        f'step "Creating the IAM Roles Anywhere trust anchor {name} (the CA that issues the sensor\'s certificate)"',
+        _assign("TRUST_ANCHOR_NAME", trust_anchor_name(plan)),
+        "step \"Creating the IAM Roles Anywhere trust anchor $TRUST_ANCHOR_NAME (the CA that issues the sensor's "
+        'certificate)"',
         f'SOURCE="$({TRUST_ANCHOR_SOURCE_FUNCTION})"',
         'TRUST_ANCHOR_ARN="$(aws rolesanywhere list-trust-anchors \\',
-        f'  --query="trustAnchors[?name==\'{name}\'].trustAnchorArn | [0]" --output=text)"',
+        '  --query="trustAnchors[?name==\'$TRUST_ANCHOR_NAME\'].trustAnchorArn | [0]" --output=text)"',
         f"if {_no_arn('TRUST_ANCHOR_ARN')}; then",
-        f'  TRUST_ANCHOR_ARN="$(run aws rolesanywhere create-trust-anchor --name={name} --enabled \\',
+        '  TRUST_ANCHOR_ARN="$(run aws rolesanywhere create-trust-anchor --name="$TRUST_ANCHOR_NAME" --enabled \\',
         f'    --source="$SOURCE" --tags=key={key},value={value} \\',
         '    --query=trustAnchor.trustAnchorArn --output=text)"',
         "else",
@@ -671,17 +675,17 @@ def _trust_anchor_lines() -> list[str]:
     ]
 
 
-def _roles_anywhere_profile_lines() -> list[str]:
+def _roles_anywhere_profile_lines(plan: Plan) -> list[str]:
     """The Roles Anywhere profile: created with the sensor role, or its role list brought up to date."""
     key, value = WIZARD_TAG
-    name = SENSOR_PROFILE_NAME
     return [
-        f'step "Creating the IAM Roles Anywhere profile {name} for the sensor role"',
+        _assign("PROFILE_NAME", roles_anywhere_profile_name(plan)),
+        'step "Creating the IAM Roles Anywhere profile $PROFILE_NAME for the sensor role"',
         'ROLE_ARN="$(aws iam get-role --role-name="$SENSOR_ROLE_NAME" --query=Role.Arn --output=text)"',
         'PROFILE_ARN="$(aws rolesanywhere list-profiles \\',
-        f'  --query="profiles[?name==\'{name}\'].profileArn | [0]" --output=text)"',
+        '  --query="profiles[?name==\'$PROFILE_NAME\'].profileArn | [0]" --output=text)"',
         f"if {_no_arn('PROFILE_ARN')}; then",
-        f'  PROFILE_ARN="$(run aws rolesanywhere create-profile --name={name} --enabled \\',
+        '  PROFILE_ARN="$(run aws rolesanywhere create-profile --name="$PROFILE_NAME" --enabled \\',
         f'    --role-arns="$ROLE_ARN" --tags=key={key},value={value} \\',
         '    --query=profile.profileArn --output=text)"',
         "else",

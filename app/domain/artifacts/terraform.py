@@ -15,6 +15,7 @@ from app.domain.attachments import attachments
 from app.domain.iam import HOME_REGION
 from app.domain.permission_catalogue import comment_for_action
 from app.domain.plan import Plan, Principal
+from app.domain.principal import roles_anywhere_profile_name, trust_anchor_name
 
 from . import cloudformation, sensor
 from .hcltext import Block, Comment, Expr, render
@@ -60,7 +61,7 @@ def _principal_blocks(plan: Plan) -> tuple[list[Block | Comment], list[tuple[str
                 "resource",
                 ("aws_rolesanywhere_trust_anchor", "sensor"),
                 [
-                    ("name", sensor.SENSOR_TRUST_ANCHOR_NAME),
+                    ("name", trust_anchor_name(plan)),
                     ("enabled", True),
                     Block(
                         "source",
@@ -96,7 +97,7 @@ def _principal_blocks(plan: Plan) -> tuple[list[Block | Comment], list[tuple[str
                 "resource",
                 ("aws_rolesanywhere_profile", "sensor"),
                 [
-                    ("name", sensor.SENSOR_PROFILE_NAME),
+                    ("name", roles_anywhere_profile_name(plan)),
                     ("enabled", True),
                     ("role_arns", [Expr("aws_iam_role.sensor.arn")]),
                 ],

@@ -130,12 +130,13 @@ step "Checking the credentials"
 ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
 echo "Account: $ACCOUNT_ID" >&2
 
-step "Creating the IAM Roles Anywhere trust anchor digicert-tlm-sensor-ca (the CA that issues the sensor's certificate)"
+TRUST_ANCHOR_NAME=digicert-tlm-sensor-ca
+step "Creating the IAM Roles Anywhere trust anchor $TRUST_ANCHOR_NAME (the CA that issues the sensor's certificate)"
 SOURCE="$(trust_anchor_source)"
 TRUST_ANCHOR_ARN="$(aws rolesanywhere list-trust-anchors \
-  --query="trustAnchors[?name=='digicert-tlm-sensor-ca'].trustAnchorArn | [0]" --output=text)"
+  --query="trustAnchors[?name=='$TRUST_ANCHOR_NAME'].trustAnchorArn | [0]" --output=text)"
 if [ -z "$TRUST_ANCHOR_ARN" ] || [ "$TRUST_ANCHOR_ARN" = None ]; then
-  TRUST_ANCHOR_ARN="$(run aws rolesanywhere create-trust-anchor --name=digicert-tlm-sensor-ca --enabled \
+  TRUST_ANCHOR_ARN="$(run aws rolesanywhere create-trust-anchor --name="$TRUST_ANCHOR_NAME" --enabled \
     --source="$SOURCE" --tags=key=created-by,value=aws-connector-wizard \
     --query=trustAnchor.trustAnchorArn --output=text)"
 else
@@ -175,12 +176,13 @@ fi
 ATTACHED="$(aws iam list-attached-role-policies --role-name="$SENSOR_ROLE_NAME" \
   --query='AttachedPolicies[].PolicyArn' --output=text)"
 
-step "Creating the IAM Roles Anywhere profile digicert-tlm-sensor for the sensor role"
+PROFILE_NAME=digicert-tlm-sensor
+step "Creating the IAM Roles Anywhere profile $PROFILE_NAME for the sensor role"
 ROLE_ARN="$(aws iam get-role --role-name="$SENSOR_ROLE_NAME" --query=Role.Arn --output=text)"
 PROFILE_ARN="$(aws rolesanywhere list-profiles \
-  --query="profiles[?name=='digicert-tlm-sensor'].profileArn | [0]" --output=text)"
+  --query="profiles[?name=='$PROFILE_NAME'].profileArn | [0]" --output=text)"
 if [ -z "$PROFILE_ARN" ] || [ "$PROFILE_ARN" = None ]; then
-  PROFILE_ARN="$(run aws rolesanywhere create-profile --name=digicert-tlm-sensor --enabled \
+  PROFILE_ARN="$(run aws rolesanywhere create-profile --name="$PROFILE_NAME" --enabled \
     --role-arns="$ROLE_ARN" --tags=key=created-by,value=aws-connector-wizard \
     --query=profile.profileArn --output=text)"
 else

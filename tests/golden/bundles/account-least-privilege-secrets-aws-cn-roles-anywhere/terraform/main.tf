@@ -107,7 +107,7 @@ locals {
 
 # The organization's CA, which issues the sensor's certificate.
 resource "aws_rolesanywhere_trust_anchor" "sensor" {
-  name    = "digicert-tlm-sensor-ca"
+  name    = "tlm-sensor-onprem-ca"
   enabled = true
 
   source {
@@ -127,7 +127,7 @@ resource "aws_iam_role" "sensor" {
 }
 
 resource "aws_rolesanywhere_profile" "sensor" {
-  name      = "digicert-tlm-sensor"
+  name      = "tlm-sensor-onprem"
   enabled   = true
   role_arns = [aws_iam_role.sensor.arn]
 }
