@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import zipfile
@@ -33,6 +34,7 @@ from app.domain.artifacts import (
     bundle_zip,
     render_format,
 )
+from app.domain.checklist import checklist
 from app.domain.plan import Plan
 from tests.domain.artifact_matrix import MATRIX
 
@@ -164,6 +166,24 @@ def test_each_format_renders_as_one_valid_text(fmt: str) -> None:
         assert text == artifact(plan, "setup.sh").content  # type: ignore[union-attr]
     else:
         assert text.startswith("# AWS setup for the DigiCert")
+
+
+# A file a checklist command reads: file://NAME, or NAME.json given to another command (sed).
+_FILE_ARGUMENT = re.compile(r"(?:file://)?([\w./-]+\.(?:json|yaml))")
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX))
+def test_every_file_a_checklist_command_reads_is_in_the_bundle(key: str) -> None:
+    # The bundle's checklist.md runs these commands in the bundle's folder (issue 13.2: the sensor
+    # role's trust policy and the trust anchor's source were named, and missing).
+    plan = MATRIX[key]
+    files = bundle(plan)
+    named = {
+        name for step in checklist(plan) for command in step.cli for name in _FILE_ARGUMENT.findall(command)
+    }
+    assert named <= set(files), (key, named - set(files))
+    if plan.principal.value == "roles-anywhere":
+        assert {"sensor-role-trust-policy.json", "roles-anywhere-trust-anchor-source.json"} <= named
 
 
 def test_unknown_format_is_refused() -> None:

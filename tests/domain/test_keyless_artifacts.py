@@ -103,6 +103,7 @@ def test_the_sensor_role_and_what_gives_it_to_the_sensor(key: str) -> None:
     if plan.principal is Principal.INSTANCE_ROLE:
         trust = sensor_role_trust_policy(plan)
         assert role["AssumeRolePolicyDocument"] == tf_trust == script_trust == trust
+        assert json.loads(files["sensor-role-trust-policy.json"]) == trust
         profile = resources[cloudformation.INSTANCE_PROFILE_LOGICAL_ID]["Properties"]
         assert profile == {
             "InstanceProfileName": plan.sensor_role_name,
@@ -118,6 +119,11 @@ def test_the_sensor_role_and_what_gives_it_to_the_sensor(key: str) -> None:
     assert role["AssumeRolePolicyDocument"] == expected
     assert tf_trust == _with_anchor(plan, "${aws_rolesanywhere_trust_anchor.sensor.arn}")
     assert script_trust == _with_anchor(plan, "TRUST_ANCHOR_ARN_FROM_CREATE_TRUST_ANCHOR")
+    # The bundle's file, for the checklist's commands: the placeholder they replace with sed.
+    assert json.loads(files["sensor-role-trust-policy.json"]) == _with_anchor(plan, "TRUST_ANCHOR_ARN")
+    assert json.loads(files["roles-anywhere-trust-anchor-source.json"]) == json.loads(
+        heredocs(files[shell.SETUP_SCRIPT])[shell.TRUST_ANCHOR_SOURCE_FUNCTION]
+    )
     assert (
         'TRUST="${TRUST//TRUST_ANCHOR_ARN_FROM_CREATE_TRUST_ANCHOR/$TRUST_ANCHOR_ARN}"'
         in files[shell.SETUP_SCRIPT]

@@ -148,7 +148,12 @@ def test_every_arn_follows_the_partition(partition: str) -> None:
         for doc in documents(plan):
             text = json.dumps(doc.document)
             arns = [part for part in text.split('"') if part.startswith("arn:")]
-            assert arns, (key, doc.file_name)
+            # The sensor role trusts a service, and the CA certificate is no ARN: the others name one.
+            if doc.file_name not in (
+                "sensor-role-trust-policy.json",
+                "roles-anywhere-trust-anchor-source.json",
+            ):
+                assert arns, (key, doc.file_name)
             assert all(a.startswith(f"arn:{partition}:") for a in arns), (key, doc.file_name, arns)
 
 
@@ -214,7 +219,7 @@ def test_explanations_cover_every_action_of_every_policy() -> None:
     for key, plan in MATRIX.items():
         explained = policy_explanations(plan)
         for doc in documents(plan):
-            if doc.kind == "documented":
+            if doc.kind in ("documented", "source"):  # the source's text; the trust anchor's CA: no policy
                 continue
             match = [e for e in explained if e.file_name == doc.file_name]
             assert len(match) == 1, (key, doc.file_name)

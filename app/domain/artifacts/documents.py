@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from app.domain import member_role
 from app.domain.artifacts.sensor import principal_words
 from app.domain.attachments import attachments
-from app.domain.plan import Plan
+from app.domain.plan import Plan, Principal
 from app.domain.policies import (
     PolicyDocument,
     documented_inline_policy,
     render_json,
+)
+from app.domain.principal import (
+    SENSOR_ROLE_TRUST_FILE,
+    TRUST_ANCHOR_ARN_PLACEHOLDER,
+    TRUST_ANCHOR_SOURCE_FILE,
+    trust_anchor_source,
 )
 
 # render_json is re-exported: the bundle's files and the pages share it.
@@ -31,7 +37,8 @@ class Document:
     description: str
     document: PolicyDocument
     # "identity" policies are checked by IAM linters; a "trust" policy is a
-    # role's resource policy; "documented" is the source's text, kept verbatim.
+    # role's resource policy; "documented" is the source's text, kept verbatim;
+    # "source" is no policy: the Roles Anywhere trust anchor's CA, as CreateTrustAnchor takes it.
     kind: str = "identity"
 
 
@@ -43,11 +50,17 @@ def documents(plan: Plan) -> list[Document]:
             Document(
                 inline.file_name,
                 "Inline policy (corrected)",
-                "The inline policy to put on the user: sts:AssumeRole on the common role, "
-                'sts:GetAccessKeyInfo on "*" (sts:GetSessionToken needs no permission).',
+                (
+                    "The inline policy to put on the sensor role: sts:AssumeRole on the common role (role "
+                    "credentials need nothing else from STS)."
+                    if plan.uses_role_principal
+                    else "The inline policy to put on the user: sts:AssumeRole on the common role, "
+                    'sts:GetAccessKeyInfo on "*" (sts:GetSessionToken needs no permission).'
+                ),
                 inline.document,
             )
         )
+    docs += _sensor_documents(plan, found.sensor_role_trust)
     if plan.is_organization:
         docs.append(
             Document(
@@ -85,4 +98,43 @@ def documents(plan: Plan) -> list[Document]:
                     policy.document,
                 )
             )
+    return docs
+
+
+def _sensor_documents(plan: Plan, trust: PolicyDocument | None) -> list[Document]:
+    """A keyless plan's sensor role trust policy and, for Roles Anywhere, the trust anchor's source:
+    the files the checklist's commands read (`file://...`), so they must be in the bundle."""
+    if trust is None:
+        return []
+    anchor = (
+        f" Replace {TRUST_ANCHOR_ARN_PLACEHOLDER} with the trust anchor's ARN (the checklist's command does)."
+        if plan.principal is Principal.ROLES_ANYWHERE
+        else ""
+    )
+    docs = [
+        Document(
+            SENSOR_ROLE_TRUST_FILE,
+            f"Sensor role {plan.sensor_role_name}: trust policy",
+            "Who may assume the sensor role: "
+            + (
+                "EC2, for the instance that carries its instance profile."
+                if plan.principal is Principal.INSTANCE_ROLE
+                else "IAM Roles Anywhere, for a certificate from the trust anchor with the plan's subject CN."
+            )
+            + anchor,
+            trust,
+            kind="trust",
+        )
+    ]
+    if plan.principal is Principal.ROLES_ANYWHERE:
+        docs.append(
+            Document(
+                TRUST_ANCHOR_SOURCE_FILE,
+                "IAM Roles Anywhere trust anchor: source",
+                "The CA that issues the sensor's certificate, as aws rolesanywhere create-trust-anchor "
+                "--source takes it.",
+                trust_anchor_source(plan),
+                kind="source",
+            )
+        )
     return docs
