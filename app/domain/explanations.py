@@ -28,6 +28,11 @@ ROLES_ANYWHERE_TRUST_DOC = "https://docs.aws.amazon.com/rolesanywhere/latest/use
 
 def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
     """Every policy the plan attaches, to the connector's user or role and to the member role, explained."""
+    return principal_explanations(plan) + member_role_explanations(plan)
+
+
+def principal_explanations(plan: Plan) -> list[PolicyExplanation]:
+    """What the connector's own principal gets, its user or its sensor role (and that role's trust)."""
     found = attachments(plan)
     user = found.principal_label
     out: list[PolicyExplanation] = []
@@ -67,6 +72,13 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
                 explain_document(inline.document),
             )
         )
+    return out
+
+
+def member_role_explanations(plan: Plan) -> list[PolicyExplanation]:
+    """What the member role in every member account gets, and who may assume it (none without one)."""
+    found = attachments(plan)
+    out: list[PolicyExplanation] = []
     role = found.member_role
     if role is not None:
         trust = role.trust_policy

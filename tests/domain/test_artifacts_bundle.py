@@ -210,3 +210,24 @@ def test_every_artifact_is_explained() -> None:
     ]
     assert all(r.why for p in user.policies for r in p.reasons)
     assert explained["inline-policy-as-documented.json"].policies == ()
+
+
+def test_a_keyless_plans_files_explain_the_sensor_roles_policies_where_they_grant_them() -> None:
+    # The sensor role is a role too: its policies belong to the management account's files, never
+    # to the member role's.
+    plan = MATRIX["organization-least-privilege-secrets-aws-member-role-roles-anywhere"]
+    explained = {e.path: e for e in artifact_explanations(plan)}
+    sensor = [
+        "digicert-tlm-sensor (trust policy)",
+        "DigiCertTLMOrganizationsRead",
+        "DigiCertTLMCertificateManager",
+        "DigiCertTLMSecretsManagerPrefix",
+        "DigiCertTLMCommonRoleAccess",
+    ]
+    member = ["DigiCertTLMMemberRole (trust policy)", "CertificateManager", "SecretsManagerPrefix"]
+    for path in ("cloudformation/management-account.yaml", "terraform/main.tf"):
+        assert [p.name for p in explained[path].policies] == sensor, path
+    for path in ("cloudformation/member-role-stackset.yaml", "terraform/member-role.tf"):
+        assert [p.name for p in explained[path].policies] == member, path
+    assert [p.name for p in explained["setup.sh"].policies] == sensor + member
+    assert [p.name for p in explained["sensor-role-trust-policy.json"].policies] == sensor[:1]

@@ -11,7 +11,7 @@ Pure (stdlib only, plus the domain). The web page, the API and the CLI call:
 - `bundle_zip(plan)`: that bundle as a reproducible zip (fixed timestamps,
   sorted entries), and `bundle_file_name(plan)` for its download name;
 - `artifact_explanations(plan)`: per file, the policies it grants and why each
-  permission is there (from `explanations.policy_explanations`).
+  permission is there (`explanations.principal_explanations` and `member_role_explanations`).
 
 Nothing here reads the clock, the environment or the disk: the same plan
 always gives byte-identical files (the golden tests rely on it).
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.domain import member_role
-from app.domain.explanations import policy_explanations
+from app.domain.explanations import member_role_explanations, principal_explanations
 from app.domain.least_privilege import PolicyExplanation
 from app.domain.plan import Plan, Principal
 from app.domain.policies import render_json
@@ -282,10 +282,10 @@ class ArtifactExplanation:
 
 def artifact_explanations(plan: Plan) -> list[ArtifactExplanation]:
     """For each file, the policies it grants and why each permission is there (for the Policies page)."""
-    explanations = policy_explanations(plan)
-    by_file = {e.file_name: e for e in explanations if e.file_name}
-    user_side = tuple(e for e in explanations if e.attached_to.startswith("user "))
-    role_side = tuple(e for e in explanations if not e.attached_to.startswith("user "))
+    # Split by who gets them, not by how a label reads: a keyless plan's principal is a role too.
+    user_side = tuple(principal_explanations(plan))
+    role_side = tuple(member_role_explanations(plan))
+    by_file = {e.file_name: e for e in user_side + role_side if e.file_name}
     out: list[ArtifactExplanation] = []
     for item in artifacts(plan):
         if item.format == "json":
