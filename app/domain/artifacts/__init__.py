@@ -29,12 +29,13 @@ from functools import lru_cache
 from app.domain import member_role
 from app.domain.explanations import member_role_explanations, principal_explanations
 from app.domain.least_privilege import PolicyExplanation
-from app.domain.plan import Plan, Principal
+from app.domain.plan import Plan
 from app.domain.policies import render_json
 
 from . import cloudformation, shell, terraform
 from .documents import documents
 from .markdown import CHECKLIST_FILE, checklist_markdown
+from .sensor import principal_text
 
 FORMATS = ("json", "cli", "cloudformation", "terraform", "markdown")
 MANIFEST_FILE = "manifest.json"
@@ -78,20 +79,6 @@ class Artifact:
         return self.content.encode("utf-8")
 
 
-# How the bundle's titles name the management-account files' principal (docs/facts.md#keyless-sensors).
-_PRINCIPAL_TITLES = {
-    Principal.IAM_USER: "user",
-    Principal.INSTANCE_ROLE: "sensor role",
-    Principal.ROLES_ANYWHERE: "sensor role and Roles Anywhere",
-}
-_PRINCIPAL_CONTENTS = {
-    Principal.IAM_USER: "the IAM user with its policies",
-    Principal.INSTANCE_ROLE: "the sensor's IAM role with its policies, and its instance profile",
-    Principal.ROLES_ANYWHERE: "the IAM Roles Anywhere trust anchor and profile, and the sensor's IAM role with "
-    "its policies",
-}
-
-
 def artifacts(plan: Plan) -> list[Artifact]:
     """Every file of the plan's bundle except the manifest, in a stable order."""
     return list(_artifacts(plan))
@@ -103,6 +90,7 @@ def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
     # `artifact`, `render_format`, `bundle` and the explanations each ask again
     # for the same plan's files: build the bundle once (~6.5 ms each time).
     # Callers get a fresh list, so they cannot change what is cached.
+    text = principal_text(plan)
     out = [
         Artifact(doc.file_name, "json", doc.title, doc.description, render_json(doc.document))
         for doc in documents(plan)
@@ -125,10 +113,10 @@ def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
         Artifact(
             cloudformation.MANAGEMENT_TEMPLATE,
             "cloudformation",
-            f"CloudFormation: the connector's {_PRINCIPAL_TITLES[plan.principal]}",
+            f"CloudFormation: the connector's {text.title}",
             "Template for the "
             + ("management account" if plan.is_organization else "account")
-            + f": {_PRINCIPAL_CONTENTS[plan.principal]} (no access key).",
+            + f": {text.contents} (no access key).",
             cloudformation.render_management(plan),
         )
     )
@@ -167,9 +155,8 @@ def _artifacts(plan: Plan) -> tuple[Artifact, ...]:
         Artifact(
             terraform.MAIN_FILE,
             "terraform",
-            f"Terraform: the connector's {_PRINCIPAL_TITLES[plan.principal]}",
-            f"{_PRINCIPAL_CONTENTS[plan.principal][0].upper()}{_PRINCIPAL_CONTENTS[plan.principal][1:]} "
-            "(no access key, so no secret in the state).",
+            f"Terraform: the connector's {text.title}",
+            f"{text.contents[0].upper()}{text.contents[1:]} (no access key, so no secret in the state).",
             terraform.main_tf(plan),
         )
     )

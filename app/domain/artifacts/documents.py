@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain import member_role
-from app.domain.artifacts.sensor import principal_words
+from app.domain.artifacts.sensor import principal_text
 from app.domain.attachments import attachments
 from app.domain.plan import Plan, Principal
 from app.domain.policies import (
@@ -81,7 +81,7 @@ def documents(plan: Plan) -> list[Document]:
             Document(
                 role.trust_file,
                 f"Member role {role.name}: trust policy",
-                f"Who may assume the member role: only the connector's {principal_words(plan)} in the "
+                f"Who may assume the member role: only the connector's {principal_text(plan).noun} in the "
                 "management account. "
                 f"Replace {member_role.MANAGEMENT_ACCOUNT_PLACEHOLDER} with the management account's id if "
                 "you use this file by hand; the CloudFormation and Terraform files fill it in.",

@@ -9,50 +9,77 @@ Roles Anywhere trust anchor's source (docs/facts.md#keyless-sensors).
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from app.domain.plan import Plan, Principal
 from app.domain.policies import PolicyDocument
-from app.domain.principal import connector_principal_name, sensor_role_trust_policy
+from app.domain.principal import sensor_role_trust_policy, trust_anchor_source
 
 __all__ = [
+    "PRINCIPAL_TEXT",
+    "PrincipalText",
     "anchor_source",
-    "no_key_line",
-    "principal_kind",
-    "principal_name",
-    "principal_words",
+    "cloudformation_name",
+    "principal_text",
     "sensor_trust",
+    "terraform_name",
 ]
 
-Kind = Literal["user", "role"]
+
+@dataclass(frozen=True, slots=True)
+class PrincipalText:
+    """How every artifact names the principal and what the management account's files create for it.
+
+    One entry per principal, so a new principal is worded in one place, not in a table per
+    generator (docs/facts.md#keyless-sensors).
+    """
+
+    noun: str  # the prose's word: "user" or "sensor role"
+    title: str  # the bundle's file titles: "CloudFormation: the connector's TITLE"
+    contents: str  # what management-account.yaml and main.tf create
+    template: str  # the subject of management-account.yaml's Description
+    stack: str  # deploy.sh: "Deploying the STACK stack (STACK_CONTENTS, no access key)"
+    stack_contents: str
+    no_key: str  # what a header says about access keys
 
 
-def principal_kind(plan: Plan) -> Kind:
-    """ "user" (iam-user) or "role" (the sensor role: instance-role, roles-anywhere)."""
-    return "role" if plan.uses_role_principal else "user"
+PRINCIPAL_TEXT: dict[Principal, PrincipalText] = {
+    Principal.IAM_USER: PrincipalText(
+        noun="user",
+        title="user",
+        contents="the IAM user with its policies",
+        template="IAM user",
+        stack="user",
+        stack_contents="IAM user and policies",
+        no_key="It creates no access key; create one afterwards (checklist) and keep its secret out of tickets.",
+    ),
+    Principal.INSTANCE_ROLE: PrincipalText(
+        noun="sensor role",
+        title="sensor role",
+        contents="the sensor's IAM role with its policies, and its instance profile",
+        template="IAM role and instance profile of the sensor on EC2",
+        stack="sensor",
+        stack_contents="sensor role, instance profile and policies",
+        no_key="No access key anywhere: the sensor on EC2 gets temporary credentials from the instance profile.",
+    ),
+    Principal.ROLES_ANYWHERE: PrincipalText(
+        noun="sensor role",
+        title="sensor role and Roles Anywhere",
+        contents="the IAM Roles Anywhere trust anchor and profile, and the sensor's IAM role with its policies",
+        template="IAM Roles Anywhere trust anchor, profile and role of the sensor",
+        stack="sensor",
+        stack_contents="Roles Anywhere trust anchor and profile, sensor role and policies",
+        no_key="No access key anywhere: the sensor gets temporary credentials from IAM Roles Anywhere with its "
+        "certificate.",
+    ),
+}
 
 
-def principal_name(plan: Plan) -> str:
-    return connector_principal_name(plan)
-
-
-def principal_words(plan: Plan) -> str:
-    """How the artifacts' prose names the principal: "user" or "sensor role"."""
-    return "sensor role" if plan.uses_role_principal else "user"
-
-
-def no_key_line(plan: Plan) -> str:
-    """What a header says about access keys."""
-    if plan.principal is Principal.INSTANCE_ROLE:
-        return (
-            "No access key anywhere: the sensor on EC2 gets temporary credentials from the instance profile."
-        )
-    if plan.principal is Principal.ROLES_ANYWHERE:
-        return (
-            "No access key anywhere: the sensor gets temporary credentials from IAM Roles Anywhere with its "
-            "certificate."
-        )
-    return "It creates no access key; create one afterwards (checklist) and keep its secret out of tickets."
+def principal_text(plan: Plan) -> PrincipalText:
+    return PRINCIPAL_TEXT[plan.principal]
 
 
 def _stand_in(plan: Plan) -> str:
@@ -85,11 +112,21 @@ def _replace(item: Any, old: str, new: Any) -> Any:
     return item
 
 
-def anchor_source(plan: Plan) -> tuple[str, str, str]:
-    """(source type, CloudFormation SourceData key, value): the CA certificate bundle or the Private CA.
+def anchor_source(plan: Plan, spell: Callable[[str], str]) -> tuple[str, dict[str, str]]:
+    """The trust anchor's source type and data (principal.trust_anchor_source, the API's and the bundle's),
+    with the data's member names as a format spells them (`spell`: acmPcaArn -> AcmPcaArn, acm_pca_arn).
 
     https://docs.aws.amazon.com/rolesanywhere/latest/APIReference/API_SourceData.html
     """
-    if plan.trust_anchor_pca_arn:
-        return "AWS_ACM_PCA", "AcmPcaArn", plan.trust_anchor_pca_arn
-    return "CERTIFICATE_BUNDLE", "X509CertificateData", plan.trust_anchor_certificate
+    source = trust_anchor_source(plan)
+    return source["sourceType"], {spell(key): value for key, value in source["sourceData"].items()}
+
+
+def cloudformation_name(api_name: str) -> str:
+    """acmPcaArn -> AcmPcaArn: CloudFormation spells the API's member names with a capital."""
+    return api_name[:1].upper() + api_name[1:]
+
+
+def terraform_name(api_name: str) -> str:
+    """acmPcaArn -> acm_pca_arn, x509CertificateData -> x509_certificate_data: the provider's snake case."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", api_name).lower()

@@ -18,7 +18,6 @@ accounts where one failed instead of saying "Done".
 
 from __future__ import annotations
 
-import json
 import shlex
 import textwrap
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from app.domain.ownership import (
     plan_user_policies,
 )
 from app.domain.plan import Plan, PolicyStyle, Principal
-from app.domain.principal import roles_anywhere_profile_name, trust_anchor_name
+from app.domain.principal import roles_anywhere_profile_name, trust_anchor_name, trust_anchor_source
 
 from . import cloudformation, sensor
 from .documents import render_json
@@ -841,12 +840,9 @@ def setup_script(plan: Plan) -> str:
         trust = sensor.sensor_trust(plan, _ANCHOR_STAND_IN)
         lines += _heredoc_function(SENSOR_TRUST_FUNCTION, render_json(trust), _POLICY_END)
     if plan.principal is Principal.ROLES_ANYWHERE:
-        source_type, _, value = sensor.anchor_source(plan)
-        data_key = "acmPcaArn" if source_type == "AWS_ACM_PCA" else "x509CertificateData"
-        source = {"sourceType": source_type, "sourceData": {data_key: value}}
-        lines += _heredoc_function(
-            TRUST_ANCHOR_SOURCE_FUNCTION, json.dumps(source, indent=4) + "\n", _POLICY_END
-        )
+        # The same text as the bundle's roles-anywhere-trust-anchor-source.json.
+        source = render_json(trust_anchor_source(plan))
+        lines += _heredoc_function(TRUST_ANCHOR_SOURCE_FUNCTION, source, _POLICY_END)
     if member_role.applies(plan):
         lines += _heredoc_function(
             "member_role_template", cloudformation.render_stackset(plan), _TEMPLATE_END
@@ -903,22 +899,10 @@ def setup_script(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-# What deploy.sh says its management-account stack holds.
-_STACK_WHAT = {
-    Principal.IAM_USER: "user",
-    Principal.INSTANCE_ROLE: "sensor",
-    Principal.ROLES_ANYWHERE: "sensor",
-}
-_STACK_CONTENT = {
-    Principal.IAM_USER: "IAM user and policies",
-    Principal.INSTANCE_ROLE: "sensor role, instance profile and policies",
-    Principal.ROLES_ANYWHERE: "Roles Anywhere trust anchor and profile, sensor role and policies",
-}
-
-
 def deploy_script(plan: Plan) -> str:
     """cloudformation/deploy.sh: the exact commands that deploy this bundle's templates."""
     what = "Deploys this folder's CloudFormation templates (run it from anywhere; it uses its own folder)."
+    text = sensor.principal_text(plan)
     lines = _header(plan, "deploy.sh", what)
     usage, _ = _usage("deploy.sh", plan)
     lines += _argument_parsing(plan, usage)
@@ -931,7 +915,7 @@ def deploy_script(plan: Plan) -> str:
     if plan.is_organization:
         lines += _trusted_access(plan)
     lines += [
-        f'step "Deploying the {_STACK_WHAT[plan.principal]} stack ({_STACK_CONTENT[plan.principal]}, no access key)"',
+        f'step "Deploying the {text.stack} stack ({text.stack_contents}, no access key)"',
         f'run aws cloudformation deploy --region="$REGION" --stack-name={member_role.USER_STACK_NAME} \\',
         "  --template-file=management-account.yaml --capabilities=CAPABILITY_NAMED_IAM \\",
         "  --no-fail-on-empty-changeset",
