@@ -497,22 +497,25 @@ def _user_policy_functions(plan: Plan) -> list[str]:
     ]
 
 
+def _custom_policy_arn(plan: Plan, name: str) -> str:
+    """A customer managed policy's ARN in this account, as a case pattern or a word of the script."""
+    return f'"arn:{plan.partition.value}:iam::${{{_account_variable(plan)}}}:policy/"{shlex.quote(name)}'
+
+
 def _case_patterns(patterns: list[str]) -> str:
     return " | ".join(patterns)
 
 
 def _converge_lines(plan: Plan) -> list[str]:
     """Remove from the principal what the wizard owns and this plan lacks (app/domain/ownership.py)."""
-    account = _account_variable(plan)
     me = _principal(plan)
     wanted, owned = plan_user_policies(plan), owned_user_policies(plan)
 
-    def custom_arn(name: str) -> str:
-        return f'"arn:{plan.partition.value}:iam::${{{account}}}:policy/"{shlex.quote(name)}'
-
-    keep = [shlex.quote(a) for a in wanted.managed_arns] + [custom_arn(n) for n in wanted.custom_names]
+    keep = [shlex.quote(a) for a in wanted.managed_arns] + [
+        _custom_policy_arn(plan, n) for n in wanted.custom_names
+    ]
     detach = [shlex.quote(a) for a in owned.managed_arns if a not in wanted.managed_arns]
-    retire = [custom_arn(n) for n in owned.custom_names if n not in wanted.custom_names]
+    retire = [_custom_policy_arn(plan, n) for n in owned.custom_names if n not in wanted.custom_names]
     name_variable = "$" + me.variable
     lines = [
         f'step "Removing what this wizard put on {name_variable} before and this plan no longer includes"',
@@ -765,17 +768,13 @@ def _other_principal_lines(plan: Plan) -> list[str]:
 
     Runs after this plan's policies are attached, so a customer managed policy both use stays.
     """
-    account = _account_variable(plan)
     other = _other_principal(plan)
     owned = owned_user_policies(plan)
     wanted = plan_user_policies(plan)
 
-    def custom_arn(name: str) -> str:
-        return f'"arn:{plan.partition.value}:iam::${{{account}}}:policy/"{shlex.quote(name)}'
-
     managed = [shlex.quote(a) for a in owned.managed_arns]
-    kept_custom = [custom_arn(n) for n in owned.custom_names if n in wanted.custom_names]
-    retired_custom = [custom_arn(n) for n in owned.custom_names if n not in wanted.custom_names]
+    kept_custom = [_custom_policy_arn(plan, n) for n in owned.custom_names if n in wanted.custom_names]
+    retired_custom = [_custom_policy_arn(plan, n) for n in owned.custom_names if n not in wanted.custom_names]
     detach = f"run {other.iam('detach', _ARN_ARG)}"
     name = "$" + other.variable
     lines = [
