@@ -70,8 +70,7 @@ def management_template(plan: Plan) -> dict[str, Any]:
     grants: dict[str, Any] = {"ManagedPolicyArns": refs}
     if found.inline:
         grants["Policies"] = [{"PolicyName": p.name, "PolicyDocument": p.document} for p in found.inline]
-    principal, outputs = _principal_resources(plan, grants)
-    resources = {**principal, **resources}
+    resources = {**_principal_resources(plan, grants), **resources}
     scope = "organization's management account" if plan.is_organization else "AWS account"
     least = plan.style is PolicyStyle.LEAST_PRIVILEGE
     policies = "least-privilege custom policies" if least else "AWS managed policies, as documented"
@@ -80,28 +79,36 @@ def management_template(plan: Plan) -> dict[str, Any]:
         "Description": f"{sensor.principal_text(plan).template} for the DigiCert Trust Lifecycle Manager AWS "
         f"connector in the {scope} ({policies}). Creates no access key.",
         "Resources": resources,
-        "Outputs": outputs,
+        "Outputs": _outputs(plan),
     }
 
 
-def _output(description: str, value: Any) -> dict[str, Any]:
-    return {"Description": description, "Value": value}
+# Each output's resource (sensor.principal_outputs): its logical id, and its ARN's Fn::GetAtt attribute.
+_OUTPUT_RESOURCES = {
+    "user": (USER_LOGICAL_ID, "Arn"),
+    "role": (SENSOR_ROLE_LOGICAL_ID, "Arn"),
+    "instance_profile": (INSTANCE_PROFILE_LOGICAL_ID, "Arn"),
+    "profile": (ROLES_ANYWHERE_PROFILE_LOGICAL_ID, "ProfileArn"),
+    "trust_anchor": (TRUST_ANCHOR_LOGICAL_ID, "TrustAnchorArn"),
+}
 
 
-def _principal_resources(plan: Plan, grants: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The principal the policies go to (`grants`: ManagedPolicyArns, Policies) and the stack's outputs."""
+def _outputs(plan: Plan) -> dict[str, Any]:
+    outputs = {}
+    for output in sensor.principal_outputs(plan):
+        logical_id, arn = _OUTPUT_RESOURCES[output.resource]
+        value = {"Ref": logical_id} if output.attribute == "name" else {"Fn::GetAtt": [logical_id, arn]}
+        outputs[output.name] = {"Description": output.description, "Value": value}
+    return outputs
+
+
+def _principal_resources(plan: Plan, grants: dict[str, Any]) -> dict[str, Any]:
+    """The principal the policies go to (`grants`: ManagedPolicyArns, Policies), and what gives it to the sensor."""
     if not plan.uses_role_principal:
         user = {"UserName": plan.user_name, **grants}
-        return (
-            {USER_LOGICAL_ID: {"Type": "AWS::IAM::User", "Properties": user}},
-            {
-                "UserName": _output("The connector's IAM user.", {"Ref": USER_LOGICAL_ID}),
-                "UserArn": _output("Its ARN.", {"Fn::GetAtt": [USER_LOGICAL_ID, "Arn"]}),
-            },
-        )
+        return {USER_LOGICAL_ID: {"Type": "AWS::IAM::User", "Properties": user}}
     resources: dict[str, Any] = {}
-    outputs: dict[str, Any] = {}
-    anchor_arn = {"Fn::GetAtt": [TRUST_ANCHOR_LOGICAL_ID, "TrustAnchorArn"]}
+    anchor_arn = {"Fn::GetAtt": list(_OUTPUT_RESOURCES["trust_anchor"])}
     if plan.principal is Principal.ROLES_ANYWHERE:
         source_type, source_data = sensor.anchor_source(plan, sensor.cloudformation_name)
         resources[TRUST_ANCHOR_LOGICAL_ID] = {
@@ -119,9 +126,6 @@ def _principal_resources(plan: Plan, grants: dict[str, Any]) -> tuple[dict[str, 
         **grants,
     }
     resources[SENSOR_ROLE_LOGICAL_ID] = {"Type": "AWS::IAM::Role", "Properties": role}
-    role_arn = {"Fn::GetAtt": [SENSOR_ROLE_LOGICAL_ID, "Arn"]}
-    outputs["RoleName"] = _output("The sensor's IAM role.", {"Ref": SENSOR_ROLE_LOGICAL_ID})
-    outputs["RoleArn"] = _output("Its ARN (the signing helper's --role-arn).", role_arn)
     if plan.principal is Principal.INSTANCE_ROLE:
         # The sensor's EC2 instance gets the role through an instance profile of the same name.
         resources[INSTANCE_PROFILE_LOGICAL_ID] = {
@@ -131,29 +135,16 @@ def _principal_resources(plan: Plan, grants: dict[str, Any]) -> tuple[dict[str, 
                 "Roles": [{"Ref": SENSOR_ROLE_LOGICAL_ID}],
             },
         }
-        outputs["InstanceProfileName"] = _output(
-            "The instance profile to give the sensor's EC2 instance.", {"Ref": INSTANCE_PROFILE_LOGICAL_ID}
-        )
-        outputs["InstanceProfileArn"] = _output(
-            "Its ARN.", {"Fn::GetAtt": [INSTANCE_PROFILE_LOGICAL_ID, "Arn"]}
-        )
     else:
         resources[ROLES_ANYWHERE_PROFILE_LOGICAL_ID] = {
             "Type": "AWS::RolesAnywhere::Profile",
             "Properties": {
                 "Name": roles_anywhere_profile_name(plan),
                 "Enabled": True,
-                "RoleArns": [role_arn],
+                "RoleArns": [{"Fn::GetAtt": [SENSOR_ROLE_LOGICAL_ID, "Arn"]}],
             },
         }
-        outputs["ProfileArn"] = _output(
-            "The Roles Anywhere profile (the signing helper's --profile-arn).",
-            {"Fn::GetAtt": [ROLES_ANYWHERE_PROFILE_LOGICAL_ID, "ProfileArn"]},
-        )
-        outputs["TrustAnchorArn"] = _output(
-            "The trust anchor (the signing helper's --trust-anchor-arn).", anchor_arn
-        )
-    return resources, outputs
+    return resources
 
 
 def sensor_role_description(plan: Plan) -> str:

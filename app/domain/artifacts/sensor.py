@@ -20,9 +20,11 @@ from app.domain.principal import sensor_role_trust_policy, trust_anchor_source
 
 __all__ = [
     "PRINCIPAL_TEXT",
+    "PrincipalOutput",
     "PrincipalText",
     "anchor_source",
     "cloudformation_name",
+    "principal_outputs",
     "principal_text",
     "sensor_trust",
     "terraform_name",
@@ -80,6 +82,58 @@ PRINCIPAL_TEXT: dict[Principal, PrincipalText] = {
 
 def principal_text(plan: Plan) -> PrincipalText:
     return PRINCIPAL_TEXT[plan.principal]
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalOutput:
+    """One output of the management account's stack or Terraform module: what the sensor needs.
+
+    `name` is CloudFormation's output name (Terraform's is its snake case); `resource` is what it
+    reads ("user", "role", "instance_profile", "profile", "trust_anchor") and `attribute` "name"
+    or "arn": each format turns these into its own reference.
+    """
+
+    name: str
+    description: str
+    resource: str
+    attribute: str
+
+
+def principal_outputs(plan: Plan) -> tuple[PrincipalOutput, ...]:
+    """The stack's and the module's outputs, in order: the user, or the sensor role and what gives
+    it to the sensor (the ARNs the signing helper takes, for Roles Anywhere)."""
+    if not plan.uses_role_principal:
+        return (
+            PrincipalOutput("UserName", "The connector's IAM user.", "user", "name"),
+            PrincipalOutput("UserArn", "Its ARN.", "user", "arn"),
+        )
+    role = (
+        PrincipalOutput("RoleName", "The sensor's IAM role.", "role", "name"),
+        PrincipalOutput("RoleArn", "Its ARN (the signing helper's --role-arn).", "role", "arn"),
+    )
+    if plan.principal is Principal.INSTANCE_ROLE:
+        return (
+            *role,
+            PrincipalOutput(
+                "InstanceProfileName",
+                "The instance profile to give the sensor's EC2 instance.",
+                "instance_profile",
+                "name",
+            ),
+            PrincipalOutput("InstanceProfileArn", "Its ARN.", "instance_profile", "arn"),
+        )
+    return (
+        *role,
+        PrincipalOutput(
+            "ProfileArn", "The Roles Anywhere profile (the signing helper's --profile-arn).", "profile", "arn"
+        ),
+        PrincipalOutput(
+            "TrustAnchorArn",
+            "The trust anchor (the signing helper's --trust-anchor-arn).",
+            "trust_anchor",
+            "arn",
+        ),
+    )
 
 
 def _stand_in(plan: Plan) -> str:

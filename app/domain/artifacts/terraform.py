@@ -108,37 +108,26 @@ def _principal_blocks(plan: Plan) -> tuple[list[Block | Comment], list[tuple[str
     return items, [("sensor_role_trust_policy", sensor.sensor_trust(plan, anchor_arn))]
 
 
+# Each output's resource (sensor.principal_outputs) as a Terraform address.
+_OUTPUT_RESOURCES = {
+    "user": "aws_iam_user.connector",
+    "role": "aws_iam_role.sensor",
+    "instance_profile": "aws_iam_instance_profile.sensor",
+    "profile": "aws_rolesanywhere_profile.sensor",
+    "trust_anchor": "aws_rolesanywhere_trust_anchor.sensor",
+}
+
+
 def _outputs(plan: Plan) -> list[Block]:
-    if not plan.uses_role_principal:
-        return [
-            Block("output", ("user_name",), [("value", USER)]),
-            Block("output", ("user_arn",), [("value", Expr("aws_iam_user.connector.arn"))]),
-        ]
-    outputs = [
-        Block("output", ("role_name",), [("value", ROLE)]),
-        Block("output", ("role_arn",), [("value", Expr("aws_iam_role.sensor.arn"))]),
+    """The same outputs as the CloudFormation stack's, named in snake case."""
+    return [
+        Block(
+            "output",
+            (sensor.terraform_name(output.name),),
+            [("value", Expr(f"{_OUTPUT_RESOURCES[output.resource]}.{output.attribute}"))],
+        )
+        for output in sensor.principal_outputs(plan)
     ]
-    if plan.principal is Principal.INSTANCE_ROLE:
-        outputs += [
-            Block(
-                "output",
-                ("instance_profile_name",),
-                [("value", Expr("aws_iam_instance_profile.sensor.name"))],
-            ),
-            Block(
-                "output", ("instance_profile_arn",), [("value", Expr("aws_iam_instance_profile.sensor.arn"))]
-            ),
-        ]
-    else:
-        outputs += [
-            Block("output", ("profile_arn",), [("value", Expr("aws_rolesanywhere_profile.sensor.arn"))]),
-            Block(
-                "output",
-                ("trust_anchor_arn",),
-                [("value", Expr("aws_rolesanywhere_trust_anchor.sensor.arn"))],
-            ),
-        ]
-    return outputs
 
 
 def main_tf(plan: Plan) -> str:
