@@ -80,3 +80,13 @@ def test_a_role_plan_without_the_custom_policy_links_to_its_role() -> None:
     plan = Plan(scope="account", principal=Principal.INSTANCE_ROLE, style="least-privilege")
     assert permission_step(plan, "organizations") == "create-sensor-role"
     assert permission_step(Plan(scope="account", style="least-privilege"), "organizations") == "create-user"
+
+
+def test_denial_texts_do_not_call_a_role_plans_connector_a_user() -> None:
+    # A keyless plan meets these too: its connector is the sensor role (issue 13.2).
+    from app.domain.verification.causes import CAUSE_TEXT
+
+    for cause in CHECK_DEPENDENT_CAUSES:
+        text = CAUSE_TEXT[cause]
+        assert "connector's own policies" in text, cause
+        assert "user's" not in text and "connector user" not in text, cause

@@ -74,9 +74,10 @@ CAUSE_TEXT: dict[Cause, str] = {
         "SCPs win; an organization administrator must change the SCP."
     ),
     Cause.CALLER_POLICY: (
-        "The connector user's own policies do not allow this call: no identity-based policy allows it."
+        "The connector's own policies do not allow this call: no identity-based policy of its IAM user "
+        "or sensor role allows it."
     ),
-    Cause.ACCESS_DENIED: "AWS denied the call: the user's policies do not allow it.",
+    Cause.ACCESS_DENIED: "AWS denied the call: the connector's own policies do not allow it.",
     Cause.MEMBER_ROLE_PERMISSIONS: (
         "The role was assumed, but its permissions policy does not allow this call in the member account."
     ),
