@@ -1,4 +1,4 @@
-"""Run every check of a plan: the user's own checks, then member accounts × regions concurrently.
+"""Run every check of a plan: the connector's own checks, then member accounts × regions concurrently.
 
 The pool is bounded (`AwsSettings.concurrency`, 64 by default). Against AWS a
 check is a chain of round trips and the threads mostly wait, so the pool size

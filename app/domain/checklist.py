@@ -466,7 +466,7 @@ def _member_role(plan: Plan) -> Step:
             ),
             warning=(
                 f"{DEFAULT_ROLE_NAME} carries administrator rights in every member account: the "
-                "connector's key can then do anything there. A dedicated least-privilege member role "
+                "connector's credentials can then do anything there. A dedicated least-privilege member role "
                 "is safer."
             ),
         )
