@@ -20,6 +20,9 @@ Everything that talks to AWS gets its clients from a `ClientSet` made here.
   global services (Organizations) use the partition's home region.
 - botocore and urllib3 loggers are pinned at WARNING: at DEBUG botocore logs
   request headers, `X-Amz-Security-Token` included.
+- Timestamps in answers are parsed without dateutil when they have the one
+  form AWS uses (`parse_timestamp`): ~13% of a request's CPU
+  (docs/decisions.md#verify-concurrency).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -37,6 +41,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, ReadOnlyCredentials
 from botocore.credentials import Credentials as BotocoreCredentials
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from app.domain.iam import HOME_REGION, Partition
@@ -199,6 +204,34 @@ class _ThreadIdentityProvider(CredentialProvider):  # type: ignore[misc]
         return self._identity
 
 
+# ISO 8601 in UTC with optional fractional seconds, the form of AWS's XML
+# answers (AssumeRole's Expiration): 2026-12-02T15:00:00.000Z.
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """botocore's timestamp parsing, without dateutil for the form AWS sends.
+
+    Seam "timestamps without dateutil" (docs/decisions.md#verify-concurrency):
+    botocore parses every timestamp of an answer with `dateutil.parser` (after
+    trying it as a number), ~0.1 ms each; AssumeRole's answer has one, so it
+    was ~13% of the CPU of a member account's three calls (bench/README.md,
+    verify_scale). The same instant comes back, in UTC; any other form (epoch
+    numbers of the JSON protocols, RFC 822, offsets) goes to botocore's own
+    parser. Installed with the extension point botocore offers for it
+    (ResponseParserFactory.set_parser_defaults(timestamp_parser=...), which
+    the AWS CLI uses for its --cli-timestamp-format).
+    """
+    if isinstance(value, str) and _ISO_UTC.fullmatch(value):
+        return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+    return botocore_parse_timestamp(value)  # type: ignore[no-any-return]
+
+
+def _fast_timestamps(core: botocore.session.Session) -> botocore.session.Session:
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+    return core
+
+
 class _SharedSession:
     """Warm boto3 Sessions for the process, and the lock that guards them.
 
@@ -219,7 +252,9 @@ class _SharedSession:
         """The Session of the run's own identity; the caller holds the lock."""
         if self._session is None:
             pin_loggers()
-            self._session = boto3.Session(profile_name=self._profile)
+            self._session = boto3.Session(
+                botocore_session=_fast_timestamps(botocore.session.Session()), profile_name=self._profile
+            )
         return self._session
 
     def client(self, service: str, **kwargs: Any) -> Any:
@@ -230,7 +265,7 @@ class _SharedSession:
         with self._lock:
             if self._member is None:
                 pin_loggers()
-                core = botocore.session.Session()
+                core = _fast_timestamps(botocore.session.Session())
                 core.register_component(
                     "credential_provider", CredentialResolver([_ThreadIdentityProvider(self.identity)])
                 )
@@ -322,16 +357,26 @@ class ClientSet:
         return self._credentials.secrets() if self._credentials is not None else []
 
     def _cached(self, key: tuple[str, str, str], make: Callable[[], Any]) -> Any:
-        with self._lock:
-            existing = self._clients.get(key)
+        """The run's client for `key`, made by the first thread that needs it; the others wait for it.
+
+        Clients used to be made outside the lock and the loser of a race dropped:
+        when a run starts, every worker thread asks for the same STS and ACM
+        clients at once, and 64 threads made ~40 clients where 6 were needed, at
+        2-9 ms of CPU each, a third of a run's CPU per request at 200 accounts
+        (bench/README.md, verify_scale). Creation is serialised by the shared
+        Session's lock anyway, so waiting here costs no parallelism.
+        """
+        existing = self._clients.get(key)  # a dict read is atomic; a client is published complete
         if existing is not None:
             return existing
-        client = make()
-        for event, handler in self._hooks:
-            client.meta.events.register(event, handler)
         with self._lock:
-            # Two threads may have raced to create it: keep the first.
-            return self._clients.setdefault(key, client)
+            client = self._clients.get(key)
+            if client is None:
+                client = make()
+                for event, handler in self._hooks:
+                    client.meta.events.register(event, handler)
+                self._clients[key] = client
+            return client
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A client with this run's identity, made once per (service, region)."""
