@@ -25,8 +25,8 @@ from app.domain.plan import MAX_REGIONS, Plan, PlanError, parse_plan, plan_optio
 from app.store import db, steps, wizards
 from app.web.checklist import step_or_404
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard, engine_of
+from app.web.lazy_route import LazyDirectRoute
 from app.web.render import cached_json
-from app.web.routing import DirectRoute
 from app.web.security import may_create_wizards
 
 
@@ -63,8 +63,10 @@ LIMITED: Responses = {
 }
 
 # Direct routes (app/web/routing.py): dependencies called without FastAPI solving them per request.
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(api_guard)], route_class=DirectRoute)
-health = APIRouter(tags=["health"], route_class=DirectRoute)
+router = APIRouter(
+    prefix="/api/v1", tags=["api"], dependencies=[Depends(api_guard)], route_class=LazyDirectRoute
+)
+health = APIRouter(tags=["health"], route_class=LazyDirectRoute)
 
 
 # The domain's rules (app/domain/iam.py, plan.py), stated in the OpenAPI schema

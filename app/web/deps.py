@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
 from app.store import db, share_links
+from app.web.lazy_route import LazyDirectRoute
 from app.web.ratelimit import limit_share_links
-from app.web.routing import DirectRoute
 from app.web.security import csrf_token_for, verify_csrf
 
 ACTOR_COOKIE = "cw_name"
@@ -144,5 +144,5 @@ async def api_guard(request: Request) -> None:
 
 
 def page_router() -> APIRouter:
-    """A router of wizard pages: `page_guard` on every route, each a DirectRoute (app/web/routing.py)."""
-    return APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False, route_class=DirectRoute)
+    """A router of wizard pages: `page_guard` on every route, each a DirectRoute (app/web/routing.py) analysed on first use (app/web/lazy_route.py)."""
+    return APIRouter(dependencies=[Depends(page_guard)], include_in_schema=False, route_class=LazyDirectRoute)

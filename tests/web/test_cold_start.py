@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.main import create_app
 from tests.conftest import make_settings
@@ -38,15 +39,20 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
 
-def _start_and_list_imports(database_url: str) -> set[str]:
+def _run(program: str, database_url: str) -> Any:
+    """Run `program` in a fresh interpreter; what it printed last, as JSON."""
     result = subprocess.run(
-        [sys.executable, "-c", PROGRAM, database_url],
+        [sys.executable, "-c", program, database_url],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _start_and_list_imports(database_url: str) -> set[str]:
+    loaded = set(_run(PROGRAM, database_url))
     assert "fastapi" in loaded  # the probe does see what start-up imported
     return loaded
 
@@ -80,16 +86,38 @@ with TestClient(create_app(settings)) as client:
 
 
 def test_the_lifespan_switches_the_collector_back_on_after_start_up(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", GC_PROGRAM, f"sqlite:///{tmp_path / 'gc.sqlite3'}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    state = json.loads(result.stdout.strip().splitlines()[-1])
+    state = _run(GC_PROGRAM, f"sqlite:///{tmp_path / 'gc.sqlite3'}")
     assert state["enabled"] is True
     assert state["frozen"] > 10_000  # what start-up loaded is out of the collector's reach
+
+
+LAZY_PROGRAM = """
+import json, sys
+from fastapi.testclient import TestClient
+import app.cli
+from app.main import create_app
+from app.settings import Settings
+from app.web.lazy_route import LazyRoute
+
+settings = Settings(
+    _env_file=None, database_url=sys.argv[1], purge_interval_minutes=0, allowed_hosts="testserver"
+)
+app = create_app(settings)
+with TestClient(app) as client:
+    assert client.get("/healthz").status_code == 200
+    routes = [r for r in app.routes if isinstance(r, LazyRoute)]
+    print(json.dumps({
+        "routes": len(routes),
+        "analysed": sorted(r.path for r in routes if r.analysed),
+    }))
+"""
+
+
+def test_start_up_analyses_no_route_but_the_one_it_serves(tmp_path: Path) -> None:
+    # The "routes analysed on first use" seam (app/web/lazy_route.py).
+    state = _run(LAZY_PROGRAM, f"sqlite:///{tmp_path / 'lazy.sqlite3'}")
+    assert state["routes"] > 30
+    assert state["analysed"] == ["/healthz"]
 
 
 def test_create_app_compiles_no_template(tmp_path: Path) -> None:
