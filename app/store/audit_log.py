@@ -4,7 +4,7 @@ Every change to a wizard is an event, written inside the change's own write
 transaction (`add_event`). Logging an event does not touch the wizard: each
 write also says that the wizard changed (`wizards.changed`), which is what
 keys its cached pages. Keyword-only arguments, frozen records out,
-SQLAlchemy Core over the SQLModel tables (an ORM Session costs ~150 µs per
+SQLAlchemy Core over the Core tables of models.py (an ORM Session costs ~150 µs per
 request on this kind of machine, docs/decisions.md).
 """
 
@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from app.store.db import as_utc, reading, writing
-from app.store.models import Event
+from app.store.models import EVENT
 from app.store.prepared import Prepared
 
-EVENT: Table = Event.__table__  # type: ignore[attr-defined]
-MAX_EVENT_DETAIL = 4000  # models.Event.detail
+MAX_EVENT_DETAIL = 4000  # models.EVENT.c.detail
 
 
 @dataclass(frozen=True, slots=True)

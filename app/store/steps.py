@@ -19,12 +19,11 @@ from sqlalchemy.dialects import sqlite
 
 from app.store.audit_log import add_event
 from app.store.db import Conflict, as_utc, reading, writing
-from app.store.models import StepState
+from app.store.models import STEP_STATE as STEP
 from app.store.prepared import Prepared
 from app.store.wizards import changed
 
-STEP: Table = StepState.__table__  # type: ignore[attr-defined]
-MAX_NOTE = 2000  # models.StepState.note
+MAX_NOTE = 2000  # models.STEP_STATE.c.note
 
 
 @dataclass(frozen=True, slots=True)

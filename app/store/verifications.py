@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, desc, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, desc, insert, select, update
 
 from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress, job_state, start_refusal
 from app.domain.verification.results import Report, Status
 from app.store.audit_log import add_event
 from app.store.db import as_utc, reading, writing
-from app.store.models import VerificationJob, VerificationRun
+from app.store.models import VERIFICATION_JOB as JOB
+from app.store.models import VERIFICATION_RUN as RUN
 from app.store.prepared import Prepared
 from app.store.wizards import changed
-
-RUN: Table = VerificationRun.__table__  # type: ignore[attr-defined]
-JOB: Table = VerificationJob.__table__  # type: ignore[attr-defined]
 
 # Jobs kept per wizard: the newest few (the page shows the newest one only).
 KEEP_JOBS = 10

@@ -1,7 +1,7 @@
 """Repository functions for wizards: their plans, creation, versioned saves and purging.
 
 Keyword-only arguments, plain frozen records out, SQLAlchemy Core over the
-SQLModel tables (an ORM Session costs ~150 µs per request on this kind of
+Core tables of models.py (an ORM Session costs ~150 µs per request on this kind of
 machine, docs/decisions.md). Every write is one short transaction with its
 audit event (audit_log.add_event); nothing here calls AWS.
 """
@@ -18,13 +18,13 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, or_
 
 from app.domain.plan import Plan, stored_plan
 from app.domain.tokens import new_token, new_wizard_id, token_digest
+from app.store import models
 from app.store.audit_log import add_event
 from app.store.db import Conflict, NotFound, as_utc, writing
-from app.store.models import ShareLink, Wizard
 from app.store.prepared import Prepared, forget_memos
 
-WIZARD: Table = Wizard.__table__  # type: ignore[attr-defined]
-LINK: Table = ShareLink.__table__  # type: ignore[attr-defined]
+WIZARD: Table = models.WIZARD
+LINK: Table = models.SHARE_LINK
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +34,9 @@ class WizardRecord:
     version: int
     created_at: datetime
     updated_at: datetime
-    # Moves on every change to the wizard (see models.Wizard.revision).
+    # Moves on every change to the wizard (see models.WIZARD, revision).
     revision: int = 0
-    # What an upgrade removed from the stored plan (models.Wizard.notice); "" when nothing.
+    # What an upgrade removed from the stored plan (models.WIZARD, notice); "" when nothing.
     notice: str = ""
 
 

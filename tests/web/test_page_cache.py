@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from app.domain.verification.jobs import VerificationProgress
 from app.store import db, share_links, verifications, wizards
-from app.store.models import ShareLink
+from app.store.models import SHARE_LINK
 from app.web.render import PageCache
 from tests.conftest import WizardClient
 from tests.web.routes import concrete_path, endpoints, link_ids, mint_link
@@ -147,9 +147,7 @@ def test_a_link_that_expires_reads_expired_although_its_page_was_cached(client: 
     soon = db.utcnow() + timedelta(seconds=1)
     newest = max(link_ids(client, token))
     with db.writing(engine) as conn:
-        conn.execute(
-            update(ShareLink.__table__).where(ShareLink.__table__.c.id == newest).values(expires_at=soon)
-        )  # type: ignore[attr-defined]
+        conn.execute(update(SHARE_LINK).where(SHARE_LINK.c.id == newest).values(expires_at=soon))  # type: ignore[attr-defined]
     # The direct write above bypasses the store's functions: say that the wizard changed.
     access = share_links.resolve(engine, token=token, now=db.utcnow())
     assert access is not None
