@@ -3,11 +3,11 @@
 Pure. `CHECK_ACTIONS` is each check's AWS call(s); app/aws/checks.py shows it
 as the check's "call" and tests/aws record what a run really sends against
 it. `check_calls(plan)` lists every call a run of the plan makes, with the
-principal that makes it (the connector's user, or the member role inside a
-member account) and the resource and region IAM sees. `principal_policies`
-gives the policy documents the plan puts on each principal, so that
-tests/domain/test_check_calls.py can prove, over generated plans, that the
-checks call only what the plan grants (app/domain/iam_eval.py).
+caller that makes it (the connector, which is the plan's IAM user or sensor
+role, or the member role inside a member account) and the resource and region
+IAM sees. `caller_policies` gives the policy documents the plan puts on each
+caller, so that tests/domain/test_check_calls.py can prove, over generated
+plans, that the checks call only what the plan grants (app/domain/iam_eval.py).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ UNCONTROLLED_ACTIONS = frozenset({"sts:GetCallerIdentity", "sts:GetSessionToken"
 # only on that prefix and ListSecrets has no resource type (it would need
 # "Resource": "*" and show every secret's name and tags), so the check asks
 # the question the connector's own calls depend on instead: AWS answers
-# ResourceNotFoundException when the user may use the name and AccessDenied
+# ResourceNotFoundException when the connector may use the name and AccessDenied
 # when it may not ("you receive either a ResourceNotFoundException or an
 # AccessDeniedException error, depending on your permissions",
 # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html).
@@ -87,15 +87,18 @@ SECRET_PROBE_NAME = "connector-wizard-check"  # noqa: S105 (a secret name, not a
 SAMPLE_ACCOUNT_ID = "111122223333"
 
 
-class Principal(StrEnum):
-    USER = "user"  # the connector: its IAM user or sensor role, with the plan's policies on it
+class Caller(StrEnum):
+    """Who makes a call: not the plan's `Principal` (app/domain/plan.py), which says what the connector is."""
+
+    # The plan's principal, its IAM user or its sensor role, with the plan's policies on it.
+    CONNECTOR = "connector"
     MEMBER_ROLE = "member-role"  # the common role inside a member account
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
     check: str
-    principal: Principal
+    caller: Caller
     request: Request
 
 
@@ -119,26 +122,28 @@ def runs_trusted_access_check(plan: Plan) -> bool:
 
 def check_calls(plan: Plan) -> tuple[Call, ...]:
     """Every call a verification of `plan` makes, as whom, on what, in which region."""
-    user, role = Principal.USER, Principal.MEMBER_ROLE
-    calls = [Call(IDENTITY, user, Request("sts:GetCallerIdentity"))]
+    connector, role = Caller.CONNECTOR, Caller.MEMBER_ROLE
+    calls = [Call(IDENTITY, connector, Request("sts:GetCallerIdentity"))]
     if plan.is_organization:
         if not plan.uses_role_principal:
             # A role principal has no key to look up and may not call GetSessionToken: both
             # checks are skipped without a call (docs/facts.md#temporary-credentials).
             calls += [
-                Call(ACCESS_KEY_INFO, user, Request("sts:GetAccessKeyInfo")),
-                Call(SESSION_TOKEN, user, Request("sts:GetSessionToken")),
+                Call(ACCESS_KEY_INFO, connector, Request("sts:GetAccessKeyInfo")),
+                Call(SESSION_TOKEN, connector, Request("sts:GetSessionToken")),
             ]
         calls += [
-            Call(ORGANIZATION, user, Request("organizations:DescribeOrganization")),
-            Call(MEMBER_ACCOUNTS, user, Request("organizations:ListAccounts")),
+            Call(ORGANIZATION, connector, Request("organizations:DescribeOrganization")),
+            Call(MEMBER_ACCOUNTS, connector, Request("organizations:ListAccounts")),
         ]
         if runs_trusted_access_check(plan):
             calls.append(
-                Call(TRUSTED_ACCESS, user, Request("organizations:ListAWSServiceAccessForOrganization"))
+                Call(TRUSTED_ACCESS, connector, Request("organizations:ListAWSServiceAccessForOrganization"))
             )
         calls.append(
-            Call(MEMBER_ACCESS, user, Request("sts:AssumeRole", member_role_arn(plan, SAMPLE_ACCOUNT_ID)))
+            Call(
+                MEMBER_ACCESS, connector, Request("sts:AssumeRole", member_role_arn(plan, SAMPLE_ACCOUNT_ID))
+            )
         )
         for region in plan.regions:
             calls.append(Call(MEMBER_ACCESS, role, Request("acm:ListCertificates", region=region)))
@@ -146,13 +151,13 @@ def check_calls(plan: Plan) -> tuple[Call, ...]:
                 elb = Request("elasticloadbalancing:DescribeLoadBalancers", region=region)
                 calls.append(Call(MEMBER_ACCESS, role, elb))
     for region in plan.regions:
-        calls.append(Call(ACM, user, Request("acm:ListCertificates", region=region)))
+        calls.append(Call(ACM, connector, Request("acm:ListCertificates", region=region)))
         if plan.secrets_manager:
             probe = Request("secretsmanager:DescribeSecret", secret_probe_arn(plan, region), region)
-            calls.append(Call(SECRETS_MANAGER, user, probe))
+            calls.append(Call(SECRETS_MANAGER, connector, probe))
         if plan.elb:
             calls.append(
-                Call(ELB, user, Request("elasticloadbalancing:DescribeLoadBalancers", region=region))
+                Call(ELB, connector, Request("elasticloadbalancing:DescribeLoadBalancers", region=region))
             )
     return tuple(calls)
 
@@ -169,16 +174,16 @@ def managed_policy_documents(names: Sequence[str]) -> list[PolicyDocument]:
 ADMINISTRATOR_ACCESS: PolicyDocument = wrap_policy([{"Effect": "Allow", "Action": "*", "Resource": "*"}])
 
 
-def principal_policies(plan: Plan, principal: Principal) -> list[PolicyDocument] | None:
-    """The policy documents the plan gives `principal`; None where the plan does not define them.
+def caller_policies(plan: Plan, caller: Caller) -> list[PolicyDocument] | None:
+    """The policy documents the plan gives `caller`; None where the plan does not define them.
 
-    The user: the inline policy (organization scope) and the managed or custom
-    policies of the plan's style. The member role: the dedicated role's
+    The connector (its user or sensor role): the inline policy (organization
+    scope) and the managed or custom policies of the plan's style. The member role: the dedicated role's
     policies, or OrganizationAccountAccessRole's administrator rights; a custom
     common role is the admin's own, so the plan says nothing about it.
     """
     attached = attachments(plan)
-    if principal is Principal.USER:
+    if caller is Caller.CONNECTOR:
         return [
             *(policy.document for policy in attached.inline),
             *managed_policy_documents([policy.name for policy in attached.managed]),

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from app.domain.check_calls import (
     CHECK_ACTIONS,
     UNCONTROLLED_ACTIONS,
+    Caller,
+    caller_policies,
     check_actions,
     check_calls,
-    principal_policies,
 )
-from app.domain.check_calls import Principal as Caller
 from app.domain.iam import REGIONS, Partition
 from app.domain.iam_eval import Request, allows
 from app.domain.plan import Plan, PolicyStyle, Principal, Scope
@@ -70,10 +70,10 @@ def test_every_call_of_the_checks_is_allowed_by_the_plans_own_policies(plan: Pla
         assert call.request.action in CHECK_ACTIONS[call.check]
         if call.request.action in UNCONTROLLED_ACTIONS:
             continue
-        policies = principal_policies(plan, call.principal)
+        policies = caller_policies(plan, call.caller)
         if policies is None:
             # A custom common role that the plan does not create: its permissions are the admin's.
-            assert call.principal is Caller.MEMBER_ROLE and not plan.dedicated_member_role
+            assert call.caller is Caller.MEMBER_ROLE and not plan.dedicated_member_role
             assert not plan.uses_default_role
             continue
         assert allows(policies, call.request), (plan.style.value, plan.partition.value, call)
@@ -129,7 +129,7 @@ def test_the_evaluator_says_no_where_iam_does() -> None:
 
 def test_least_privilege_plans_grant_the_trusted_access_check_and_the_secret_probe() -> None:
     plan = Plan(style=PolicyStyle.LEAST_PRIVILEGE, secrets_manager=True)
-    policies = principal_policies(plan, Caller.USER)
+    policies = caller_policies(plan, Caller.CONNECTOR)
     assert policies is not None
     assert allows(policies, Request("organizations:ListAWSServiceAccessForOrganization"))
     # Secrets outside the prefix stay out of reach, and so does listing every secret.
