@@ -325,16 +325,12 @@ def render_page(
     revision), the link, the URL, or `depends_on`; a page that changes with
     time says until when it holds (`valid_until`, asked after `build_context`).
     """
-    cache: PageCache = request.app.state.page_cache
     htmx_block = block if block is not None and is_htmx(request) else None
-    now = db.utcnow()
-    if len(request.scope.get("query_string", b"")) > MAX_CACHED_QUERY:
-        return render(request, name, build_context(), block=block, headers=headers)
-    key = page_key(request, access, name, htmx_block, depends_on)
-    entry = cache.get(key, now)
     env: jinja2.Environment = request.app.state.templates
     template = env.get_template(name)
-    if entry is None:
+
+    def build() -> CachedPage:
+        cache: PageCache = request.app.state.page_cache
         globals_ = getattr(request.state, "template_globals", {})
         context = {
             "request": request,
@@ -343,15 +339,18 @@ def render_page(
             **template_variables(build_context()),
         }
         pieces = cache.cut(_render_template(template, context, htmx_block))
-        entry = CachedPage(
+        return CachedPage(
             pieces,
             # Kept without the request: a cache entry outlives it (the test client reads the rest).
             {key: value for key, value in context.items() if key != "request"},
             valid_until() if valid_until is not None else None,
             shows_time=b"now_iso" in pieces[1::2] or b"now_text" in pieces[1::2],
         )
-        cache.put(key, entry)
-    html = cache.fill(entry.pieces, per_request_values(request, with_time=entry.shows_time))
+
+    entry = _cached_entry(request, access, name, htmx_block, depends_on, build)
+    if entry is None:
+        return render(request, name, build_context(), block=block, headers=headers)
+    html = PageCache.fill(entry.pieces, per_request_values(request, with_time=entry.shows_time))
     response = TemplateResponse(template, entry.context, html, 200, {"Vary": "HX-Request", **(headers or {})})
     set_csrf_cookie(request, response)
     return response
@@ -372,15 +371,34 @@ def cached_json(
     and returns the body's bytes as the route's response model would serialise
     them. No per-request values: a JSON answer has no CSRF token or name.
     """
-    cache: PageCache = request.app.state.page_cache
-    if len(request.scope.get("query_string", b"")) > MAX_CACHED_QUERY:
+    entry = _cached_entry(request, access, name, None, depends_on, lambda: CachedPage((build(),), {}, None))
+    if entry is None:
         return Response(build(), media_type="application/json")
-    key = page_key(request, access, name, None, depends_on)
+    return Response(entry.pieces[0], media_type="application/json")
+
+
+def _cached_entry(
+    request: Request,
+    access: share_links.Access,
+    name: str,
+    block: str | None,
+    depends_on: Hashable,
+    build: Callable[[], CachedPage],
+) -> CachedPage | None:
+    """The page cache's entry for this request's page_key, `build` run and kept on a miss.
+
+    None when the query string is too long to be part of a key
+    (MAX_CACHED_QUERY): the caller answers without the cache.
+    """
+    if len(request.scope.get("query_string", b"")) > MAX_CACHED_QUERY:
+        return None
+    cache: PageCache = request.app.state.page_cache
+    key = page_key(request, access, name, block, depends_on)
     entry = cache.get(key, db.utcnow())
     if entry is None:
-        entry = CachedPage((build(),), {}, None)
+        entry = build()
         cache.put(key, entry)
-    return Response(entry.pieces[0], media_type="application/json")
+    return entry
 
 
 def _render_template(template: jinja2.Template, context: dict[str, Any], block: str | None) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from app.domain.verification.jobs import VerificationProgress
 from app.store import db, share_links, verifications, wizards
 from app.store.models import SHARE_LINK
-from app.web.render import PageCache
+from app.web.render import MAX_CACHED_QUERY, PageCache
 from tests.conftest import WizardClient
 from tests.web.routes import concrete_path, endpoints, link_ids, mint_link
 
@@ -138,6 +138,25 @@ def test_the_options_preview_is_keyed_on_its_query(client: WizardClient) -> None
     assert documented.status_code == least.status_code == 200
     assert documented.text != least.text
     assert len(_cache(client)) == 2
+
+
+def test_a_query_too_long_for_a_key_is_answered_the_same_and_kept_nowhere(client: WizardClient) -> None:
+    # render_page and cached_json share the guard (render._cached_entry): past
+    # MAX_CACHED_QUERY a page and a JSON answer are built for this request only.
+    token = client.new_wizard()
+    padding = "pad=" + "x" * MAX_CACHED_QUERY
+    for url, headers in (
+        (f"/w/{token}/policies", {}),
+        (f"/w/{token}/checklist/progress", {"HX-Request": "true"}),
+        (f"/api/v1/wizards/{token}", {}),
+    ):
+        _cache(client).clear()
+        long = client.get(f"{url}?{padding}", headers=headers)
+        assert long.status_code == 200, url
+        assert len(_cache(client)) == 0, url
+        short = client.get(f"{url}?pad=x", headers=headers)
+        assert len(_cache(client)) == 1, url
+        assert _same_but_the_time(long.text) == _same_but_the_time(short.text), url
 
 
 def test_a_link_that_expires_reads_expired_although_its_page_was_cached(client: WizardClient) -> None:
