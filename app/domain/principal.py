@@ -102,6 +102,15 @@ SENSOR_PRIVATE_KEY_PATH = "/etc/digicert-sensor/aws/sensor-private-key.pem"
 SIGNING_HELPER = "aws_signing_helper"
 
 
+def sensor_profile_options(plan: Plan) -> tuple[str, ...]:
+    """`--profile NAME` for a command run on the sensor's host with the sensor's credentials, or nothing.
+
+    A roles-anywhere sensor's credentials come from the profile SENSOR_AWS_PROFILE
+    (credential_process); an instance role's from the default chain, which needs no option.
+    """
+    return ("--profile", SENSOR_AWS_PROFILE) if plan.principal is Principal.ROLES_ANYWHERE else ()
+
+
 def roles_anywhere_region(plan: Plan) -> str:
     """The region of the trust anchor and the profile: the partition's home region."""
     return HOME_REGION[plan.partition]

@@ -35,8 +35,8 @@ from sqlalchemy import Engine
 
 from app.domain.checklist import step_ids
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
-from app.domain.plan import Plan, Principal
-from app.domain.principal import SENSOR_AWS_PROFILE
+from app.domain.plan import Plan
+from app.domain.principal import sensor_profile_options
 from app.domain.verification.drift import Drift, drift
 from app.domain.verification.jobs import JobState, RunRefused, VerificationProgress
 from app.domain.verification.results import AccountResult, CheckResult, Status
@@ -369,17 +369,15 @@ class VerifyView:
     @property
     def export_credentials_command(self) -> str:
         """What prints a session of the sensor role on its host (docs/facts.md#temporary-credentials)."""
-        profile = (
-            f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
+        return " ".join(
+            ("aws", "configure", "export-credentials", *sensor_profile_options(self.plan), "--format", "env")
         )
-        return f"aws configure export-credentials{profile} --format env"
 
     @property
     def cli_verify_command(self) -> str:
-        profile = (
-            f" --profile {SENSOR_AWS_PROFILE}" if self.plan.principal is Principal.ROLES_ANYWHERE else ""
-        )
-        return f"connector-wizard verify --principal {self.plan.principal.value}{profile} …"
+        """The CLI's verification on the sensor's host, with the sensor's own credentials."""
+        options = ("--principal", self.plan.principal.value, *sensor_profile_options(self.plan))
+        return " ".join(("connector-wizard", "verify", *options, "…"))
 
     def fix_url(self, token: str, step_id: str | None) -> str | None:
         if step_id is None or step_id not in self.fixable:

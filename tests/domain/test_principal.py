@@ -27,6 +27,7 @@ from app.domain.principal import (
     credentials_step_id,
     principal_step_id,
     sensor_aws_config,
+    sensor_profile_options,
     sensor_role_trust_policy,
     trust_anchor_source,
 )
@@ -338,6 +339,15 @@ def test_the_sensor_aws_profile_runs_the_signing_helper_with_the_plans_role() ->
     for other in (Plan(), ROLE_PLANS["organization-instance-role"]):
         with pytest.raises(ValueError, match="roles-anywhere"):
             sensor_aws_config(other)
+
+
+def test_commands_run_on_the_sensor_host_name_the_profile_the_checklist_creates() -> None:
+    # The Verify page's export-credentials and `connector-wizard verify` commands (app/web/verify.py).
+    for plan in (Plan(), ROLE_PLANS["organization-instance-role"]):
+        assert sensor_profile_options(plan) == ()  # a key, or the instance's default chain
+    anywhere = ROLE_PLANS["account-roles-anywhere-pca-us-gov"]
+    flag, name = sensor_profile_options(anywhere)
+    assert flag == "--profile" and sensor_aws_config(anywhere).splitlines()[0] == f"[profile {name}]"
 
 
 def test_the_trust_anchor_source_is_the_pasted_ca_or_the_private_ca() -> None:
