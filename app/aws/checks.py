@@ -26,7 +26,7 @@ from app.domain.iam import (
     has_opt_in_regions,
 )
 from app.domain.plan import Plan
-from app.domain.principal import credentials_step_id
+from app.domain.principal import connector_principal_noun, credentials_step_id
 from app.domain.verification.causes import (
     ACCOUNT_SERVICE_PRINCIPAL,
     CAUSE_TEXT,
@@ -142,7 +142,7 @@ ELB = CheckSpec(calls.ELB, "Elastic Load Balancing")
 
 def _who(plan: Plan) -> str:
     """The connector as a sentence's subject: its IAM user, or its sensor role."""
-    return "The sensor role" if plan.uses_role_principal else "The user"
+    return f"The {connector_principal_noun(plan)}"
 
 
 def _attempt(clients: ClientSet, fn: Any, /, *, region_may_be_disabled: bool = False, **kwargs: Any) -> Any:

@@ -44,6 +44,11 @@ def connector_principal_arn(plan: Plan, account_id: str) -> str:
     return f"arn:{plan.partition.value}:iam::{account_id}:{kind}/{connector_principal_name(plan)}"
 
 
+def connector_principal_noun(plan: Plan) -> str:
+    """How prose names the connector before its name: "user" or "sensor role" (a plan may name another role too)."""
+    return "sensor role" if plan.uses_role_principal else "user"
+
+
 def connector_principal_label(plan: Plan) -> str:
     """How pages and reports name the connector: "user NAME" or "role NAME"."""
     return f"{connector_principal_kind(plan)} {connector_principal_name(plan)}"

@@ -33,7 +33,7 @@ from app.domain.plan import (
     parse_plan,
     plan_options,
 )
-from app.domain.principal import SENSOR_ROLE_TRUST_FILE
+from app.domain.principal import SENSOR_ROLE_TRUST_FILE, connector_principal_noun
 from app.store import db, share_links, steps, verifications, wizards
 from app.web.checklist import ChecklistItem, checklist_items
 from app.web.deps import (
@@ -423,6 +423,8 @@ class PolicyPreview:
     plan: Plan
     # What the plan attaches (the options preview, the report and the policies page list this).
     attached: Attachments
+    # The word before the connector's name (attached.principal_name): "user" or "sensor role".
+    principal_noun: str
     # DigiCert's permissions table, for reference (attached or not).
     permissions: list[policies.ManagedPolicy]
     documented: policies.PolicyDocument
@@ -434,6 +436,7 @@ def _preview(plan: Plan) -> PolicyPreview:
     return PolicyPreview(
         plan=plan,
         attached=attachments(plan),
+        principal_noun=connector_principal_noun(plan),
         permissions=policies.documented_permissions(plan),
         documented=documented,
         findings=policies.lint_policy(documented),

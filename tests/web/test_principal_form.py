@@ -102,3 +102,32 @@ def test_a_good_ca_certificate_is_saved_and_shown_back(sqlite_client: WizardClie
     page = sqlite_client.get(f"/w/{token}/options").text
     assert "-----BEGIN CERTIFICATE-----" in page
     assert re.search(r'<input type="radio" name="principal" value="roles-anywhere"[^>]* checked', page)
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        pytest.param(
+            {"principal": "iam-user", "user_name": "tlm-eu"}, "user <code>tlm-eu</code>", id="iam-user"
+        ),
+        pytest.param(
+            {"principal": "instance-role", "sensor_role_name": "tlm-ec2"},
+            "sensor role <code>tlm-ec2</code>",
+            id="instance-role",
+        ),
+        pytest.param(
+            {"principal": "roles-anywhere", "trust_anchor_certificate": CA_PEM, "certificate_subject_cn": CN},
+            "sensor role <code>digicert-tlm-sensor</code>",
+            id="roles-anywhere",
+        ),
+    ],
+)
+def test_the_options_preview_names_the_connector_as_the_domain_does(
+    client: WizardClient, fields: dict[str, str], named: str
+) -> None:
+    # principal.connector_principal_noun and attachments' principal_name, through the preview's context.
+    token = client.new_wizard()
+    form = {"partition": "aws", "regions": "us-east-1", "style": "documented", **fields}
+    preview = client.get(f"/w/{token}/options/preview", params=form, headers={"HX-Request": "true"})
+    assert preview.status_code == 200
+    assert f"Organization scope, {named}, role <code>OrganizationAccountAccessRole</code>." in preview.text

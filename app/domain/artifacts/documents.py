@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain import member_role
-from app.domain.artifacts.sensor import principal_text
 from app.domain.attachments import attachments
 from app.domain.plan import Plan, Principal
 from app.domain.policies import (
@@ -21,6 +20,7 @@ from app.domain.principal import (
     SENSOR_ROLE_TRUST_FILE,
     TRUST_ANCHOR_ARN_PLACEHOLDER,
     TRUST_ANCHOR_SOURCE_FILE,
+    connector_principal_noun,
     trust_anchor_source,
 )
 
@@ -81,7 +81,7 @@ def documents(plan: Plan) -> list[Document]:
             Document(
                 role.trust_file,
                 f"Member role {role.name}: trust policy",
-                f"Who may assume the member role: only the connector's {principal_text(plan).noun} in the "
+                f"Who may assume the member role: only the connector's {connector_principal_noun(plan)} in the "
                 "management account. "
                 f"Replace {member_role.MANAGEMENT_ACCOUNT_PLACEHOLDER} with the management account's id if "
                 "you use this file by hand; the CloudFormation and Terraform files fill it in.",

@@ -39,7 +39,6 @@ class PrincipalText:
     generator (docs/facts.md#keyless-sensors).
     """
 
-    noun: str  # the prose's word: "user" or "sensor role"
     title: str  # the bundle's file titles: "CloudFormation: the connector's TITLE"
     contents: str  # what management-account.yaml and main.tf create
     template: str  # the subject of management-account.yaml's Description
@@ -50,7 +49,6 @@ class PrincipalText:
 
 PRINCIPAL_TEXT: dict[Principal, PrincipalText] = {
     Principal.IAM_USER: PrincipalText(
-        noun="user",
         title="user",
         contents="the IAM user with its policies",
         template="IAM user",
@@ -59,7 +57,6 @@ PRINCIPAL_TEXT: dict[Principal, PrincipalText] = {
         no_key="It creates no access key; create one afterwards (checklist) and keep its secret out of tickets.",
     ),
     Principal.INSTANCE_ROLE: PrincipalText(
-        noun="sensor role",
         title="sensor role",
         contents="the sensor's IAM role with its policies, and its instance profile",
         template="IAM role and instance profile of the sensor on EC2",
@@ -68,7 +65,6 @@ PRINCIPAL_TEXT: dict[Principal, PrincipalText] = {
         no_key="No access key anywhere: the sensor on EC2 gets temporary credentials from the instance profile.",
     ),
     Principal.ROLES_ANYWHERE: PrincipalText(
-        noun="sensor role",
         title="sensor role and Roles Anywhere",
         contents="the IAM Roles Anywhere trust anchor and profile, and the sensor's IAM role with its policies",
         template="IAM Roles Anywhere trust anchor, profile and role of the sensor",
