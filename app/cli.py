@@ -541,7 +541,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         emulator, organization = start_demo()
         # The plan's own principal, as the identity check expects (a user's key or a role's session).
         endpoint_url, credentials = organization.endpoint_url, connector_credentials(organization, plan)
-        hooks, simulated = organization.hooks(), organization.notes
+        hooks, simulated = organization.hooks(plan), organization.notes
     aws = AwsSettings(
         endpoint_url=endpoint_url,
         connect_timeout=settings.aws_connect_timeout,

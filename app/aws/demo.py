@@ -15,10 +15,11 @@ then seeds it through the AWS API, as an admin would have built it:
 
 moto does not evaluate trust policies (its AssumeRole succeeds for any role,
 existing or not) and has no notion of opt-in regions, so those denials are
-*simulated*: `DemoOrganization.hooks()` returns botocore `before-send`
-handlers that answer AssumeRole with AWS's AccessDenied for exactly the
-accounts whose role is missing or untrusted in the emulator, and reject calls
-to the disabled region. `notes` says so in words the UI shows.
+*simulated*: `DemoOrganization.hooks(plan)` returns botocore `before-send`
+handlers that answer AssumeRole with AWS's AccessDenied, naming the plan's
+own principal as the caller, for exactly the accounts whose role is missing
+or untrusted in the emulator, and reject calls to the disabled region.
+`notes` says so in words the UI shows.
 
 moto is an optional dependency (the `demo` extra): import this module only
 in demo mode, in tests and in the benchmark.
@@ -41,6 +42,7 @@ from app.aws.clients import Credentials, Hook, pin_loggers
 from app.aws.simulate import DenyAssumeRole, DisabledRegions, PartitionArns
 from app.domain.iam import HOME_REGION, Partition, partition_of_region
 from app.domain.plan import DEFAULT_ROLE_NAME, DEFAULT_USER_NAME, Plan
+from app.domain.principal import connector_principal_arn
 from app.domain.verification.causes import ACCOUNT_SERVICE_PRINCIPAL
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account
@@ -87,9 +89,10 @@ class DemoOrganization:
     denied: dict[str, str] = field(default_factory=dict)  # account id -> "role" | "scp"
     partition: Partition = Partition.AWS
 
-    def hooks(self) -> list[Hook]:
+    def hooks(self, plan: Plan) -> list[Hook]:
+        """The simulation's handlers for a run of `plan`: its denials name the plan's own principal."""
         return [
-            ("before-send.sts.AssumeRole", DenyAssumeRole(self.denied, caller_arn=self.user_arn)),
+            ("before-send.sts.AssumeRole", DenyAssumeRole(self.denied, caller_arn=connector_arn(self, plan))),
             ("before-send", DisabledRegions(set(self.disabled_regions))),
             ("before-send", PartitionArns(_partition_name)),
         ]
@@ -311,6 +314,19 @@ def start_demo(**seed: Any) -> tuple[DemoEmulator, DemoOrganization]:
 DEMO_SESSION_NAME = "connector-wizard-demo"
 
 
+def connector_arn(organization: DemoOrganization, plan: Plan) -> str:
+    """Who `plan`'s demo run is, as AWS names a caller: the plan's IAM user, or its sensor role's session.
+
+    The simulated denials name it, as AWS's AccessDenied names the caller
+    (docs/facts.md#temporary-credentials has the session's ARN form).
+    """
+    account = organization.management_account_id
+    if plan.uses_role_principal:
+        partition = organization.partition.value
+        return f"arn:{partition}:sts::{account}:assumed-role/{plan.sensor_role_name}/{DEMO_SESSION_NAME}"
+    return connector_principal_arn(plan, account)
+
+
 def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credentials:
     """Credentials of `plan`'s connector principal in the demo organization, created on first use.
 
@@ -326,9 +342,8 @@ def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credent
         sts = _admin("sts", organization.endpoint_url, region)
         if not any(role["RoleName"] == name for role in iam.list_roles()["Roles"]):
             iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trusting(sts, MANAGEMENT_ACCOUNT_ID))
-        partition = organization.partition.value
         session = sts.assume_role(
-            RoleArn=f"arn:{partition}:iam::{organization.management_account_id}:role/{name}",
+            RoleArn=connector_principal_arn(plan, organization.management_account_id),
             RoleSessionName=DEMO_SESSION_NAME,
         )["Credentials"]
         return Credentials(
@@ -336,8 +351,8 @@ def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credent
             secret_access_key=SecretStr(session["SecretAccessKey"]),
             session_token=SecretStr(session["SessionToken"]),
         )
-    if plan.user_name == DEFAULT_USER_NAME:
-        return organization.credentials
+    if connector_arn(organization, plan) == organization.user_arn:
+        return organization.credentials  # the user the organization was seeded with
     # Another user name: that user, with a new key per run (IAM allows a user two; the older goes).
     if not any(user["UserName"] == plan.user_name for user in iam.list_users()["Users"]):
         iam.create_user(UserName=plan.user_name)

@@ -84,12 +84,17 @@ MAX_FIELD = 8192  # a session token can be a few kilobytes; nothing else is near
 @dataclass(frozen=True)
 class DemoSetup:
     organization: DemoOrganization
-    hooks: tuple[Hook, ...]
+    # Added to every demo run after the organization's own handlers (the demo's latency).
+    extra_hooks: tuple[Hook, ...]
     notes: tuple[str, ...]
 
     @property
     def endpoint_url(self) -> str:
         return self.organization.endpoint_url
+
+    def hooks_for(self, plan: Plan) -> tuple[Hook, ...]:
+        """A run's handlers: the simulation's, naming the plan's own principal as the caller, then the extra ones."""
+        return (*self.organization.hooks(plan), *self.extra_hooks)
 
     def credentials_for(self, plan: Plan) -> Credentials:
         """The plan's own connector principal in the emulator (a user's key or a role's session)."""
@@ -111,10 +116,10 @@ def start_demo(app: FastAPI, settings: Settings) -> Any:
         organization = demo.seed_organization(settings.aws_endpoint_url)
     else:
         emulator, organization = demo.start_demo()
-    hooks: list[Hook] = organization.hooks()
+    extra: tuple[Hook, ...] = ()
     if settings.demo_latency_ms:
-        hooks.append(("before-send", Latency(settings.demo_latency_ms / 1000)))
-    app.state.demo = DemoSetup(organization, tuple(hooks), organization.notes)
+        extra = (("before-send", Latency(settings.demo_latency_ms / 1000)),)
+    app.state.demo = DemoSetup(organization, extra, organization.notes)
     log.info(
         "demo organization ready at %s (%d member accounts)",
         organization.endpoint_url,
@@ -271,7 +276,10 @@ class Verifier:
                 # Made here, off the event loop: creating the principal or its session calls the emulator.
                 credentials = demo.credentials_for(plan)
             clients = ClientSet(
-                credentials=credentials, partition=plan.partition, aws=aws, hooks=demo.hooks if demo else ()
+                credentials=credentials,
+                partition=plan.partition,
+                aws=aws,
+                hooks=demo.hooks_for(plan) if demo else (),
             )
             credentials = None  # the client set holds the only reference now
             # A re-check of accounts that left the organization since (NotMembers) fails like

@@ -33,7 +33,7 @@ def run(
 
 
 def run_org(plan: Plan, org: DemoOrganization, extra_hooks: Sequence[Hook] = (), **aws: Any) -> Report:
-    return run(plan, org.endpoint_url, org.credentials, [*org.hooks(), *extra_hooks], **aws)
+    return run(plan, org.endpoint_url, org.credentials, [*org.hooks(plan), *extra_hooks], **aws)
 
 
 @pytest.fixture

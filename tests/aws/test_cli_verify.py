@@ -73,3 +73,13 @@ def test_demo_flag_runs_the_simulated_organization() -> None:
     assert result.returncode == 1
     assert "Simulated denial" in result.stdout
     assert "role-missing" in result.stdout and "(invited)" in result.stdout
+
+
+def test_demo_flag_signs_in_as_a_role_plans_sensor_role_and_its_denials_name_it() -> None:
+    result = _cli("--demo", "--json", "--principal", "instance-role", "--regions", "us-east-1", env={})
+    data = json.loads(result.stdout)
+    caller = "arn:aws:sts::123456789012:assumed-role/digicert-tlm-sensor/connector-wizard-demo"
+    assert data["caller_arn"] == caller
+    denied = [a for a in data["accounts"] if "sts:AssumeRole" in (a.get("detail") or "")]
+    assert denied, data["accounts"]
+    assert all(f"User: {caller} is not authorized" in a["detail"] for a in denied)

@@ -40,7 +40,7 @@ def _user_keys(endpoint: str, name: str, path: str = "/") -> tuple[str, Credenti
 def test_keys_of_another_iam_user_fail_naming_both(small_org: DemoOrganization, other: str) -> None:
     arn, credentials = _user_keys(small_org.endpoint_url, other)
     plan = plan_of()
-    report = run(plan, small_org.endpoint_url, credentials, small_org.hooks())
+    report = run(plan, small_org.endpoint_url, credentials, small_org.hooks(plan))
     identity = _check(report, "identity")
     assert (identity.status, identity.cause, identity.fix) == (
         Status.FAIL,
@@ -76,7 +76,7 @@ def test_session_credentials_of_the_plans_user_skip_what_aws_refuses_them(endpoi
         session_token=SecretStr(session["SessionToken"]),
     )
     hooks = [
-        *small_org.hooks(),
+        *small_org.hooks(plan_of()),
         # AWS names the user whose session it is (moto names a placeholder) ...
         (
             "before-send",
@@ -106,7 +106,7 @@ def test_access_key_info_refused_to_temporary_credentials_is_skipped_not_failed(
         plan_of(),
         small_org.endpoint_url,
         credentials,
-        [*small_org.hooks(), ("before-send", SessionCredentialLimits())],
+        [*small_org.hooks(plan_of()), ("before-send", SessionCredentialLimits())],
     )
     key_info = _check(report, "access-key-info")
     assert (key_info.status, key_info.cause) == (Status.SKIPPED, Cause.TEMPORARY_CREDENTIALS)

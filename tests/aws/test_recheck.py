@@ -74,6 +74,6 @@ def run_org_only(plan, org, ids):  # type: ignore[no-untyped-def]
         credentials=org.credentials,
         partition=plan.partition,
         aws=AwsSettings(endpoint_url=org.endpoint_url),
-        hooks=org.hooks(),
+        hooks=org.hooks(plan),
     )
     return verify(plan, clients, only_accounts=ids)

@@ -24,7 +24,7 @@ def test_a_replayed_run_reports_what_the_recorded_run_did(small_org: DemoOrganiz
     plan = plan_of(regions="us-east-1,eu-west-1")
     recorder = Recorder()
     recorded = run(
-        plan, small_org.endpoint_url, small_org.credentials, [*recorder.hooks(), *small_org.hooks()]
+        plan, small_org.endpoint_url, small_org.credentials, [*recorder.hooks(), *small_org.hooks(plan)]
     )
     assert any(status is not Status.PASS for _, status in outline(recorded))  # the org's faults were recorded
 

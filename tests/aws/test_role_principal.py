@@ -76,7 +76,7 @@ def test_a_session_of_the_plans_sensor_role_passes_and_skips_what_roles_cannot_d
         called.add(f"{model.service_model.signing_name}:{model.name}")
 
     plan = plan_of(**principal)
-    report = run(plan, org.endpoint_url, credentials, [*org.hooks(), ("before-call", record)])
+    report = run(plan, org.endpoint_url, credentials, [*org.hooks(plan), ("before-call", record)])
 
     identity = _check(report, "identity")
     assert identity.status is Status.PASS, identity.explanation
@@ -111,7 +111,7 @@ def test_a_role_under_a_path_is_still_the_plans_role(endpoint: str) -> None:
 def test_a_plan_naming_another_role_fails_the_identity_check_naming_both(org: DemoOrganization) -> None:
     credentials = sensor_role_credentials(org.endpoint_url)
     plan = plan_of(sensor_role_name="tlm-sensor-prod", **ROLES_ANYWHERE)
-    report = run(plan, org.endpoint_url, credentials, org.hooks())
+    report = run(plan, org.endpoint_url, credentials, org.hooks(plan))
     identity = _check(report, "identity")
     assert (identity.status, identity.cause) == (Status.FAIL, Cause.WRONG_ROLE)
     assert "a session of the role digicert-tlm-sensor" in identity.explanation
@@ -125,7 +125,8 @@ def test_a_plan_naming_another_role_fails_the_identity_check_naming_both(org: De
 
 
 def test_an_iam_users_key_is_not_the_plans_sensor_role(org: DemoOrganization) -> None:
-    report = run(plan_of(**INSTANCE_ROLE), org.endpoint_url, org.credentials, org.hooks())
+    plan = plan_of(**INSTANCE_ROLE)
+    report = run(plan, org.endpoint_url, org.credentials, org.hooks(plan))
     identity = _check(report, "identity")
     assert (identity.status, identity.cause) == (Status.FAIL, Cause.WRONG_ROLE)
     assert "an IAM user's key" in identity.explanation and org.user_arn in identity.explanation
@@ -165,7 +166,8 @@ def test_what_was_found_instead_of_the_role_is_said(arn: str, found: str) -> Non
 
 def test_an_iam_user_plan_still_skips_nothing_for_role_reasons(org: DemoOrganization) -> None:
     # The default principal keeps its checks: a role's reasons never apply to a user's long-term key.
-    report = run(plan_of(), org.endpoint_url, org.credentials, org.hooks())
+    plan = plan_of()
+    report = run(plan, org.endpoint_url, org.credentials, org.hooks(plan))
     assert _check(report, "identity").status is Status.PASS
     assert _check(report, "access-key-info").status is Status.PASS
     assert _check(report, "session-token").status is Status.PASS

@@ -64,7 +64,7 @@ def test_canary_credentials_appear_nowhere(
         credentials=credentials,
         partition=plan_of().partition,
         aws=AwsSettings(endpoint_url=small_org.endpoint_url),
-        hooks=small_org.hooks(),
+        hooks=small_org.hooks(plan_of()),
     )
     report = verify(plan_of(regions="us-east-1,ap-east-1"), clients)
     assert report.accounts  # it really ran
@@ -117,7 +117,7 @@ def test_twenty_concurrent_runs_never_mix_identities(small_org: DemoOrganization
             credentials=credentials,
             partition=plan.partition,
             aws=AwsSettings(endpoint_url=small_org.endpoint_url, concurrency=4),
-            hooks=[*small_org.hooks(), ("before-send", recorder(run))],
+            hooks=[*small_org.hooks(plan), ("before-send", recorder(run))],
         )
         return verify(plan, clients)
 

@@ -148,7 +148,8 @@ def test_credentials_of_a_member_account_are_not_the_management_account(small_or
         access_key_id=key["AccessKeyId"], secret_access_key=SecretStr(key["SecretAccessKey"])
     )
 
-    report = run(plan_of(), small_org.endpoint_url, credentials, small_org.hooks())
+    plan = plan_of()
+    report = run(plan, small_org.endpoint_url, credentials, small_org.hooks(plan))
     assert report.account_id == member
     check = _check(report, "organization")
     assert (check.status, check.cause, check.fix) == (
@@ -160,7 +161,8 @@ def test_credentials_of_a_member_account_are_not_the_management_account(small_or
 
 def test_role_credentials_are_not_an_iam_user(small_org: DemoOrganization) -> None:
     credentials = member_role_credentials(small_org)
-    report = run(plan_of(), small_org.endpoint_url, credentials, small_org.hooks())
+    plan = plan_of()
+    report = run(plan, small_org.endpoint_url, credentials, small_org.hooks(plan))
     identity = _check(report, "identity")
     assert (identity.status, identity.cause, identity.fix) == (Status.FAIL, Cause.NOT_IAM_USER, "create-user")
     assert "assumed-role" in identity.explanation

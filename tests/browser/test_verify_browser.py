@@ -28,7 +28,9 @@ def demo_server(tmp_path: Path, endpoint: str) -> Iterator[str]:
     url = server.start()
     demo = app.state.demo
     # 20 ms per AWS call: the run lasts long enough to watch its progress.
-    app.state.demo = dataclasses.replace(demo, hooks=(*demo.hooks, ("before-send", Latency(0.02))))
+    app.state.demo = dataclasses.replace(
+        demo, extra_hooks=(*demo.extra_hooks, ("before-send", Latency(0.02)))
+    )
     yield url
     server.stop()
 

@@ -126,10 +126,9 @@ def test_a_second_run_shows_drift(demo_client: WizardClient) -> None:
     assert "Since the previous run" not in first
     # Someone creates the role in one invited account: the simulation stops denying it.
     demo = demo_client.app.state.demo  # type: ignore[attr-defined]
-    denials = next(handler for event, handler in demo.hooks if event == "before-send.sts.AssumeRole")
     view = demo_client.get(f"/w/{token}/verify").context["view"]  # type: ignore[attr-defined]
     fixed = next(a for a in view.accounts if a.joined_method == "INVITED")
-    del denials.accounts[fixed.account_id]
+    del demo.organization.denied[fixed.account_id]
 
     assert (
         demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, follow_redirects=False).status_code
@@ -233,7 +232,9 @@ def test_limits_per_wizard_and_per_server(
     with WizardClient(create_app(settings), base_url="http://testserver") as client:
         demo = client.app.state.demo  # type: ignore[attr-defined]
         # Slow every call down so the first run is still going.
-        client.app.state.demo = dataclasses.replace(demo, hooks=(*demo.hooks, ("before-send", Latency(0.05))))
+        client.app.state.demo = dataclasses.replace(
+            demo, extra_hooks=(*demo.extra_hooks, ("before-send", Latency(0.05)))
+        )
         first, second = client.new_wizard(), client.new_wizard()
         assert (
             client.form_post(f"/w/{first}/verify", {"source": "demo"}, follow_redirects=False).status_code

@@ -149,6 +149,12 @@ def test_the_demo_button_signs_in_as_the_plans_own_principal(
     assert run.report.caller_arn == expected_caller
     identity = next(c for c in run.report.checks if c.id == "identity")
     assert identity.status.value == "pass", identity.explanation
+    # The simulated AssumeRole denials name that caller too, as AWS would: they used to
+    # name the demo's default user whatever the plan's principal.
+    denied = [a for a in run.report.accounts if "sts:AssumeRole" in (a.detail or "")]
+    assert denied, [a.detail for a in run.report.accounts]
+    for account in denied:
+        assert f"User: {expected_caller} is not authorized to perform: sts:AssumeRole" in str(account.detail)
     # A second run works too: a role's session is new per run, a user keeps at most two keys.
     again = demo_client.form_post(f"/w/{token}/verify", {"source": "demo"}, follow_redirects=False)
     assert again.status_code == 303, again.text
