@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Locator, Page, expect
 
 from app.main import create_app
+from app.web.ratelimit import RateLimiter
 from tests.browser.test_wizard_browser import start_wizard
 from tests.conftest import make_settings
 from tests.live import LiveServer
@@ -25,21 +28,49 @@ from tests.live import LiveServer
 pytestmark = pytest.mark.browser
 
 
-def own_server(tmp_path: Path, **overrides: object) -> Iterator[str]:
-    settings = make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'errors.sqlite3'}", **overrides)
-    server = LiveServer(create_app(settings))
+def own_app(tmp_path: Path, **overrides: object) -> FastAPI:
+    return create_app(
+        make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'errors.sqlite3'}", **overrides)
+    )
+
+
+def serve(app: FastAPI) -> Iterator[str]:
+    server = LiveServer(app)
     yield server.start()
     server.stop()
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    yield from own_server(tmp_path)
+    yield from serve(own_app(tmp_path))
+
+
+class StoppableClock:
+    """The link limiter's clock (RateLimiter's `clock` seam): monotonic time until stopped, then still.
+
+    With 20 requests a minute the bucket gains a token every 3 s: on a loaded
+    machine the click below came after one, and the tick passed. Stopped, the
+    clock lets no token back, so an emptied bucket stays empty for the click.
+    """
+
+    def __init__(self) -> None:
+        self.stopped_at: float | None = None
+
+    def __call__(self) -> float:
+        return time.monotonic() if self.stopped_at is None else self.stopped_at
+
+    def stop(self) -> None:
+        self.stopped_at = time.monotonic()
 
 
 @pytest.fixture
-def limited_server(tmp_path: Path) -> Iterator[str]:
-    yield from own_server(tmp_path, link_rate_per_minute=20)
+def limited_server(tmp_path: Path) -> Iterator[tuple[str, StoppableClock]]:
+    app = own_app(tmp_path, link_rate_per_minute=20)
+    clock = StoppableClock()
+    limiter: RateLimiter = app.state.limiters["links"]  # the app's own limiter, only its clock replaced
+    limiter.clock = clock
+    for url in serve(app):
+        yield url, clock
 
 
 def open_checklist(page: Page, base_url: str) -> str:
@@ -75,10 +106,12 @@ def test_stale_note_save_is_told(page: Page, server: str) -> None:
     expect(step.locator("pre.unsaved")).to_have_text("Mine")  # the person's text is kept
 
 
-def test_rate_limited_tick_is_told(page: Page, limited_server: str) -> None:
+def test_rate_limited_tick_is_told(page: Page, limited_server: tuple[str, StoppableClock]) -> None:
     """429: the client is over the link rate limit; the tick it tried says so beside the tick."""
-    token = open_checklist(page, limited_server)
-    with httpx.Client(base_url=limited_server) as client:  # same address: the same budget
+    url, clock = limited_server
+    token = open_checklist(page, url)
+    clock.stop()  # from here on the bucket refills no more, however long the click takes
+    with httpx.Client(base_url=url) as client:  # same address: the same budget
         statuses = [client.get(f"/w/{token}/checklist").status_code for _ in range(25)]
     assert 429 in statuses, statuses
     step = page.locator("li.step", has_text="Create the IAM user")
