@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain.keyless import AUTH_METHODS, AuthMethod
+from app.domain.keyless import AuthMethod
 from app.domain.plan import Plan, Principal
-from app.domain.principal import SENSOR_AWS_PROFILE, auth_methods, instance_profile_name
+from app.domain.principal import (
+    SENSOR_AWS_PROFILE,
+    auth_methods,
+    instance_profile_name,
+    principal_auth_methods,
+)
 
 INTRO = (
     "Each choice is one of DigiCert's documented authentication methods for AWS connectors; under it, the "
@@ -36,7 +41,7 @@ class PrincipalChoice:
     @property
     def methods(self) -> tuple[AuthMethod, ...]:
         """DigiCert's authentication methods this choice uses (the IAM user: two of them)."""
-        return tuple(method for method in AUTH_METHODS if self.principal.value in method.principals)
+        return principal_auth_methods(self.principal)
 
 
 PRINCIPAL_CHOICES = (
@@ -58,15 +63,6 @@ PRINCIPAL_CHOICES = (
         "~/.aws/config profile runs AWS's signing helper as credential_process.",
     ),
 )
-
-
-def principal_choice(principal: Principal) -> PrincipalChoice:
-    return next(choice for choice in PRINCIPAL_CHOICES if choice.principal is principal)
-
-
-def method_line(method: AuthMethod) -> str:
-    """'<DigiCert's method name>: <what the connector needs>' as one sentence."""
-    return f"{method.name}: {method.connector_setting}."
 
 
 def connector_authentication(plan: Plan) -> list[tuple[str, str]]:

@@ -58,11 +58,6 @@ def stack_set_region(plan: Plan) -> str:
     return HOME_REGION[plan.partition]
 
 
-def user_arn(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -> str:
-    """The connector's ARN in the management account: its user, or its sensor role (principal.py)."""
-    return connector_principal_arn(plan, account_id)
-
-
 def trust_policy(plan: Plan, account_id: str = MANAGEMENT_ACCOUNT_PLACEHOLDER) -> PolicyDocument:
     """Who may assume the role: the connector's principal, by ARN, and nobody else.
 

@@ -54,9 +54,14 @@ def connector_principal_label(plan: Plan) -> str:
     return f"{connector_principal_kind(plan)} {connector_principal_name(plan)}"
 
 
+def principal_auth_methods(principal: Principal) -> tuple[AuthMethod, ...]:
+    """DigiCert's documented authentication methods `principal` uses (iam-user: two of them)."""
+    return tuple(method for method in AUTH_METHODS if principal.value in method.principals)
+
+
 def auth_methods(plan: Plan) -> tuple[AuthMethod, ...]:
-    """DigiCert's documented authentication methods this plan's principal uses (iam-user: two of them)."""
-    return tuple(method for method in AUTH_METHODS if plan.principal.value in method.principals)
+    """DigiCert's documented authentication methods this plan's principal uses."""
+    return principal_auth_methods(plan.principal)
 
 
 def instance_profile_name(plan: Plan) -> str:
