@@ -32,7 +32,7 @@ from app.web.security import cookies_secure, public_base_url
 
 router = page_router()
 
-MAX_LABEL = 100  # models.ShareLink.label
+MAX_LABEL = 100  # models.SHARE_LINK.c.label
 
 
 def _token(request: Request) -> str:

@@ -189,8 +189,8 @@ class PageCache:
     """Wizard pages and fragments rendered once per key, with per-request values swapped in.
 
     A page depends on the wizard's state (its revision moves on every change,
-    see models.Wizard.revision), the link used to open it, the URL, htmx or
-    not, and what a route names besides (page_key). The PER_REQUEST values are
+    see the revision column of models.WIZARD), the link used to open it, the
+    URL, htmx or not, and what a route names besides (page_key). The PER_REQUEST values are
     rendered as random placeholders and filled on the way out, so a page is
     rendered once and served many times: a whole render was ~80% of a page's
     time (cProfile, bench/README.md).

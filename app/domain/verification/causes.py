@@ -181,7 +181,7 @@ CUSTOM_POLICY_FOR = {
 
 
 def permission_step(plan: Plan, need: str) -> str:
-    """The checklist step that grants the user `need` (organizations, acm, secrets-manager, elb)."""
+    """The checklist step that grants the connector `need` (organizations, acm, secrets-manager, elb)."""
     if plan.style is PolicyStyle.DOCUMENTED:
         step_id = f"attach-{MANAGED_POLICY_FOR[need]}"
     else:
