@@ -1,9 +1,11 @@
 """Why each permission of a plan is there: every policy it attaches, explained.
 
-Pure (stdlib only, plus the plan). The user's policies come from
-least_privilege (or the AWS managed policies of the documented style), the
-member role's from member_role; the Policies page, the bundle's explanations
-and the Markdown checklist all read `policy_explanations(plan)`.
+Pure (stdlib only, plus the plan). The connector's policies (its IAM user's
+or sensor role's) come from least_privilege (or the AWS managed policies of
+the documented style), the member role's from member_role; the Policies page
+and the Markdown checklist read `policy_explanations(plan)`, the bundle's
+explanations its two halves, `principal_explanations` and
+`member_role_explanations` (artifacts.artifact_explanations).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def policy_explanations(plan: Plan) -> list[PolicyExplanation]:
 def principal_explanations(plan: Plan) -> list[PolicyExplanation]:
     """What the connector's own principal gets, its user or its sensor role (and that role's trust)."""
     found = attachments(plan)
-    user = found.principal_label
+    principal = found.principal_label  # "user NAME" or "role NAME"
     out: list[PolicyExplanation] = []
     if found.sensor_role_trust is not None:
         out.append(_sensor_role_trust(plan, found.sensor_role_trust))
@@ -43,7 +45,7 @@ def principal_explanations(plan: Plan) -> list[PolicyExplanation]:
             PolicyExplanation(
                 name=managed.name,
                 file_name=None,
-                attached_to=user,
+                attached_to=principal,
                 summary=f"AWS managed policy ({managed.arn}): {managed.purpose}",
                 reasons=(
                     PermissionReason(
@@ -58,7 +60,7 @@ def principal_explanations(plan: Plan) -> list[PolicyExplanation]:
     for policy in found.custom:
         out.append(
             PolicyExplanation(
-                policy.name, policy.file_name, user, policy.purpose, explain_document(policy.document)
+                policy.name, policy.file_name, principal, policy.purpose, explain_document(policy.document)
             )
         )
     for inline in found.inline:
@@ -66,7 +68,7 @@ def principal_explanations(plan: Plan) -> list[PolicyExplanation]:
             PolicyExplanation(
                 inline.name,
                 inline.file_name,
-                user,
+                principal,
                 f"Inline policy (corrected): lets the {found.principal_kind} reach member accounts through the "
                 f"common role {plan.role_name}.",
                 explain_document(inline.document),

@@ -1,9 +1,12 @@
 """The connector's principal in the artifacts: the IAM user, or the sensor role (issue 13.2).
 
 Pure. What CloudFormation, Terraform and setup.sh share about the principal a
-plan's policies are attached to: its kind and name, the sensor role's trust
-policy with the trust anchor's ARN as each format refers to it, and the IAM
-Roles Anywhere trust anchor's source (docs/facts.md#keyless-sensors).
+plan's policies are attached to (its kind, name and noun are
+app/domain/principal.py's): how their files word it (PRINCIPAL_TEXT), the
+outputs the sensor needs (principal_outputs), the sensor role's trust policy
+with the trust anchor's ARN as each format refers to it, and the IAM Roles
+Anywhere trust anchor's source as each format spells it
+(docs/facts.md#keyless-sensors).
 """
 
 from __future__ import annotations
