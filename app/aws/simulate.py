@@ -136,10 +136,9 @@ class DenyAssumeRole:
     policy type. https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
     """
 
-    def __init__(
-        self, accounts: dict[str, str], *, caller_arn: str = "arn:aws:iam::123456789012:user/connector"
-    ) -> None:
-        # account id -> "role" (missing role / untrusted) or "scp"
+    def __init__(self, accounts: dict[str, str], *, caller_arn: str) -> None:
+        # account id -> "role" (missing role / untrusted) or "scp"; `caller_arn`: whom AWS names as
+        # the caller (an IAM user's ARN, or a role session's), as the run signs in.
         self.accounts = dict(accounts)
         self.caller_arn = caller_arn
 
