@@ -30,6 +30,7 @@ from app.web import (
     evidence,
     links,
     logs,
+    long_lived,
     pages,
     ratelimit,
     security,
@@ -115,13 +116,9 @@ _frozen = False
 def _freeze_startup_objects() -> None:
     """Once per process: move everything alive after start-up out of the collector's reach.
 
-    Modules, SQLAlchemy metadata, compiled templates and pydantic models live as
-    long as the process, and every full collection walked all of them: a 50-70 ms
-    pause every few seconds under load, which set the p99 (measured with a
-    gc.callbacks hook under wrk; bench/README.md). After gc.freeze() a full
-    collection took ~2 ms. Frozen objects are still freed by reference counting;
-    only cycles among them are never collected.
-    https://docs.python.org/3/library/gc.html#gc.freeze
+    Why and what it costs: app/web/long_lived.py (a full collection walked
+    every module, template and model: 50-70 ms pauses under load, ~2 ms after
+    the freeze; bench/README.md).
 
     Start-up seam (docs/decisions.md#cold-start): a full collection here found
     nothing to free and took 70-80 ms of CPU, ~5% of a start, so only the young
@@ -133,9 +130,7 @@ def _freeze_startup_objects() -> None:
     """
     global _frozen
     if not _frozen:
-        if gc.isenabled():
-            gc.collect(1)
-        gc.freeze()
+        long_lived.freeze()
         _frozen = True
     gc.enable()
 

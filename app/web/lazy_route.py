@@ -27,7 +27,9 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path, get_name
+from starlette.types import Receive, Scope, Send
 
+from app.web import long_lived
 from app.web.routing import DirectRoute
 
 # Realising is synchronous and normally happens on the event loop; the lock
@@ -73,6 +75,23 @@ class LazyRoute(APIRoute):
             except BaseException:
                 self._deferred = deferred
                 raise
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request; after the route's first, freeze what it built (app/web/long_lived.py).
+
+        The analysis, and the templates and statements the first request
+        compiles, live as long as the process, as start-up's do; left to the
+        collector, every full collection walked them (~9,000 objects for one
+        request to each wizard page, 6-15 ms a full collection; bench/README.md).
+        """
+        if self.__dict__.get("_served"):
+            await super().handle(scope, receive, send)
+            return
+        self._served = True  # first: requests arriving meanwhile do not freeze again
+        try:
+            await super().handle(scope, receive, send)
+        finally:
+            long_lived.freeze()
 
     def __getattr__(self, name: str) -> Any:
         # Called only for attributes not set yet: the ones the analysis sets.

@@ -9,16 +9,20 @@ itself analyses none (tests/web/test_cold_start.py).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from app.main import create_app
-from app.web.lazy_route import LazyRoute
+from app.web import long_lived
+from app.web.lazy_route import LazyDirectRoute, LazyRoute
 from app.web.routing import DirectRoute
 from tests.conftest import make_settings
 
@@ -68,7 +72,7 @@ def _comparable(route: APIRoute) -> dict[str, Any]:
         "body_field": _field(route.body_field),
         "response_field": _field(route.response_field),
         "direct": getattr(route, "direct", None),
-        "attributes": sorted(k for k in vars(route) if k not in {"arguments", "_deferred"}),
+        "attributes": sorted(k for k in vars(route) if k not in {"arguments", "_deferred", "_served"}),
     }
 
 
@@ -99,3 +103,30 @@ def test_a_route_is_analysed_when_it_first_serves_a_request(tmp_path: Path) -> N
     assert response.status_code == 200
     healthz = next(r for r in app.routes if isinstance(r, LazyRoute) and r.path == "/healthz")
     assert healthz.analysed
+
+
+def test_what_a_route_builds_for_its_first_request_is_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its analysis lives as long as the process: out of the collector's reach, like start-up's (app/web/long_lived.py).
+
+    Once per route: later requests leave the collector alone.
+    """
+    freezes: list[None] = []
+    freeze = long_lived.freeze
+    monkeypatch.setattr(long_lived, "freeze", lambda: (freezes.append(None), freeze())[1])
+    router = APIRouter(route_class=LazyDirectRoute)
+
+    @router.get("/probe/{name}")
+    async def probe(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    app = FastAPI()
+    app.router.routes.extend(router.routes)
+    (route,) = router.routes
+    assert isinstance(route, LazyRoute) and not route.analysed
+    with TestClient(app) as client:
+        assert client.get("/probe/first").json() == {"name": "first"}
+        assert len(freezes) == 1
+        dependant = route.dependant  # made by the analysis the first request ran
+        assert not any(obj is dependant for obj in gc.get_objects())  # frozen: in no generation
+        assert client.get("/probe/second").json() == {"name": "second"}
+    assert len(freezes) == 1
