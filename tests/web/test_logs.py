@@ -186,3 +186,34 @@ def test_text_formatter_escapes_messages_and_keeps_tracebacks_indented() -> None
     assert first.endswith("[r1] boom a\\r\\nb")
     assert rest and all(part.startswith(" ") for part in rest[1:])
     assert "\x1b" not in line and "    FORGED LINE\\x1b[0m" in line
+
+
+def test_no_trace_span_is_started_even_with_a_tracer_provider_configured(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI's native OpenTelemetry is off (docs/decisions.md#no-native-telemetry).
+
+    Its server span carries the raw path (`url.path`), so a share token would
+    reach whatever tracing backend an operator configured; the access log masks
+    it, a span would not. A provider that records what it is asked for stands
+    in for a configured SDK (FastAPI uses any provider but the API's default
+    proxy and its no-op one).
+    """
+    from opentelemetry import trace
+
+    spans: list[dict[str, Any]] = []
+
+    class RecordingTracer(trace.NoOpTracer):
+        def start_span(self, name: str, *args: Any, attributes: Any = None, **kwargs: Any) -> trace.Span:
+            spans.append({"name": name, **dict(attributes or {})})
+            return super().start_span(name, *args, attributes=attributes, **kwargs)
+
+    class RecordingProvider(trace.TracerProvider):
+        def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+            return RecordingTracer()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", RecordingProvider)
+    token = client.new_wizard()
+    response = client.get(f"/w/{token}/checklist")
+    assert response.status_code == 200
+    assert spans == []
