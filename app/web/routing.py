@@ -16,10 +16,12 @@ nothing but those, the request, and path or query parameters, the route
 serves requests itself:
 
 1. it validates the path and query parameters of the dependencies and of the
-   endpoint with FastAPI's own `request_params_to_args` (the same fields,
-   the same validation); on any error, or while dependency overrides are set,
-   the request goes to FastAPI's own handler instead, which answers exactly as
-   it always did (its 422, after the guard), since nothing has run yet;
+   endpoint: the query with FastAPI's own `request_params_to_args`, each path
+   parameter with its field's own `validate` as that function does
+   (`_path_fields`; the same fields, the same validation); on any error, or
+   while dependency overrides are set, the request goes to FastAPI's own
+   handler instead, which answers exactly as it always did (its 422, after
+   the guard), since nothing has run yet;
    valid query values are kept per query string (`_query_values`);
 2. it awaits the dependencies in FastAPI's order (the router's first), each
    once, and the endpoint with their values;
@@ -41,9 +43,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import params
+from fastapi._compat import ModelField
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
+from fastapi.dependencies.utils import get_validation_alias, request_params_to_args
 from fastapi.routing import APIRoute, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette._exception_handler import wrap_app_handling_exceptions
@@ -79,10 +83,32 @@ class _Call:
     name: str | None  # the endpoint's parameter that receives the value (None: a router guard)
     request_param: str | None
     dependant: Dependant
+    # Each path parameter's field, its name in the URL and its error location (_path_values).
+    path_fields: tuple[tuple[ModelField, str, tuple[str, str]], ...] = ()
 
 
 def _plain(dependant: Dependant) -> bool:
     return not any(getattr(dependant, field) for field in _UNSUPPORTED)
+
+
+def _path_fields(dependant: Dependant) -> tuple[tuple[ModelField, str, tuple[str, str]], ...] | None:
+    """What `request_params_to_args` looks up for each path parameter, found once per route.
+
+    For a path parameter it takes the value under the field's alias (FastAPI
+    asserts a scalar type there when it analyses the route: no list, no
+    model; and a Path has one alias) and calls the field's `validate` with
+    the location ("path", alias); `_path_values` does that directly. The lookup around it (model, aliases, sequence and form
+    checks) was most of the ~7-9 us a parameter cost, twice per wizard request
+    (the access check's token, then the endpoint's); timeit, bench/README.md.
+    None for anything else (FastAPI solves that route).
+    """
+    fields = []
+    for field in dependant.path_params:
+        if not isinstance(field.field_info, params.Path):
+            return None
+        alias = get_validation_alias(field)
+        fields.append((field, alias, ("path", alias)))
+    return tuple(fields)
 
 
 def direct_calls(route: APIRoute) -> tuple[_Call, ...] | None:
@@ -95,17 +121,22 @@ def direct_calls(route: APIRoute) -> tuple[_Call, ...] | None:
     calls = []
     seen: set[Any] = set()
     for sub in endpoint.dependencies:
+        path_fields = _path_fields(sub)
         if (
             sub.call is None
             or sub.dependencies
             or not _plain(sub)
             or not inspect.iscoroutinefunction(sub.call)
             or sub.call in seen  # FastAPI's per-request cache would call it once
+            or path_fields is None
         ):
             return None
         seen.add(sub.call)
-        calls.append(_Call(sub.call, sub.name, sub.request_param_name, sub))
-    calls.append(_Call(endpoint.call, None, endpoint.request_param_name, endpoint))
+        calls.append(_Call(sub.call, sub.name, sub.request_param_name, sub, path_fields))
+    path_fields = _path_fields(endpoint)
+    if path_fields is None:
+        return None
+    calls.append(_Call(endpoint.call, None, endpoint.request_param_name, endpoint, path_fields))
     return tuple(calls)
 
 
@@ -162,11 +193,8 @@ class DirectRoute(APIRoute):
         for index, call in enumerate(self._calls):
             values: dict[str, Any] = {}
             dependant = call.dependant
-            if dependant.path_params:
-                found, errors = request_params_to_args(dependant.path_params, request.path_params)
-                if errors:
-                    return None
-                values.update(found)
+            if call.path_fields and not _path_values(call.path_fields, request.path_params, values):
+                return None
             if dependant.query_params:
                 query_values = self._query_values(index, dependant, request)
                 if query_values is None:
@@ -238,6 +266,23 @@ class DirectRoute(APIRoute):
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
         return response
+
+
+def _path_values(
+    fields: tuple[tuple[ModelField, str, tuple[str, str]], ...],
+    path_params: dict[str, Any],
+    values: dict[str, Any],
+) -> bool:
+    """Validate each path parameter into `values` as request_params_to_args would; False on any error."""
+    for field, alias, loc in fields:
+        raw = path_params.get(alias)
+        if raw is None:
+            return False  # not in the URL: FastAPI's handler answers (its missing-field error)
+        value, errors = field.validate(raw, values, loc=loc)
+        if errors:
+            return False
+        values[field.name] = value
+    return True
 
 
 def serve_directly(routes: Sequence[BaseRoute], on: bool) -> None:
