@@ -143,3 +143,31 @@ def test_keep_alive_requests_each_get_their_own_header_budget(server: Any) -> No
                 assert chunk
                 received += chunk
             assert received.startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("pause", [0.0, 1.5], ids=["at once", "after the first budget ran out"])
+def test_a_half_sent_request_after_a_served_one_is_closed_after_the_header_timeout(
+    server: Any, pause: float
+) -> None:
+    """Each request on a kept-alive connection has its own budget from its first byte.
+
+    One timer per connection checks the current request's deadline
+    (app/web/server.py): started at once, the second request's budget ends
+    after the timer the connection started with; started after that timer
+    went off idle, it must start a new one.
+    """
+    with _connect(server) as sock:
+        sock.sendall(REQUEST + b"\r\n")
+        received = b""
+        while b'"status":"ok"' not in received:
+            chunk = sock.recv(4096)
+            assert chunk
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 200")
+        time.sleep(pause)  # within uvicorn's 5 s keep-alive
+        sock.sendall(REQUEST)  # no blank line: these headers never end
+        started = time.monotonic()
+        status, answer = _status(sock)
+        waited = time.monotonic() - started
+    assert status == 408, answer
+    assert 0.5 < waited < 9  # the server's 1 s budget, counted from this request's first byte
