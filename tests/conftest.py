@@ -23,6 +23,9 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 
+# Hooks: a whole-suite run that collects fewer tests than tests/min-tests.txt fails, under xdist too.
+from tests.floor import pytest_collection_finish, pytest_xdist_node_collection_finished  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 POSTGRES_URL_ENV = "CONNECTOR_WIZARD_TEST_POSTGRES_URL"
@@ -147,28 +150,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite golden files under tests/golden")
 
 
-# A whole-suite run must collect at least this many tests (tests/min-tests.txt):
-# a conftest that stops importing, a skip that spreads or a renamed folder
-# would otherwise still end green with fewer tests. Raise it when tests are added.
-MIN_TESTS_FILE = REPO / "tests" / "min-tests.txt"
-
-
-def _is_whole_suite(config: pytest.Config) -> bool:
-    """No paths, -k or -m narrowed the run: it collects the configured testpaths."""
-    narrowed = config.option.keyword or config.option.markexpr or config.option.deselect
-    return config.args_source != pytest.Config.ArgsSource.ARGS and not narrowed
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if not _is_whole_suite(session.config):
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups off the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (`--dist loadgroup`, pyproject addopts) every browser test is in one
+    group, which one worker runs: one browser and one live server per run, as without
+    xdist, and not one chromium per worker (docs/decisions.md#ci-time)."""
+    if not config.pluginmanager.hasplugin("xdist"):
         return
-    floor = int(MIN_TESTS_FILE.read_text().split()[0])
-    collected = len(session.items)
-    if collected < floor:
-        raise pytest.UsageError(
-            f"collected {collected} tests, fewer than the floor of {floor} in {MIN_TESTS_FILE.name}: "
-            "a test file stopped being collected (or lower the floor on purpose)"
-        )
+    group = pytest.mark.xdist_group("browser")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(group)
 
 
 @pytest.fixture
