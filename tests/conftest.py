@@ -154,13 +154,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist (`--dist loadgroup`, pyproject addopts) every browser test is in one
     group, which one worker runs: one browser and one live server per run, as without
-    xdist, and not one chromium per worker (docs/decisions.md#ci-time)."""
+    xdist, and not one chromium per worker. A `same_worker` module is a group of its
+    own: its last test reads what the others left in the process (docs/decisions.md#ci-time)."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
-    group = pytest.mark.xdist_group("browser")
     for item in items:
         if item.get_closest_marker("browser"):
-            item.add_marker(group)
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif item.get_closest_marker("same_worker"):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture

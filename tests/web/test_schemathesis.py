@@ -38,6 +38,10 @@ from app.domain.plan import DEFAULT_ROLE_NAME, Principal, Scope, unused_options
 from app.main import create_app
 from tests.conftest import FUZZ_SEED, FUZZ_SEED_ENV, make_settings
 
+# test_the_fuzzer_reached_every_handler reads STATUSES, which the fuzzing tests fill in this
+# process: under xdist one worker runs the whole module (tests/conftest.py).
+pytestmark = pytest.mark.same_worker
+
 MAX_EXAMPLES = 40  # per operation, fuzzing phase; the whole module runs in ~15 s on 2 cores
 RANDOM_EXAMPLES = 15  # per operation, with the run's random seed
 CSRF = secrets.token_urlsafe(32)
