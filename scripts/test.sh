@@ -4,12 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 # The AWS CLI v1 that tests/aws/test_setup_script_cli.py runs the generated scripts with: its own
 # virtualenv, because it pins a botocore other than the project's boto3 (docs/setup-script.md).
+# It installs beside the project's, in the background: on a fresh machine both wait on downloads
+# (docs/decisions.md#ci-time).
 python3 -m venv .venv-awscli
-.venv-awscli/bin/python -m pip install -q --disable-pip-version-check 'awscli==1.46.2'
+.venv-awscli/bin/python -m pip install -q --disable-pip-version-check 'awscli==1.46.2' &
+awscli_install=$!
+trap 'kill "$awscli_install" 2>/dev/null || true' EXIT # the project's install failed first
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+wait "$awscli_install"
+trap - EXIT
 
 # Debian packages the tests drive: chromium (browser tests, with
 # --no-install-recommends, or apt pulls ~500 MB) and shellcheck (CLI script lint).
