@@ -33,6 +33,7 @@ from app.web import (
     logs,
     long_lived,
     pages,
+    pydantic_v1,
     ratelimit,
     security,
     verify,
@@ -47,6 +48,7 @@ NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fal
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    pydantic_v1.install()  # before any route is analysed (app/web/pydantic_v1.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

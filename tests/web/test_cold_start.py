@@ -35,14 +35,22 @@ settings = Settings(
 with TestClient(create_app(settings)) as client:
     assert client.get("/healthz").status_code == 200
     assert client.get("/").status_code == 200
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} | ({"sqlalchemy.orm"} & set(sys.modules)))))
+    if sys.argv[2:] == ["api"]:
+        assert client.get("/api/v1/plan/checklist").status_code == 200
+        headers = {"X-CSRF-Token": client.cookies["cw_csrf"]}
+        created = client.post("/api/v1/wizards", json={"scope": "account"}, headers=headers)
+        assert created.status_code == 201, created.text
+        assert client.get("/api/v1/wizards/" + created.json()["token"]).status_code == 200
+        assert client.get("/api/v1/openapi.json").status_code == 200
+deep = {"sqlalchemy.orm", "pydantic.v1"} & set(sys.modules)
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules} | deep)))
 """
 
 
-def _run(program: str, database_url: str) -> Any:
+def _run(program: str, database_url: str, *args: str) -> Any:
     """Run `program` in a fresh interpreter; what it printed last, as JSON."""
     result = subprocess.run(
-        [sys.executable, "-c", program, database_url],
+        [sys.executable, "-c", program, database_url, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -60,6 +68,12 @@ def _start_and_list_imports(database_url: str) -> set[str]:
 def test_start_up_and_a_page_import_no_aws_sdk(tmp_path: Path) -> None:
     loaded = _start_and_list_imports(f"sqlite:///{tmp_path / 'start.sqlite3'}")
     assert loaded.isdisjoint(NOT_AT_START), sorted(loaded & set(NOT_AT_START))
+
+
+def test_start_pages_the_api_and_its_schema_never_import_pydantic_v1(tmp_path: Path) -> None:
+    # The "no pydantic.v1 check without pydantic.v1" seam (app/web/pydantic_v1.py).
+    loaded = set(_run(PROGRAM, f"sqlite:///{tmp_path / 'v1.sqlite3'}", "api"))
+    assert "fastapi" in loaded and "pydantic.v1" not in loaded
 
 
 def test_a_restart_on_a_database_at_head_imports_no_alembic(tmp_path: Path) -> None:
@@ -127,3 +141,20 @@ def test_start_up_analyses_no_route_but_the_one_it_serves(tmp_path: Path) -> Non
 def test_create_app_compiles_no_template(tmp_path: Path) -> None:
     templates = create_app(make_settings(tmp_path)).state.templates
     assert len(templates.cache) == 0, list(templates.cache)
+
+
+CLI_GC_PROGRAM = """
+import gc, json, sys
+if sys.argv[1] == "off":
+    gc.disable()
+import app.cli
+print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_importing_the_cli_leaves_the_collector_as_it_was() -> None:
+    # The first part of the "start-up without the cycle collector" seam (app/cli.py).
+    on = _run(CLI_GC_PROGRAM, "on")
+    assert on["enabled"] is True
+    assert on["frozen"] > 10_000  # what the CLI's imports loaded is out of the collector's reach
+    assert _run(CLI_GC_PROGRAM, "off")["enabled"] is False
