@@ -37,5 +37,6 @@ bash scripts/vendor-assets.sh --check
 .venv/bin/ruff format --check app tests bench migrations scripts
 .venv/bin/mypy
 # pytest exits 5 when it collected no test: that fails this script too.
-# `scripts/test.sh -n auto` spreads the tests over the CPUs (pytest-xdist; docs/decisions.md#ci-time).
-exec .venv/bin/python -m pytest "$@"
+# -n auto: one pytest-xdist worker per CPU (two on CI); an argument `-n N` (later,
+# so it wins) or PYTEST_XDIST_AUTO_NUM_WORKERS=N changes it, `-n 0` runs in one process.
+exec .venv/bin/python -m pytest -n auto "$@"

@@ -43,6 +43,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
-    """Under xdist (`-n auto`) the controller collects nothing itself:
+    """Under xdist (scripts/test.sh runs `-n auto`) the controller collects nothing itself:
     each worker sends the ids it collected, and the same floor applies to them."""
     check_test_floor(node.config, len(ids))
