@@ -43,6 +43,16 @@ def _status(sock: socket.socket) -> tuple[int | None, bytes]:
     return int(received.split(b" ", 2)[1]), received
 
 
+def _read_health_ok(sock: socket.socket) -> None:
+    """Read one whole /healthz answer off a kept-alive connection; it must be a 200."""
+    received = b""
+    while b'"status":"ok"' not in received:
+        chunk = sock.recv(4096)
+        assert chunk, received
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), received
+
+
 def _send_all(sock: socket.socket, data: bytes, chunk: int = 65536) -> int:
     """Send until done or the server closed the connection; the bytes it took."""
     sent = 0
@@ -137,12 +147,7 @@ def test_keep_alive_requests_each_get_their_own_header_budget(server: Any) -> No
     with _connect(server) as sock:
         for _ in range(3):
             sock.sendall(REQUEST + headers + b"\r\n")
-            received = b""
-            while b'"status":"ok"' not in received:
-                chunk = sock.recv(4096)
-                assert chunk
-                received += chunk
-            assert received.startswith(b"HTTP/1.1 200")
+            _read_health_ok(sock)
 
 
 @pytest.mark.parametrize("pause", [0.0, 1.5], ids=["at once", "after the first budget ran out"])
@@ -158,12 +163,7 @@ def test_a_half_sent_request_after_a_served_one_is_closed_after_the_header_timeo
     """
     with _connect(server) as sock:
         sock.sendall(REQUEST + b"\r\n")
-        received = b""
-        while b'"status":"ok"' not in received:
-            chunk = sock.recv(4096)
-            assert chunk
-            received += chunk
-        assert received.startswith(b"HTTP/1.1 200")
+        _read_health_ok(sock)
         time.sleep(pause)  # within uvicorn's 5 s keep-alive
         sock.sendall(REQUEST)  # no blank line: these headers never end
         started = time.monotonic()
