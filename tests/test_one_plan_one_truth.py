@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import io
 import json
 import re
@@ -636,3 +637,51 @@ def test_each_reader_sees_a_change(client: WizardClient, surface: str) -> None:
     b = read(Surfaces(least, client, wizard_for(client, least)))
     assert a.managed and not a.custom and b.custom and not b.managed
     assert a.inline == b.inline and len(a.inline) == 1
+
+
+# --- the Secrets Manager prefix's caveat names the plan's own connector --------------------
+
+# Every surface that shows least_privilege.secret_prefix_note, read the way its reader reads it
+# (HTML unescaped, Markdown and the CLI's output as text). Add a reader here with a new surface.
+CAVEAT_SURFACES: dict[str, Callable[[Surfaces], str]] = {
+    "options page": lambda s: html.unescape(s.get("options").text),
+    "policies page": lambda s: html.unescape(s.get("policies").text),
+    "report page": lambda s: html.unescape(s.get("report").text),
+    "checklist page": lambda s: html.unescape(s.get("checklist").text),
+    "report.md": lambda s: s.get("report.md").text,
+    "bundle.zip checklist.md": lambda s: _zipped_checklist(s.get("bundle.zip").content),
+    "policy --format markdown": lambda s: _cli_output(["policy", *cli_args(s.plan), "--format", "markdown"]),
+}
+
+
+def _zipped_checklist(content: bytes) -> str:
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    (name,) = (n for n in archive.namelist() if n.endswith("/checklist.md"))  # in the bundle's folder
+    return archive.read(name).decode()
+
+
+def _cli_output(argv: list[str]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("principal", list(Principal))
+def test_the_secret_prefix_caveat_names_the_plans_connector_on_every_surface(
+    client: WizardClient, principal: Principal
+) -> None:
+    """Where to look in CloudTrail: a role plan's connector is its sensor role, never "the connector user"."""
+    keyless: dict[str, Any] = (
+        {"trust_anchor_certificate": SENSOR_CA_PEM, "certificate_subject_cn": "tlm-sensor.example.com"}
+        if principal is Principal.ROLES_ANYWHERE
+        else {}
+    )
+    plan = Plan(principal=principal, style=PolicyStyle.LEAST_PRIVILEGE, **keyless)
+    s = Surfaces(plan, client, wizard_for(client, plan))
+    named = "sensor role" if plan.uses_role_principal else "user"
+    for surface, read in CAVEAT_SURFACES.items():
+        text = " ".join(read(s).split())
+        found = re.findall(r"look for the connector ([a-z ]+)'s CreateSecret events", text)
+        assert found, f"{surface} has no secret-prefix caveat for {principal.value}"
+        assert set(found) == {named}, (surface, principal.value, found)

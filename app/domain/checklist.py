@@ -360,9 +360,7 @@ def _custom_policy_steps(plan: Plan, custom: tuple[CustomPolicy, ...]) -> list[S
                     f'"arn:{plan.partition.value}:iam::$(aws sts get-caller-identity --query=Account '
                     f'--output=text):policy/{policy.name}"',
                 ),
-                warning=secret_prefix_note(plan.secret_prefix)
-                if policy.name == SECRETS_POLICY_NAME
-                else None,
+                warning=secret_prefix_note(plan) if policy.name == SECRETS_POLICY_NAME else None,
             )
         )
     return steps
@@ -443,7 +441,7 @@ def _member_role(plan: Plan) -> Step:
                 " ".join(member_role.create_stack_set_command(plan, continuation=None, template=template)),
                 " ".join(member_role.create_stack_instances_command(plan, continuation=None)),
             ),
-            warning=secret_prefix_note(plan.secret_prefix) if plan.secrets_manager else None,
+            warning=secret_prefix_note(plan) if plan.secrets_manager else None,
         )
     if plan.role_name == DEFAULT_ROLE_NAME:
         return Step(

@@ -227,9 +227,7 @@ def _secrets_cell(plan: Plan) -> str:
         return "no"
     if not uses_secret_prefix(plan):
         return "yes"
-    return (
-        f"yes, name prefix {md_code(plan.secret_prefix)} ({md_text(secret_prefix_note(plan.secret_prefix))})"
-    )
+    return f"yes, name prefix {md_code(plan.secret_prefix)} ({md_text(secret_prefix_note(plan))})"
 
 
 def attachments_markdown(plan: Plan) -> list[str]:

@@ -46,7 +46,7 @@ from app.domain.policies import (
     PolicyDocument,
     wrap_policy,
 )
-from app.domain.principal import connector_principal_label
+from app.domain.principal import connector_principal_label, connector_principal_noun
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,15 +166,21 @@ def uses_secret_prefix(plan: Plan) -> bool:
     )
 
 
-def secret_prefix_note(prefix: str) -> str:
-    """The prefix's caveat, for the places that have room for a sentence or two."""
+def secret_prefix_note(plan: Plan, prefix: str | None = None) -> str:
+    """The prefix's caveat, for the places that have room for a sentence or two.
+
+    `prefix` is the plan's own unless given (the options form shows the one being
+    typed). The CloudTrail events to look for are the plan's principal's: its IAM
+    user's, or its sensor role's sessions' (docs/secret-prefix.md).
+    """
+    shown = plan.secret_prefix if prefix is None else prefix
     return (
-        f"The Secrets Manager name prefix {prefix} is this wizard's assumption, not DigiCert's: "
+        f"The Secrets Manager name prefix {shown} is this wizard's assumption, not DigiCert's: "
         "DigiCert does not document the names the connector gives its temporary secrets. Confirm it before "
         "relying on it: ask DigiCert support, or after a first certificate delivery look for the connector "
-        "user's CreateSecret events in CloudTrail (event source secretsmanager.amazonaws.com; the secret's "
-        "name is in requestParameters.name) and set the prefix to match. Until then a delivery that uses "
-        "another name is denied."
+        f"{connector_principal_noun(plan)}'s CreateSecret events in CloudTrail (event source "
+        "secretsmanager.amazonaws.com; the secret's name is in requestParameters.name) and set the prefix to "
+        "match. Until then a delivery that uses another name is denied."
     )
 
 
