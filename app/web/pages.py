@@ -297,6 +297,9 @@ class OptionsPage:
     preview: PolicyPreview
     # The preview fragment also swaps in the partition's region checkboxes (out of band).
     oob: bool = False
+    # An htmx preview also swaps in the secret prefix's caveat (out of band): it names the
+    # connector of the principal now chosen, and the prefix now typed.
+    live: bool = False
     # Why the ticked regions changed (a set chosen, or a partition switched, without JavaScript).
     regions_notice: str | None = None
     conflict: OptionsConflict | None = None
@@ -310,6 +313,7 @@ def options_context(
     errors: dict[str, str] | None = None,
     previewed: Plan | None = None,
     oob: bool = False,
+    live: bool = False,
     regions_notice: str | None = None,
     conflict: OptionsConflict | None = None,
 ) -> OptionsPage:
@@ -321,6 +325,7 @@ def options_context(
         options=OptionsView(plan_input=shown or plan.to_json_dict(), errors=errors or {}),
         preview=_preview(previewed or plan),
         oob=oob,
+        live=live,
         regions_notice=regions_notice,
         conflict=conflict,
     )
@@ -351,6 +356,7 @@ async def options_preview(request: Request, access: AccessDep) -> Response:
             # The partition changed: swap in its region checkboxes too (out of band).
             # Not on a whole page (no htmx): it has the fieldset already.
             oob=is_htmx(request) and request.query_params.get("shown_partition") != data.get("partition"),
+            live=is_htmx(request),
         )
 
     return render_page(request, "options.html", access, context, block="preview")

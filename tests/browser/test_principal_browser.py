@@ -191,3 +191,34 @@ def test_keyless_pages_are_accessible_and_fit(browser: Any, server: str, width: 
     finally:
         context.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_the_secret_prefix_caveat_follows_the_principal_chosen(browser: Any, server: str) -> None:
+    # With JavaScript the live preview swaps the caveat in (out of band): where to look in
+    # CloudTrail names the connector of the principal chosen, before anything is saved.
+    context = _context(browser, javascript=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        _new_options_page(page, server)
+        note = page.locator("#secret_prefix-note")
+        expect(note).to_contain_text("look for the connector user's CreateSecret events")
+        page.get_by_label(LABELS["instance-role"]).check()
+        expect(note).to_contain_text("look for the connector sensor role's CreateSecret events")
+        page.get_by_label(LABELS["iam-user"]).check()
+        expect(note).to_contain_text("look for the connector user's CreateSecret events")
+        page.get_by_label("Secret name prefix (least privilege)").fill("tlm-keys/")
+        expect(note).to_contain_text("The Secrets Manager name prefix tlm-keys/ is")
+        page.get_by_label(LABELS["roles-anywhere"]).check()
+        page.get_by_label("The CA certificate that issues the sensor's certificate (PEM)").fill(CA_PEM)
+        page.get_by_label("Sensor certificate's subject CN").focus()  # the certificate's change event
+        # A person's pace: the CN is typed once the preview answered the certificate. (Typed
+        # within the same few milliseconds, its input event's 400 ms wait is dropped with the
+        # preview element the answer replaces.)
+        expect(page.locator("#preview")).to_contain_text("needs the sensor certificate's subject CN")
+        page.get_by_label("Sensor certificate's subject CN").fill("sensor-01.example.com")
+        expect(note).to_contain_text("look for the connector sensor role's CreateSecret events")
+        expect(page.locator("#preview")).to_contain_text("sensor role digicert-tlm-sensor")
+        assert page.locator("#secret_prefix-note").count() == 1  # swapped, not added
+    finally:
+        context.close()

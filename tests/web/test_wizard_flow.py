@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -127,6 +128,26 @@ def test_preview_swaps_in_the_regions_of_a_new_partition(client: WizardClient) -
     )
     assert 'hx-swap-oob="true"' in response.text
     assert "cn-north-1" in response.text
+
+
+def test_preview_swaps_in_the_secret_prefix_caveat_of_the_principal_chosen(client: WizardClient) -> None:
+    token = client.new_wizard()
+    params = {
+        "principal": "instance-role",
+        "secret_prefix": "tlm-keys/",
+        "partition": "aws",
+        "regions": "us-east-1",
+    }
+    fragment = client.get(f"/w/{token}/options/preview", params=params, headers=HTMX).text
+    note = re.search(r'<small id="secret_prefix-note" hx-swap-oob="true">(.*?)</small>', fragment, re.S)
+    assert note is not None, "the htmx preview swaps the caveat in"
+    text = html.unescape(note.group(1))
+    assert (
+        "look for the connector sensor role's CreateSecret events" in text and "prefix tlm-keys/ is" in text
+    )
+    # A whole page (no htmx) has the caveat once, under its field.
+    page = client.get(f"/w/{token}/options/preview", params=params).text
+    assert page.count('id="secret_prefix-note"') == 1 and 'hx-swap-oob="true">The Secrets' not in page
 
 
 def test_tick_plain_post_and_htmx_fragment_persist(client: WizardClient) -> None:
