@@ -729,7 +729,7 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="check live, with the default AWS credential chain, that the connector's permissions work",
         description="Runs the wizard's live checks with the default AWS credential chain (environment, "
-        "profile, instance role), or --profile NAME, and CONNECTOR_WIZARD_AWS_ENDPOINT_URL if set. Run it "
+        "profile, instance role), or --profile=NAME, and CONNECTOR_WIZARD_AWS_ENDPOINT_URL if set. Run it "
         "on the sensor's host for a keyless plan (--principal instance-role or roles-anywhere): the "
         "identity check expects the sensor role. Exit status: 0 when nothing "
         "failed, 1 when a check failed, 2 on bad input.",

@@ -113,12 +113,13 @@ SIGNING_HELPER = "aws_signing_helper"
 
 
 def sensor_profile_options(plan: Plan) -> tuple[str, ...]:
-    """`--profile NAME` for a command run on the sensor's host with the sensor's credentials, or nothing.
+    """`--profile=NAME` for a command run on the sensor's host with the sensor's credentials, or nothing.
 
     A roles-anywhere sensor's credentials come from the profile SENSOR_AWS_PROFILE
     (credential_process); an instance role's from the default chain, which needs no option.
+    The value is joined to its flag, as in every command we print (docs/setup-script.md#arguments).
     """
-    return ("--profile", SENSOR_AWS_PROFILE) if plan.principal is Principal.ROLES_ANYWHERE else ()
+    return (f"--profile={SENSOR_AWS_PROFILE}",) if plan.principal is Principal.ROLES_ANYWHERE else ()
 
 
 def roles_anywhere_region(plan: Plan) -> str:

@@ -378,13 +378,13 @@ class VerifyView:
     def export_credentials_command(self) -> str:
         """What prints a session of the sensor role on its host (docs/facts.md#temporary-credentials)."""
         return " ".join(
-            ("aws", "configure", "export-credentials", *sensor_profile_options(self.plan), "--format", "env")
+            ("aws", "configure", "export-credentials", *sensor_profile_options(self.plan), "--format=env")
         )
 
     @property
     def cli_verify_command(self) -> str:
         """The CLI's verification on the sensor's host, with the sensor's own credentials."""
-        options = ("--principal", self.plan.principal.value, *sensor_profile_options(self.plan))
+        options = (f"--principal={self.plan.principal.value}", *sensor_profile_options(self.plan))
         return " ".join(("connector-wizard", "verify", *options, "…"))
 
     def fix_url(self, token: str, step_id: str | None) -> str | None:

@@ -346,7 +346,8 @@ def test_commands_run_on_the_sensor_host_name_the_profile_the_checklist_creates(
     for plan in (Plan(), ROLE_PLANS["organization-instance-role"]):
         assert sensor_profile_options(plan) == ()  # a key, or the instance's default chain
     anywhere = ROLE_PLANS["account-roles-anywhere-pca-us-gov"]
-    flag, name = sensor_profile_options(anywhere)
+    (option,) = sensor_profile_options(anywhere)  # joined to its flag (docs/setup-script.md#arguments)
+    flag, name = option.split("=")
     assert flag == "--profile" and sensor_aws_config(anywhere).splitlines()[0] == f"[profile {name}]"
 
 

@@ -7,15 +7,22 @@ person pastes `aws configure export-credentials` from the sensor's host.
 
 from __future__ import annotations
 
+import html
+import os
 import re
+import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.cli import _parser as cli_parser
+from app.domain.principal import SENSOR_AWS_PROFILE
 from app.main import create_app
 from app.web import verify as verify_module
 from tests.aws.test_role_principal import PCA_ARN, sensor_role_credentials
+from tests.aws.test_setup_script_cli import AWS_CLI
 from tests.conftest import WizardClient, make_settings
 from tests.web.routes import duplicate_ids
 from tests.web.test_verify import _wait
@@ -44,7 +51,7 @@ def test_the_page_says_how_to_get_the_sensor_roles_credentials(demo_client: Wiza
     token = _keyless_wizard(demo_client, principal="instance-role")
     page = demo_client.get(f"/w/{token}/verify").text
     assert "Credentials of the sensor role digicert-tlm-sensor" in page
-    assert "aws configure export-credentials --format env" in page
+    assert "aws configure export-credentials --format=env" in page
     assert "trusts only EC2" in page and "Access key ID of the sensor role" in page
     assert re.search(r'<input id="session_token"[^>]* required', page)
     assert "get-session-token" not in page  # the user's advice, wrong for a role
@@ -58,12 +65,66 @@ def test_the_page_says_how_to_get_the_sensor_roles_credentials(demo_client: Wiza
     )
     page = demo_client.get(f"/w/{anywhere}/verify").text
     assert "trusts only IAM Roles Anywhere" in page
-    assert re.search(r"aws configure export-credentials --profile \S+ --format env", page)
-    assert "connector-wizard verify --principal roles-anywhere --profile" in page
+    assert "aws configure export-credentials --profile=digicert-tlm-sensor --format=env" in page
+    assert "connector-wizard verify --principal=roles-anywhere --profile=digicert-tlm-sensor …" in page
 
     user = demo_client.new_wizard()
     page = demo_client.get(f"/w/{user}/verify").text
     assert "Credentials of the sensor role" not in page and "get-session-token" in page
+
+
+def _commands(page: str) -> list[list[str]]:
+    """The commands the page prints for someone to run (its <code> texts that start with a tool)."""
+    texts = (html.unescape(text) for text in re.findall(r"<code[^>]*>(.*?)</code>", page, re.S))
+    return [shlex.split(t) for t in texts if t.startswith(("aws ", "connector-wizard "))]
+
+
+def test_the_verify_pages_commands_join_each_value_to_its_flag_and_the_real_tools_take_them(
+    demo_client: WizardClient, tmp_path: Path
+) -> None:
+    # One form everywhere (docs/setup-script.md#arguments): `--flag=value`, as setup.sh and the checklist.
+    anywhere = _keyless_wizard(
+        demo_client,
+        principal="roles-anywhere",
+        trust_anchor_pca_arn=PCA_ARN,
+        certificate_subject_cn="sensor-01.example.com",
+    )
+    pages = [demo_client.get(f"/w/{token}/verify").text for token in (anywhere, demo_client.new_wizard())]
+    commands = [command for page in pages for command in _commands(page)]
+    assert {tuple(c[:3]) for c in commands} >= {
+        ("aws", "configure", "export-credentials"),
+        ("connector-wizard", "verify", "--principal=roles-anywhere"),
+        ("aws", "sts", "get-session-token"),
+    }
+    for command in commands:
+        options = command[next(i for i, word in enumerate(command) if word.startswith("--")) :]
+        assert all(word == "…" or (word.startswith("--") and "=" in word) for word in options), command
+    # connector-wizard's own parser reads the profile the checklist creates ...
+    (verify,) = (c for c in commands if c[:2] == ["connector-wizard", "verify"])
+    args = cli_parser().parse_args([word for word in verify[1:] if word != "…"])
+    assert (args.principal, args.profile) == ("roles-anywhere", SENSOR_AWS_PROFILE)
+    # ... and so does the real AWS CLI (argparse too; export-credentials itself is v2's only).
+    (export,) = (c for c in commands if c[:3] == ["aws", "configure", "export-credentials"])
+    (profile,) = (word for word in export if word.startswith("--profile="))
+    if not AWS_CLI.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the AWS CLI is missing at {AWS_CLI}: scripts/test.sh installs it")
+        pytest.skip("the AWS CLI virtualenv is missing: run scripts/test.sh once")
+    config = tmp_path / "aws-config"
+    config.write_text(f"[profile {SENSOR_AWS_PROFILE}]\nregion = eu-west-3\n")
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    read = subprocess.run(
+        [str(AWS_CLI), "configure", "get", "region", profile],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (read.returncode, read.stdout) == (0, "eu-west-3\n"), read.stderr
 
 
 def test_a_run_with_the_sensor_roles_session_passes_identity_and_says_why_two_checks_are_skipped(
