@@ -422,8 +422,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     # Worker processes read it from the environment (uvicorn's Config has no field for it).
     os.environ[HEADER_TIMEOUT_ENV] = str(settings.header_timeout_seconds)
+    # One process: the app gets the settings built above (the environment and the .env
+    # file are read once). Several workers each build the app, and their settings,
+    # from the environment set above: uvicorn imports a factory by name in each.
+    factory: str | Callable[[], Any] = "app.main:create_app"
+    if settings.workers == 1:
+        import functools
+
+        from app.main import create_app
+
+        factory = functools.partial(create_app, settings)
     uvicorn.run(
-        "app.main:create_app",
+        factory,
         factory=True,
         host=settings.host,
         port=settings.port,
