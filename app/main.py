@@ -1,8 +1,11 @@
 """The application factory. Nothing happens at import time.
 
 Run with `uvicorn --factory app.main:create_app` or `connector-wizard serve`.
-The lifespan owns the database engine: it applies migrations on start (and
-fails closed if they fail) and disposes the engine on shutdown.
+The lifespan owns the database (app/store/database.py): it checks on start that
+the database is at head, applying migrations if it is behind (and fails closed
+if it cannot), and disposes the engine on shutdown. The engine itself, and the
+store's code, are created by the first request that needs them
+(docs/decisions.md#cold-start).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +27,7 @@ from app import __version__
 from app.resources import resource_path
 from app.settings import Settings
 from app.store import db, wizards
+from app.store.database import Database
 from app.web import (
     activity,
     api,
@@ -40,6 +45,9 @@ from app.web import (
 )
 from app.web.render import PageCache, make_templates
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 log = logging.getLogger("connector_wizard")
 
 # Every signal off, and no exporters set up from OTEL_* variables at start-up.
@@ -52,9 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = db.make_engine(settings.database_url)
-        db.upgrade(engine)
-        app.state.engine = engine
+        database = Database(settings.database_url)
+        database.open()  # refuses to start unless the database is reachable and at head
+        app.state.database = database
         # Demo mode: a local AWS emulator seeded with a simulated organization (issue 4).
         emulator = await asyncio.to_thread(verify.start_demo, app, settings) if settings.demo else None
         purge = (
@@ -71,12 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 purge.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purge
-            # Runs of this process end with it: say so now rather than after the heartbeat timeout.
-            app.state.verifier.shutdown(engine)
-            db.release_held_connections(engine)
+            if database.started:  # no engine, no request ever started a run
+                # Runs of this process end with it: say so now rather than after the heartbeat timeout.
+                app.state.verifier.shutdown(database.engine)
+            database.close()
             if emulator is not None:
                 await asyncio.to_thread(emulator.stop)
-            engine.dispose()
 
     app = FastAPI(
         title="aws-connector-wizard",
@@ -158,9 +166,15 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+def engine_of(app: FastAPI) -> Engine:
+    """The app's engine, created on first use (app/store/database.py)."""
+    database: Database = app.state.database
+    return database.engine
+
+
 def purge_once(app: FastAPI, *, now: datetime) -> dict[str, int]:
     """Delete expired and revoked links and unreachable wizards, and forget every cached page of them."""
-    counts = wizards.purge_expired(app.state.engine, now=now)
+    counts = wizards.purge_expired(engine_of(app), now=now)
     app.state.page_cache.clear()
     app.state.export_cache.clear()
     return counts

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from fastapi import FastAPI
 
 from app.domain.plan import Plan
+from app.main import engine_of
 from app.store import db, wizards
 from tests.conftest import WizardClient
 
@@ -21,7 +22,7 @@ def wizard_for(client: WizardClient, plan: Plan) -> str:
     """A wizard holding `plan`, straight through the store (whatever the forms accept); its edit token."""
     app = client.app
     assert isinstance(app, FastAPI)
-    _, token = wizards.create_wizard(app.state.engine, plan=plan, actor="test", now=db.utcnow(), link_days=1)
+    _, token = wizards.create_wizard(engine_of(app), plan=plan, actor="test", now=db.utcnow(), link_days=1)
     return token
 
 

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from app.resources import resource_path
+
+# Defined in app/store/database.py, which start-up and every page use without SQLAlchemy;
+# the store names them through this module as before.
+from app.store.database import READ_VERSIONS, VERSION_TABLE
+from app.store.database import head_revision as head_revision
+from app.store.database import utcnow as utcnow
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -40,9 +45,6 @@ PG_CONNECT_TIMEOUT_S = 5
 # Key of the PostgreSQL advisory lock held while migrating (any constant
 # shared by every replica; https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS).
 MIGRATION_LOCK_KEY = 0x63775F6D6967
-# Versions are INTEGER columns: PostgreSQL's holds at most 2**31 - 1, and a larger
-# number in a comparison fails there with a DataError (a 500) instead of matching nothing.
-MAX_VERSION = 2**31 - 1
 
 
 class Conflict(Exception):
@@ -55,10 +57,6 @@ class Conflict(Exception):
 
 class NotFound(Exception):
     pass
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -240,10 +238,8 @@ def upgrade(engine: Engine, revision: str = "head", *, config: Config | None = N
 # version table is read directly and the head is taken from the migration files'
 # names; Alembic is imported only when there is something to apply (a new or an
 # older database) or more than one revision is stored. tests/test_migrations.py
-# checks the names against Alembic's own view of the scripts.
-
-VERSION_TABLE = "alembic_version"  # Alembic's default; migrations/env.py keeps it
-_READ_VERSIONS = "SELECT version_num FROM alembic_version"
+# checks the names against Alembic's own view of the scripts. A start on a
+# SQLite file asks before SQLAlchemy is even imported (app/store/database.py).
 
 
 def _stored_revisions(engine: Engine) -> tuple[str, ...]:
@@ -251,7 +247,7 @@ def _stored_revisions(engine: Engine) -> tuple[str, ...]:
     with engine.connect() as conn:
         if not inspect(conn).has_table(VERSION_TABLE):
             return ()
-        return tuple(conn.exec_driver_sql(_READ_VERSIONS).scalars())
+        return tuple(conn.exec_driver_sql(READ_VERSIONS).scalars())
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -262,10 +258,3 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-@cache  # the scripts do not change while the process runs; /readyz asks often
-def head_revision() -> str | None:
-    """The newest migration: each file is `<revision>_<slug>.py` and revises the one before it by name."""
-    names = sorted(path.name for path in (resource_path("migrations") / "versions").glob("[0-9]*_*.py"))
-    return names[-1].split("_", 1)[0] if names else None

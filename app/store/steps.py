@@ -18,12 +18,11 @@ from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import sqlite
 
 from app.store.audit_log import add_event
+from app.store.database import MAX_NOTE
 from app.store.db import Conflict, as_utc, reading, writing
 from app.store.models import STEP_STATE as STEP
 from app.store.prepared import Prepared
 from app.store.wizards import changed
-
-MAX_NOTE = 2000  # models.STEP_STATE.c.note
 
 
 @dataclass(frozen=True, slots=True)

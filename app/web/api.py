@@ -23,6 +23,7 @@ from app.domain.checklist import Step, checklist
 from app.domain.iam import REGIONS
 from app.domain.plan import MAX_REGIONS, Plan, PlanError, parse_plan, plan_options
 from app.store import db, steps, wizards
+from app.store.database import MAX_NOTE, MAX_VERSION
 from app.web.checklist import step_or_404
 from app.web.deps import AccessDep, ActorDep, EditDep, EngineDep, SettingsDep, api_guard, engine_of
 from app.web.lazy_route import LazyDirectRoute
@@ -431,7 +432,7 @@ async def get_wizard(request: Request, access: AccessDep) -> Response:
 
 class PlanUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=0, le=db.MAX_VERSION)
+    version: int = Field(ge=0, le=MAX_VERSION)
     plan: PlanBody
 
 
@@ -504,8 +505,8 @@ async def put_step(
 class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The note's version as last read (0 before the first note); a stale one gets 409.
-    version: int = Field(ge=0, le=db.MAX_VERSION)
-    note: str = Field(max_length=steps.MAX_NOTE)
+    version: int = Field(ge=0, le=MAX_VERSION)
+    note: str = Field(max_length=MAX_NOTE)
 
 
 class NoteOut(BaseModel):

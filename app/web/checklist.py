@@ -10,15 +10,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import Engine
 
 from app.domain.checklist import Step, checklist
 from app.domain.plan import Plan
 from app.store import db, share_links, steps
+from app.store.database import MAX_NOTE, MAX_VERSION
 from app.web.deps import (
     AccessDep,
     ActorDep,
@@ -30,6 +30,9 @@ from app.web.deps import (
 )
 from app.web.nav import WizardNav, wizard_nav
 from app.web.render import is_htmx, render, render_page
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine  # SQLAlchemy is loaded on first use (docs/decisions.md#cold-start)
 
 router = page_router()
 
@@ -225,7 +228,7 @@ async def save_note(
     actor: ActorDep,
     step_id: str,
     note: Annotated[str, Form()] = "",
-    version: Annotated[int, Form(ge=0, le=db.MAX_VERSION)] = 0,
+    version: Annotated[int, Form(ge=0, le=MAX_VERSION)] = 0,
 ) -> Response:
     number, step = step_or_404(access.wizard.plan, step_id)
     text = steps.clean_note(note)
@@ -249,9 +252,9 @@ async def save_note(
         context = checklist_context(nav, items, note_outcome=outcome)
         return render(request, "checklist.html", context, status_code=status)
 
-    if len(text) > steps.MAX_NOTE:
+    if len(text) > MAX_NOTE:
         states = steps.step_states(engine, wizard_id=access.wizard.id)
-        refused = NoteOutcome(step_id, error=f"A note has at most {steps.MAX_NOTE} characters.", mine=text)
+        refused = NoteOutcome(step_id, error=f"A note has at most {MAX_NOTE} characters.", mine=text)
         return respond(states.get(step_id), 422, refused, states)
     try:
         state = steps.set_step_note(

@@ -12,11 +12,10 @@ access check without dependency injection (bench/README.md).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from sqlalchemy import Engine
 
 from app.domain.tokens import looks_like_token
 from app.settings import Settings
@@ -24,6 +23,11 @@ from app.store import db, share_links
 from app.web.lazy_route import LazyDirectRoute
 from app.web.ratelimit import limit_share_links
 from app.web.security import csrf_token_for, verify_csrf
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.store.database import Database
 
 ACTOR_COOKIE = "cw_name"
 ANONYMOUS = "anonymous"
@@ -35,8 +39,9 @@ LINK_NOT_FOUND = "This wizard link does not exist, has expired or was revoked."
 
 
 def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    """The engine, created by the first request that needs it (app/store/database.py)."""
+    database: Database = request.app.state.database
+    return database.engine
 
 
 async def get_engine(request: Request) -> Engine:
@@ -83,25 +88,18 @@ async def get_actor(request: Request) -> str:
     return actor_of(request)
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ActorDep = Annotated[str, Depends(get_actor)]
 TokenPath = Annotated[str, Path(min_length=1, max_length=100, description="A share link token.")]
 
 
 async def get_access(request: Request, token: TokenPath) -> share_links.Access:
-    access = (
-        share_links.resolve(engine_of(request), token=token, now=db.utcnow())
-        if looks_like_token(token)
-        else None
-    )
+    engine = engine_of(request)  # first: on a first request, creating it runs the store's code
+    access = share_links.resolve(engine, token=token, now=db.utcnow()) if looks_like_token(token) else None
     if access is None:
         raise HTTPException(404, LINK_NOT_FOUND)
     request.state.access = access
     return access
-
-
-AccessDep = Annotated[share_links.Access, Depends(get_access)]
 
 
 async def get_edit_access(request: Request, token: TokenPath) -> share_links.Access:
@@ -112,7 +110,17 @@ async def get_edit_access(request: Request, token: TokenPath) -> share_links.Acc
     return access
 
 
-EditDep = Annotated[share_links.Access, Depends(get_edit_access)]
+if TYPE_CHECKING:
+    EngineDep = Annotated[Engine, Depends(get_engine)]
+    AccessDep = Annotated[share_links.Access, Depends(get_access)]
+    EditDep = Annotated[share_links.Access, Depends(get_edit_access)]
+else:
+    # FastAPI reads only the Depends of a dependency's annotation; naming the
+    # types at run time would import SQLAlchemy and the store with this module,
+    # which start-up leaves to the first request (docs/decisions.md#cold-start).
+    EngineDep = Annotated[object, Depends(get_engine)]
+    AccessDep = Annotated[object, Depends(get_access)]
+    EditDep = Annotated[object, Depends(get_edit_access)]
 
 
 def page_globals(request: Request) -> None:

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from fastapi import Request
-from sqlalchemy import Engine
 
 from app.domain.checklist import checklist
 from app.domain.journey import STEPS, StepStatus, step_statuses
 from app.domain.plan import Plan
 from app.store import share_links, steps, verifications
 from app.web.deps import engine_of
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine  # SQLAlchemy is loaded on first use (docs/decisions.md#cold-start)
 
 # The wizard's pages in order: (slug, title). Verify is optional.
 WIZARD_PAGES = STEPS

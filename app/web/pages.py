@@ -35,6 +35,7 @@ from app.domain.plan import (
 )
 from app.domain.principal import SENSOR_ROLE_TRUST_FILE, connector_principal_noun
 from app.store import db, share_links, steps, verifications, wizards
+from app.store.database import MAX_VERSION
 from app.web.checklist import ChecklistItem, checklist_items
 from app.web.deps import (
     ACTOR_COOKIE,
@@ -167,7 +168,7 @@ async def save_scope(
     engine: EngineDep,
     actor: ActorDep,
     scope: Annotated[str, Form(max_length=20)] = "",
-    version: Annotated[int, Form(ge=0, le=db.MAX_VERSION)] = 0,
+    version: Annotated[int, Form(ge=0, le=MAX_VERSION)] = 0,
 ) -> Response:
     token = request.path_params["token"]
     try:
@@ -421,7 +422,7 @@ def _int(value: Any) -> int:
         number = int(str(value))
     except ValueError:
         return -1
-    return number if 0 <= number <= db.MAX_VERSION else -1
+    return number if 0 <= number <= MAX_VERSION else -1
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from app.domain import least_privilege
 from app.domain.policies import render_json
 from app.domain.verification.results import summary_sentence
 from app.resources import resource_path
-from app.store import db, share_links
+from app.store import database, db, share_links
 from app.web.security import CSRF_COOKIE, cookies_secure
 
 
@@ -428,7 +428,7 @@ def render(
         **getattr(request.state, "template_globals", {}),
         **template_variables(context),
     }
-    now = db.utcnow()
+    now = database.utcnow()  # not db's: a page without the database does not load the store
     full.setdefault("now_iso", now.isoformat())
     full.setdefault("now_text", format_time(now))
     content = _render_template(template, full, block if block is not None and is_htmx(request) else None)

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import Engine
 
 from app.domain.checklist import step_ids
 from app.domain.fixes import FIX_SCRIPT, Fix, failed_account_ids, failure_keys, fix_script, fixes
@@ -42,7 +41,6 @@ from app.domain.verification.jobs import JobState, RunRefused, VerificationProgr
 from app.domain.verification.results import AccountResult, CheckResult, Status
 from app.settings import Settings
 from app.store import db, verifications
-from app.store.db import utcnow
 from app.web import ratelimit
 from app.web.deps import (
     AccessDep,
@@ -65,6 +63,8 @@ from app.web.security import checked_operator_secret
 # it verifies (python -X importtime; docs/decisions.md#cold-start, measured by
 # bench/cold_start.py). tests/web/test_cold_start.py fails if start-up imports them.
 if TYPE_CHECKING:
+    from sqlalchemy import Engine  # and the store's SQLAlchemy on first use, like app/aws
+
     from app.aws.clients import AwsSettings, ClientSet, Credentials, Hook
     from app.aws.demo import DemoOrganization
 
@@ -191,7 +191,11 @@ class Verifier:
     def job(self, engine: Engine, wizard_id: str, job_id: str | None) -> Job | None:
         """The wizard's job `job_id`, or its newest one (None), from the database."""
         record = verifications.find_job(
-            engine, wizard_id=wizard_id, job_id=job_id, now=utcnow(), interrupted_after=self.interrupted_after
+            engine,
+            wizard_id=wizard_id,
+            job_id=job_id,
+            now=db.utcnow(),
+            interrupted_after=self.interrupted_after,
         )
         return Job.of(record) if record else None
 
@@ -212,7 +216,7 @@ class Verifier:
             engine,
             wizard_id=wizard_id,
             source=source,
-            now=utcnow(),
+            now=db.utcnow(),
             interrupted_after=self.interrupted_after,
             min_seconds_between_runs=MIN_SECONDS_BETWEEN_RUNS,
             server_cap=self._settings.max_concurrent_verifications,
@@ -259,7 +263,7 @@ class Verifier:
             try:
                 while not stop.wait(interval):
                     try:
-                        verifications.beat(engine, job_id=job.id, progress=latest[0], now=utcnow())
+                        verifications.beat(engine, job_id=job.id, progress=latest[0], now=db.utcnow())
                     except Exception as error:  # a missed beat is retried; too many read as interrupted
                         log.warning("verification %s heartbeat failed: %s", job.id, type(error).__name__)
             finally:
@@ -299,7 +303,7 @@ class Verifier:
             log.error("verification %s failed: %s", job.id, type(error).__name__)
             stop.set()
             with contextlib.suppress(Exception):  # if even this fails, the stale heartbeat tells
-                verifications.end_jobs(engine, job_ids=[job.id], state=JobState.FAILED, now=utcnow())
+                verifications.end_jobs(engine, job_ids=[job.id], state=JobState.FAILED, now=db.utcnow())
         finally:
             del clients  # the only reference to the credentials
             stop.set()
@@ -312,7 +316,7 @@ class Verifier:
         with self._lock:
             mine = sorted(self._mine)
         if mine:
-            verifications.end_jobs(engine, job_ids=mine, state=JobState.INTERRUPTED, now=utcnow())
+            verifications.end_jobs(engine, job_ids=mine, state=JobState.INTERRUPTED, now=db.utcnow())
 
 
 def verifier(request: Request) -> Verifier:

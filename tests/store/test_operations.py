@@ -22,10 +22,11 @@ from sqlalchemy.exc import DatabaseError
 
 from app.cli import main
 from app.domain.plan import parse_plan
-from app.main import create_app
+from app.main import create_app, engine_of
 from app.settings import Settings
 from app.store import db, share_links, steps, wizards
 from app.store.backup import BackupError, backup_sqlite
+from app.store.database import Database
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -160,7 +161,7 @@ def test_readyz_is_ok_at_head(client: Any) -> None:
 
 
 def test_readyz_is_503_when_the_database_is_behind_head(client: Any) -> None:
-    engine = client.app.state.engine
+    engine = engine_of(client.app)
     with db.writing(engine) as conn:
         conn.execute(text("DELETE FROM alembic_version"))
     response = client.get("/readyz")
@@ -173,16 +174,16 @@ def test_readyz_is_503_when_the_database_is_behind_head(client: Any) -> None:
 def test_readyz_is_503_when_the_database_is_unreachable(settings: Any, tmp_path: Path, kind: str) -> None:
     app = create_app(settings)
     with TestClient(app) as client:
-        live = app.state.engine
+        live = app.state.database
         # The database goes away under a running server: a folder where the file
         # should be, or a PostgreSQL port nobody listens on.
         gone = f"sqlite:///{tmp_path}" if kind == "sqlite" else "postgresql+psycopg://u:p@127.0.0.1:1/x"
-        app.state.engine = db.make_engine(gone)
+        app.state.database = Database(gone)
         try:
             response = client.get("/readyz")
         finally:
-            app.state.engine.dispose()
-            app.state.engine = live
+            app.state.database.close()
+            app.state.database = live
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable", "database": "unreachable"}
         assert client.get("/readyz").status_code == 200

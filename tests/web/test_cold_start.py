@@ -5,7 +5,10 @@ imports app/aws behind its lazy AWS seam. This runs a fresh interpreter, starts
 the app (lifespan and migrations included), serves a page, and fails if either
 was imported. Alembic is only needed when there is a migration to apply:
 a start on a database already at head reads the version table itself
-(app/store/db.py, the "at head" seam). The time itself is measured by
+(app/store/db.py, the "at head" seam). SQLAlchemy and the store's modules
+are only needed by the first request that reads the database: a restart
+checks the revision with the standard library (app/store/database.py, the
+"store on first use" seam). The time itself is measured by
 bench/cold_start.py, not here.
 """
 
@@ -14,10 +17,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from app.domain.plan import Plan
 from app.main import create_app
+from app.store import db, wizards
 from tests.conftest import make_settings
 
 NOT_AT_START = ("boto3", "botocore", "moto")
@@ -158,3 +167,99 @@ def test_importing_the_cli_leaves_the_collector_as_it_was() -> None:
     assert on["enabled"] is True
     assert on["frozen"] > 10_000  # what the CLI's imports loaded is out of the collector's reach
     assert _run(CLI_GC_PROGRAM, "off")["enabled"] is False
+
+
+FIRST_USE_PROGRAM = """
+import json, sys, types
+from fastapi.testclient import TestClient
+import app.cli
+from app.main import create_app
+from app.settings import Settings
+
+STORE = ["app.store." + name for name in ("db", "models", "prepared", "share_links", "steps", "wizards")]
+
+def loaded():
+    # type(), not an attribute: reading any attribute of a lazy module runs it.
+    return ["sqlalchemy"] * ("sqlalchemy" in sys.modules) + [
+        name for name in STORE if type(sys.modules.get(name)) is types.ModuleType
+    ]
+
+settings = Settings(
+    _env_file=None, database_url=sys.argv[1], purge_interval_minutes=0, allowed_hosts="testserver"
+)
+seen = {}
+with TestClient(create_app(settings)) as client:
+    seen["start"] = loaded()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/").status_code == 200
+    seen["home"] = loaded()
+    headers = {"X-CSRF-Token": client.cookies["cw_csrf"]}
+    if len(sys.argv) < 3:  # the first start: a wizard for the restart to open
+        created = client.post("/api/v1/wizards", json={"scope": "account"}, headers=headers)
+        assert created.status_code == 201, created.text
+        seen["token"] = created.json()["token"]
+    else:
+        token = sys.argv[2]
+        seen["page"] = client.get(f"/w/{token}/checklist").status_code
+        seen["after_page"] = loaded()
+        seen["api"] = client.get(f"/api/v1/wizards/{token}").status_code
+        seen["create"] = client.post("/api/v1/wizards", json={"scope": "account"}, headers=headers).status_code
+        seen["ready"] = client.get("/readyz").json()
+print(json.dumps(seen))
+"""
+
+
+def test_a_restart_loads_sqlalchemy_and_the_store_on_the_first_request_that_needs_them(
+    tmp_path: Path,
+) -> None:
+    # The "store on first use" seam (app/store/database.py, app/store/__init__.py).
+    url = f"sqlite:///{tmp_path / 'first-use.sqlite3'}"
+    first = _run(FIRST_USE_PROGRAM, url)
+    assert "sqlalchemy" in first["start"]  # a new database: migrated through the engine at start
+    restart = _run(FIRST_USE_PROGRAM, url, first["token"])
+    assert restart["start"] == [] and restart["home"] == []  # the home page reads no database either
+    assert restart["page"] == 200 and restart["api"] == 200 and restart["create"] == 201
+    store = ["db", "models", "prepared", "share_links", "steps", "wizards"]
+    assert restart["after_page"] == ["sqlalchemy", *(f"app.store.{name}" for name in store)]
+    assert restart["ready"] == {"status": "ok", "migration": db.head_revision()}
+
+
+FIRST_REQUESTS = [
+    "/w/{token}/checklist",
+    "/w/{token}/scope",
+    "/w/{token}/options",
+    "/w/{token}/policies",
+    "/w/{token}/report",
+    "/w/{token}/activity",
+    "/w/{token}/links",
+    "/w/{token}/verify",
+    "/w/{token}/report.json",
+    "/api/v1/wizards/{token}",
+    "/api/v1/plan/checklist",
+    "/readyz",
+]
+
+
+def test_concurrent_first_requests_to_a_restarted_server_all_succeed(
+    tmp_path: Path, start_server: Any
+) -> None:
+    # A real `serve` on a database at head, then every first request at once:
+    # whichever creates the engine loads the store for all (app/store/database.py).
+    url = f"sqlite:///{tmp_path / 'concurrent.sqlite3'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    _, token = wizards.create_wizard(engine, plan=Plan(), actor="test", now=db.utcnow(), link_days=1)
+    db.release_held_connections(engine)
+    engine.dispose()
+    server = start_server(url)
+    paths = [path.format(token=token) for path in FIRST_REQUESTS]
+    barrier = threading.Barrier(len(paths))
+
+    def get(path: str) -> int:
+        barrier.wait()
+        return httpx.get(server.base_url + path, timeout=60).status_code
+
+    with ThreadPoolExecutor(len(paths)) as pool:
+        statuses = dict(zip(paths, pool.map(get, paths), strict=True))
+    assert statuses == dict.fromkeys(paths, 200), server.log_text()[-3000:]
+    assert "Traceback" not in server.log_text()

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.main import create_app
+from app.main import create_app, engine_of
 from app.store import audit_log, db, share_links, wizards
 from app.web import activity, evidence
 from tests.conftest import WizardClient, make_settings
@@ -26,7 +26,7 @@ EVENTS = 5000
 
 
 def _add_events(app: Any, token: str, count: int) -> None:
-    engine = app.state.engine
+    engine = engine_of(app)
     access = share_links.resolve(engine, token=token, now=db.utcnow())
     assert access is not None
     with db.writing(engine) as conn:

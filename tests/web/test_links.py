@@ -34,7 +34,7 @@ HTMX = {"HX-Request": "true"}
 def engine_of(client: WizardClient) -> Any:
     app = client.app
     assert isinstance(app, FastAPI)
-    return app.state.engine
+    return app.state.database.engine
 
 
 def wizard_id(client: WizardClient, token: str) -> str:

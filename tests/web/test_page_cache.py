@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.domain.verification.jobs import VerificationProgress
+from app.main import engine_of
 from app.store import db, share_links, verifications, wizards
 from app.store.models import SHARE_LINK
 from app.web.render import MAX_CACHED_QUERY, PageCache
@@ -162,7 +163,7 @@ def test_a_query_too_long_for_a_key_is_answered_the_same_and_kept_nowhere(client
 def test_a_link_that_expires_reads_expired_although_its_page_was_cached(client: WizardClient) -> None:
     token = client.new_wizard()
     mint_link(client, token, label="soon gone")
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = engine_of(client.app)
     soon = db.utcnow() + timedelta(seconds=1)
     newest = max(link_ids(client, token))
     with db.writing(engine) as conn:
@@ -187,7 +188,7 @@ def test_a_link_that_expires_reads_expired_although_its_page_was_cached(client: 
 
 def test_the_verify_page_follows_a_running_verification(client: WizardClient) -> None:
     token = client.new_wizard()
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = engine_of(client.app)
     access = share_links.resolve(engine, token=token, now=db.utcnow())
     assert access is not None
     before = client.get(f"/w/{token}/verify").text

@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from app import cli
 from app.main import _purge_forever, create_app
 from app.store import db, share_links, steps, wizards
+from app.store.database import Database
 from app.web.ratelimit import CREATE_PATHS, LINK_PREFIXES, RateLimiter
 from app.web.security import CONTENT_SECURITY_POLICY
 from tests.conftest import REPO, WizardClient, make_settings, make_sqlite_settings
@@ -497,14 +498,14 @@ def test_the_server_purges_on_a_schedule_and_survives_a_failed_purge(
     assert task.cancelled()  # and stopped it on shutdown
     assert _count(settings, "wizard") == 2  # an hour had not passed
 
-    broken = db.make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables: purge fails
-    good = db.make_engine(settings.database_url)
-    app.state.engine = broken
+    broken = Database(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables: purge fails
+    good = Database(settings.database_url)
+    app.state.database = broken
 
     async def run() -> None:
         task = asyncio.create_task(_purge_forever(app, 0.01))
         await asyncio.sleep(0.1)
-        app.state.engine = good
+        app.state.database = good
         for _ in range(100):
             await asyncio.sleep(0.02)
             if _count(settings, "wizard") == 1:
@@ -518,8 +519,8 @@ def test_the_server_purges_on_a_schedule_and_survives_a_failed_purge(
         runner.start()
         runner.join(timeout=30)
     assert not runner.is_alive()
-    broken.dispose()
-    good.dispose()
+    broken.close()
+    good.close()
     assert "purge failed" in caplog.text
     assert _count(settings, "wizard") == 1 and _count(settings, "share_link") == 1
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from app.aws.simulate import Latency
-from app.main import create_app
+from app.main import create_app, engine_of
 from app.web import verify as verify_module
 from tests.conftest import WizardClient, make_settings, make_sqlite_settings
 from tests.web.routes import duplicate_ids
@@ -204,7 +204,7 @@ def test_view_links_read_results_but_cannot_run(demo_client: WizardClient) -> No
     token = demo_client.new_wizard()
     wizard = demo_client.get(f"/w/{token}/verify").context["nav"]  # type: ignore[attr-defined]
     assert wizard.can_edit
-    engine = demo_client.app.state.engine  # type: ignore[attr-defined]
+    engine = engine_of(demo_client.app)
     from app.store import db, share_links
 
     access = share_links.resolve(engine, token=token, now=db.utcnow())
