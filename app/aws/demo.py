@@ -327,6 +327,16 @@ def connector_arn(organization: DemoOrganization, plan: Plan) -> str:
     return connector_principal_arn(plan, account)
 
 
+def _iam_has(iam: Any, operation: str, key: str, name_key: str, name: str) -> bool:
+    """Whether IAM lists `name` on any page (boto3's paginator follows IsTruncated and Marker).
+
+    One list call answers at most MaxItems, 100 by default, and IAM may answer fewer:
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListUsers.html
+    """
+    pages = iam.get_paginator(operation).paginate()
+    return any(item[name_key] == name for page in pages for item in page[key])
+
+
 def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credentials:
     """Credentials of `plan`'s connector principal in the demo organization, created on first use.
 
@@ -340,7 +350,7 @@ def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credent
     if plan.uses_role_principal:
         name = plan.sensor_role_name
         sts = _admin("sts", organization.endpoint_url, region)
-        if not any(role["RoleName"] == name for role in iam.list_roles()["Roles"]):
+        if not _iam_has(iam, "list_roles", "Roles", "RoleName", name):
             iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trusting(sts, MANAGEMENT_ACCOUNT_ID))
         session = sts.assume_role(
             RoleArn=connector_principal_arn(plan, organization.management_account_id),
@@ -354,7 +364,7 @@ def connector_credentials(organization: DemoOrganization, plan: Plan) -> Credent
     if connector_arn(organization, plan) == organization.user_arn:
         return organization.credentials  # the user the organization was seeded with
     # Another user name: that user, with a new key per run (IAM allows a user two; the older goes).
-    if not any(user["UserName"] == plan.user_name for user in iam.list_users()["Users"]):
+    if not _iam_has(iam, "list_users", "Users", "UserName", plan.user_name):
         iam.create_user(UserName=plan.user_name)
     keys = iam.list_access_keys(UserName=plan.user_name)["AccessKeyMetadata"]
     for old in sorted(keys, key=lambda k: k["CreateDate"])[: max(0, len(keys) - 1)]:

@@ -12,18 +12,26 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from app.aws import checks
 from app.aws.clients import Credentials
-from app.aws.demo import _ADMIN, MANAGEMENT_ACCOUNT_ID, DemoOrganization, seed_organization
+from app.aws.demo import (
+    _ADMIN,
+    MANAGEMENT_ACCOUNT_ID,
+    DemoOrganization,
+    connector_credentials,
+    seed_organization,
+)
 from app.aws.simulate import CallerIdentity
 from app.domain.check_calls import check_calls
 from app.domain.plan import Plan
@@ -222,3 +230,42 @@ def test_cli_verify_on_the_sensor_host_with_its_credential_process_profile(
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert missing.stderr == "connector-wizard: --profile: no such profile in the AWS config files\n"
     assert "no-such-profile" not in missing.stderr
+
+
+# moto's ids come from one random generator that its API can seed (POST /moto-api/seed): with this
+# seed the role the test makes first sorts after the 120 made next, and ListRoles answers in id order.
+PAST_THE_FIRST_PAGE_SEED = 11
+_ANYONE = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}'
+
+
+def test_the_demo_finds_the_plans_sensor_role_past_iams_first_page(org: DemoOrganization) -> None:
+    # ListRoles answers at most MaxItems (100 by default) a call: the demo's second run must find the
+    # role on a later page, not create it again (EntityAlreadyExists). moto's ListUsers ignores
+    # MaxItems, so the user's branch, the same paginated lookup, has no such page to miss here.
+    plan = plan_of(scope="account", principal="instance-role", sensor_role_name="zz-tlm-sensor")
+    httpx.post(f"{org.endpoint_url}/moto-api/seed", params={"a": PAST_THE_FIRST_PAGE_SEED}).raise_for_status()
+    try:
+        first = connector_credentials(org, plan)  # creates the plan's role
+        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=org.endpoint_url, **_ADMIN)
+        for number in range(120):
+            iam.create_role(RoleName=f"aa-filler-{number:03}", AssumeRolePolicyDocument=_ANYONE)
+        first_page = iam.list_roles()
+        assert first_page["IsTruncated"], "one page holds every role: make more"
+        assert plan.sensor_role_name not in {role["RoleName"] for role in first_page["Roles"]}, (
+            "the role is on the first page: moto's ids changed, pick another seed"
+        )
+        again = connector_credentials(org, plan)
+    finally:
+        # Unpredictable ids again for the tests that share this moto server.
+        httpx.post(f"{org.endpoint_url}/moto-api/seed", params={"a": secrets.randbits(32)}).raise_for_status()
+    for credentials in (first, again):
+        assert credentials.session_token is not None
+        caller = boto3.client(
+            "sts",
+            region_name="us-east-1",
+            endpoint_url=org.endpoint_url,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key.get_secret_value(),
+            aws_session_token=credentials.session_token.get_secret_value(),
+        ).get_caller_identity()
+        assert caller["Arn"].startswith(f"arn:aws:sts::{MANAGEMENT_ACCOUNT_ID}:assumed-role/zz-tlm-sensor/")
