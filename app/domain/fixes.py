@@ -101,14 +101,14 @@ def failed_account_ids(report: Report) -> tuple[str, ...]:
 def _user_policy_for(plan: Plan, need: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """(what, commands, setup lines) that give the connector (user or sensor role) `need` as the plan grants it."""
     kind = connector_principal_kind(plan)
-    named = f"--{kind}-name {shlex.quote(connector_principal_name(plan))}"
+    named = f"--{kind}-name={shlex.quote(connector_principal_name(plan))}"
     if need == "inline":
         function = "document_inline_policy"
         return (
             f"the corrected inline policy {INLINE_POLICY_NAME}",
             (
-                f"aws iam put-{kind}-policy {named} --policy-name {INLINE_POLICY_NAME} "
-                f'--policy-document "$({function})"',
+                f"aws iam put-{kind}-policy {named} --policy-name={INLINE_POLICY_NAME} "
+                f'--policy-document="$({function})"',
             ),
             tuple(heredoc_function(function, render_json(corrected_inline_policy(plan)), _POLICY_END)),
         )
@@ -117,7 +117,7 @@ def _user_policy_for(plan: Plan, need: str) -> tuple[str, tuple[str, ...], tuple
         arn = managed_policy_arn(plan.partition, name)
         return (
             f"the AWS managed policy {name}",
-            (f"aws iam attach-{kind}-policy {named} --policy-arn {shlex.quote(arn)}",),
+            (f"aws iam attach-{kind}-policy {named} --policy-arn={shlex.quote(arn)}",),
             (),
         )
     policy = _custom_policy(plan, need)
@@ -128,10 +128,10 @@ def _user_policy_for(plan: Plan, need: str) -> tuple[str, tuple[str, ...], tuple
     return (
         f"the policy {policy.name}",
         (
-            'ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
-            f"aws iam get-policy --policy-arn {arn} >/dev/null 2>&1 || "
-            f'aws iam create-policy --policy-name {policy.name} --policy-document "$({function})" >/dev/null',
-            f"aws iam attach-{kind}-policy {named} --policy-arn {arn}",
+            'ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"',
+            f"aws iam get-policy --policy-arn={arn} >/dev/null 2>&1 || "
+            f'aws iam create-policy --policy-name={policy.name} --policy-document="$({function})" >/dev/null',
+            f"aws iam attach-{kind}-policy {named} --policy-arn={arn}",
         ),
         tuple(heredoc_function(function, render_json(policy.document), _POLICY_END)),
     )
@@ -165,7 +165,7 @@ def _check_fixes(plan: Plan, checks: Iterable[CheckResult]) -> list[Fix]:
                     title="Enable trusted access for AWS Account Management",
                     covers=(key,),
                     commands=(
-                        "aws organizations enable-aws-service-access --service-principal "
+                        "aws organizations enable-aws-service-access --service-principal="
                         + ACCOUNT_SERVICE_PRINCIPAL,
                     ),
                     advice="Run it in the management account.",
@@ -213,7 +213,7 @@ def _check_fixes(plan: Plan, checks: Iterable[CheckResult]) -> list[Fix]:
                 covers=(key,),
                 # The management account may not name itself: it calls EnableRegion
                 # "in standalone context", without --account-id (docs/facts.md#fixes).
-                commands=(f"aws account enable-region --region-name {shlex.quote(region)}",),
+                commands=(f"aws account enable-region --region-name={shlex.quote(region)}",),
                 advice="Enabling a region takes minutes, sometimes hours; verify again when it is ENABLED.",
             )
         )
@@ -240,7 +240,7 @@ def _targets(accounts: tuple[str, ...]) -> str:
     )
 
 
-_ROOT_ID = "ROOT_ID=\"$(aws organizations list-roots --query 'Roots[0].Id' --output text)\""
+_ROOT_ID = "ROOT_ID=\"$(aws organizations list-roots --query='Roots[0].Id' --output=text)\""
 
 
 def _dedicated_role_fix(plan: Plan, accounts: tuple[str, ...], keys: tuple[str, ...]) -> Fix:
@@ -252,9 +252,9 @@ def _dedicated_role_fix(plan: Plan, accounts: tuple[str, ...], keys: tuple[str, 
         accounts=accounts,
         commands=(
             _ROOT_ID,
-            f"aws cloudformation create-stack-instances --region {region} "
-            f"--stack-set-name {member_role.STACK_SET_NAME} --deployment-targets {_targets(accounts)} "
-            f"--regions {region}",
+            f"aws cloudformation create-stack-instances --region={region} "
+            f"--stack-set-name={member_role.STACK_SET_NAME} --deployment-targets={_targets(accounts)} "
+            f"--regions={region}",
         ),
         advice=(
             f"Adds StackSet instances for exactly these accounts (the StackSet {member_role.STACK_SET_NAME} "
@@ -319,18 +319,18 @@ def _default_role_fix(plan: Plan, accounts: tuple[str, ...], keys: tuple[str, ..
         covers=keys,
         accounts=accounts,
         commands=(
-            'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"',
+            'MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"',
             _ROOT_ID,
             # Service-managed StackSets need trusted access for CloudFormation StackSets.
-            f"aws cloudformation activate-organizations-access --region {region}",
-            f"aws cloudformation describe-stack-set --region {region} --stack-set-name {ORG_ACCESS_STACK_SET} "
+            f"aws cloudformation activate-organizations-access --region={region}",
+            f"aws cloudformation describe-stack-set --region={region} --stack-set-name={ORG_ACCESS_STACK_SET} "
             ">/dev/null 2>&1 || "
-            f"aws cloudformation create-stack-set --region {region} --stack-set-name {ORG_ACCESS_STACK_SET} "
-            '--template-body "$(org_access_role_template)" --permission-model SERVICE_MANAGED '
-            "--auto-deployment Enabled=false --capabilities CAPABILITY_NAMED_IAM "
-            '--parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
-            f"aws cloudformation create-stack-instances --region {region} --stack-set-name {ORG_ACCESS_STACK_SET} "
-            f"--deployment-targets {_targets(accounts)} --regions {region}",
+            f"aws cloudformation create-stack-set --region={region} --stack-set-name={ORG_ACCESS_STACK_SET} "
+            '--template-body="$(org_access_role_template)" --permission-model=SERVICE_MANAGED '
+            "--auto-deployment=Enabled=false --capabilities=CAPABILITY_NAMED_IAM "
+            '--parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"',
+            f"aws cloudformation create-stack-instances --region={region} --stack-set-name={ORG_ACCESS_STACK_SET} "
+            f"--deployment-targets={_targets(accounts)} --regions={region}",
         ),
         advice=(
             f"Invited accounts have no {DEFAULT_ROLE_NAME}; this creates it, with the administrator rights "
@@ -419,9 +419,9 @@ def _account_fixes(plan: Plan, accounts: Iterable[AccountResult]) -> list[Fix]:
                 accounts=ids,
                 commands=(
                     _ROOT_ID,
-                    f"aws cloudformation update-stack-instances --region {home} "
-                    f"--stack-set-name {member_role.STACK_SET_NAME} --deployment-targets {_targets(ids)} "
-                    f"--regions {home}",
+                    f"aws cloudformation update-stack-instances --region={home} "
+                    f"--stack-set-name={member_role.STACK_SET_NAME} --deployment-targets={_targets(ids)} "
+                    f"--regions={home}",
                 ),
                 advice="Re-applies the StackSet's template to exactly these accounts. If a service control "
                 "policy denies ACM there, only an organization administrator can change it.",
@@ -429,14 +429,14 @@ def _account_fixes(plan: Plan, accounts: Iterable[AccountResult]) -> list[Fix]:
         )
     for member, region_name in regions:
         # The management account cannot name itself in EnableRegion (docs/facts.md#fixes).
-        target = "" if member.is_management else f"--account-id {member.account_id} "
+        target = "" if member.is_management else f"--account-id={member.account_id} "
         fixes.append(
             Fix(
                 id=f"enable-region-{member.account_id}-{region_name}",
                 title=f"Enable {region_name} in {member.name or member.account_id} ({member.account_id})",
                 covers=(f"account:{member.account_id}:{region_name}",),
                 accounts=(member.account_id,),
-                commands=(f"aws account enable-region {target}--region-name {shlex.quote(region_name)}",),
+                commands=(f"aws account enable-region {target}--region-name={shlex.quote(region_name)}",),
                 advice="Run from the management account (trusted access for AWS Account Management on).",
             )
         )

@@ -14,7 +14,9 @@ from typing import Any
 
 from app.domain.artifacts.documents import documents
 from app.domain.checklist import checklist
+from app.domain.fixes import fix_script
 from tests.domain.artifact_matrix import MATRIX, plan_artifacts, run_script, write_bundle
+from tests.domain.fix_scenarios import scenarios
 
 
 def _export(tmp_path: Path, key: str) -> Path:
@@ -152,18 +154,19 @@ _SEPARATE_VALUE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)[ \t]+(?=[^\s\\|>)&;
 _NO_VALUE = {"--create-access-key", "--management-account-role", "--version"}
 
 
-def test_every_value_is_joined_to_its_flag_in_every_artifact_and_checklist_command() -> None:
-    separate = set()
+def test_every_value_is_joined_to_its_flag_in_every_artifact_checklist_and_fix_command() -> None:
+    # fix.sh too (the Verify page's commands: tests/web/test_verify_role.py).
+    texts = [fix_script(plan, report) for plan, report in scenarios().values()]
     for key, plan in MATRIX.items():
-        texts = [item.content for item in plan_artifacts(key)]
+        texts += [item.content for item in plan_artifacts(key)]
         texts += [command for step in checklist(plan) for command in step.cli]
-        for text in texts:
-            for line in text.splitlines():
-                separate |= {
-                    (m.group(1), line.strip())
-                    for m in _SEPARATE_VALUE.finditer(line)
-                    if m.group(1) not in _NO_VALUE
-                }
+    separate = {
+        (m.group(1), line.strip())
+        for text in texts
+        for line in text.splitlines()
+        for m in _SEPARATE_VALUE.finditer(line)
+        if m.group(1) not in _NO_VALUE
+    }
     assert not separate, sorted(separate)[:10]
 
 

@@ -116,5 +116,5 @@ def test_the_fixes_can_be_limited_to_chosen_accounts() -> None:
 def test_a_role_plans_fixes_give_the_sensor_role_what_failed_never_a_user(name: str) -> None:
     plan, report = SCENARIOS[name]
     script = fix_script(plan, report)
-    assert f"attach-role-policy --role-name {plan.sensor_role_name} " in script
+    assert f"attach-role-policy --role-name={plan.sensor_role_name} " in script
     assert "user-name" not in script and "-user-policy" not in script

@@ -44,12 +44,12 @@ END_OF_POLICY
 
 step 'Give the user digicert-tlm-connector the policy DigiCertTLMSecretsManagerPrefix'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
-aws iam get-policy --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMSecretsManagerPrefix" >/dev/null 2>&1 || run aws iam create-policy --policy-name DigiCertTLMSecretsManagerPrefix --policy-document "$(document_policy_secrets_manager)" >/dev/null
-run aws iam attach-user-policy --user-name digicert-tlm-connector --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMSecretsManagerPrefix"
+ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
+aws iam get-policy --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMSecretsManagerPrefix" >/dev/null 2>&1 || run aws iam create-policy --policy-name=DigiCertTLMSecretsManagerPrefix --policy-document="$(document_policy_secrets_manager)" >/dev/null
+run aws iam attach-user-policy --user-name=digicert-tlm-connector --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMSecretsManagerPrefix"
 
 step 'Enable the region eu-south-1 in the connector'"'"'s own account'
 # Enabling a region takes minutes, sometimes hours; verify again when it is ENABLED.
-run aws account enable-region --region-name eu-south-1
+run aws account enable-region --region-name=eu-south-1
 
 step "Done: verify again to confirm."

@@ -22,6 +22,6 @@ run() {
 
 step 'Give the role tlm-sensor-onprem the AWS managed policy AWSCertificateManagerFullAccess'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-run aws iam attach-role-policy --role-name tlm-sensor-onprem --policy-arn arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess
+run aws iam attach-role-policy --role-name=tlm-sensor-onprem --policy-arn=arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess
 
 step "Done: verify again to confirm."

@@ -86,17 +86,17 @@ END_OF_POLICY
 
 step 'Give the user digicert-tlm-connector the corrected inline policy DigiCertTLMCommonRoleAccess'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-run aws iam put-user-policy --user-name digicert-tlm-connector --policy-name DigiCertTLMCommonRoleAccess --policy-document "$(document_inline_policy)"
+run aws iam put-user-policy --user-name=digicert-tlm-connector --policy-name=DigiCertTLMCommonRoleAccess --policy-document="$(document_inline_policy)"
 
 step 'Give the user digicert-tlm-connector the policy DigiCertTLMCertificateManager'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
-aws iam get-policy --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager" >/dev/null 2>&1 || run aws iam create-policy --policy-name DigiCertTLMCertificateManager --policy-document "$(document_policy_certificate_manager)" >/dev/null
-run aws iam attach-user-policy --user-name digicert-tlm-connector --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager"
+ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
+aws iam get-policy --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager" >/dev/null 2>&1 || run aws iam create-policy --policy-name=DigiCertTLMCertificateManager --policy-document="$(document_policy_certificate_manager)" >/dev/null
+run aws iam attach-user-policy --user-name=digicert-tlm-connector --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager"
 
 step 'Enable the region eu-south-1 in the connector'"'"'s own account'
 # Enabling a region takes minutes, sometimes hours; verify again when it is ENABLED.
-run aws account enable-region --region-name eu-south-1
+run aws account enable-region --region-name=eu-south-1
 
 step 'No command can fix this from here'
 # A service control policy explicitly denies this call. IAM allows it, but the organization's SCPs
@@ -108,18 +108,18 @@ step 'Deploy the member role DigiCertTLMMemberRole to the 1 failed account'
 # exist: setup.sh or the CloudFormation bundle creates it). If an account already has an instance,
 # its role was changed by hand: `aws cloudformation update-stack-instances` with the same targets
 # restores it.
-ROOT_ID="$(aws organizations list-roots --query 'Roots[0].Id' --output text)"
-run aws cloudformation create-stack-instances --region us-east-1 --stack-set-name digicert-tlm-member-role --deployment-targets "OrganizationalUnitIds=$ROOT_ID,Accounts=210987654321,AccountFilterType=INTERSECTION" --regions us-east-1
+ROOT_ID="$(aws organizations list-roots --query='Roots[0].Id' --output=text)"
+run aws cloudformation create-stack-instances --region=us-east-1 --stack-set-name=digicert-tlm-member-role --deployment-targets="OrganizationalUnitIds=$ROOT_ID,Accounts=210987654321,AccountFilterType=INTERSECTION" --regions=us-east-1
 
 step 'Restore the member role'"'"'s permissions in the 1 failed account'
 # Re-applies the StackSet's template to exactly these accounts. If a service control policy denies
 # ACM there, only an organization administrator can change it.
-ROOT_ID="$(aws organizations list-roots --query 'Roots[0].Id' --output text)"
-run aws cloudformation update-stack-instances --region us-east-1 --stack-set-name digicert-tlm-member-role --deployment-targets "OrganizationalUnitIds=$ROOT_ID,Accounts=333344445555,AccountFilterType=INTERSECTION" --regions us-east-1
+ROOT_ID="$(aws organizations list-roots --query='Roots[0].Id' --output=text)"
+run aws cloudformation update-stack-instances --region=us-east-1 --stack-set-name=digicert-tlm-member-role --deployment-targets="OrganizationalUnitIds=$ROOT_ID,Accounts=333344445555,AccountFilterType=INTERSECTION" --regions=us-east-1
 
 step 'Enable eu-south-1 in acct-5555 (333344445555)'
 # Run from the management account (trusted access for AWS Account Management on).
-run aws account enable-region --account-id 333344445555 --region-name eu-south-1
+run aws account enable-region --account-id=333344445555 --region-name=eu-south-1
 
 step 'No command can fix this from here (210987654322)'
 # AWS rate-limited the call and it still failed after retries. Nothing is wrong with the

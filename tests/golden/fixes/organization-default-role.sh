@@ -51,24 +51,24 @@ END_OF_TEMPLATE
 
 step 'Enable trusted access for AWS Account Management'
 # Run it in the management account.
-run aws organizations enable-aws-service-access --service-principal account.amazonaws.com
+run aws organizations enable-aws-service-access --service-principal=account.amazonaws.com
 
 step 'Give the user digicert-tlm-connector the AWS managed policy AWSCertificateManagerFullAccess'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-run aws iam attach-user-policy --user-name digicert-tlm-connector --policy-arn arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess
+run aws iam attach-user-policy --user-name=digicert-tlm-connector --policy-arn=arn:aws:iam::aws:policy/AWSCertificateManagerFullAccess
 
 step 'Create OrganizationAccountAccessRole in the 2 failed accounts'
 # Invited accounts have no OrganizationAccountAccessRole; this creates it, with the administrator
 # rights AWS Organizations gives it, in exactly these accounts. Better: choose the dedicated
 # member role in Options, which can only manage certificates.
-MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
-ROOT_ID="$(aws organizations list-roots --query 'Roots[0].Id' --output text)"
-run aws cloudformation activate-organizations-access --region us-east-1
-aws cloudformation describe-stack-set --region us-east-1 --stack-set-name digicert-tlm-organization-account-access-role >/dev/null 2>&1 || run aws cloudformation create-stack-set --region us-east-1 --stack-set-name digicert-tlm-organization-account-access-role --template-body "$(org_access_role_template)" --permission-model SERVICE_MANAGED --auto-deployment Enabled=false --capabilities CAPABILITY_NAMED_IAM --parameters "ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
-run aws cloudformation create-stack-instances --region us-east-1 --stack-set-name digicert-tlm-organization-account-access-role --deployment-targets "OrganizationalUnitIds=$ROOT_ID,Accounts=210987654321,210987654322,AccountFilterType=INTERSECTION" --regions us-east-1
+MANAGEMENT_ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
+ROOT_ID="$(aws organizations list-roots --query='Roots[0].Id' --output=text)"
+run aws cloudformation activate-organizations-access --region=us-east-1
+aws cloudformation describe-stack-set --region=us-east-1 --stack-set-name=digicert-tlm-organization-account-access-role >/dev/null 2>&1 || run aws cloudformation create-stack-set --region=us-east-1 --stack-set-name=digicert-tlm-organization-account-access-role --template-body="$(org_access_role_template)" --permission-model=SERVICE_MANAGED --auto-deployment=Enabled=false --capabilities=CAPABILITY_NAMED_IAM --parameters="ParameterKey=ManagementAccountId,ParameterValue=$MANAGEMENT_ACCOUNT_ID"
+run aws cloudformation create-stack-instances --region=us-east-1 --stack-set-name=digicert-tlm-organization-account-access-role --deployment-targets="OrganizationalUnitIds=$ROOT_ID,Accounts=210987654321,210987654322,AccountFilterType=INTERSECTION" --regions=us-east-1
 
 step 'Enable eu-south-1 in acct-5555 (333344445555)'
 # Run from the management account (trusted access for AWS Account Management on).
-run aws account enable-region --account-id 333344445555 --region-name eu-south-1
+run aws account enable-region --account-id=333344445555 --region-name=eu-south-1
 
 step "Done: verify again to confirm."

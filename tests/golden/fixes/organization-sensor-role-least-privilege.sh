@@ -116,15 +116,15 @@ END_OF_POLICY
 
 step 'Give the role digicert-tlm-sensor the policy DigiCertTLMOrganizationsRead'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
-aws iam get-policy --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMOrganizationsRead" >/dev/null 2>&1 || run aws iam create-policy --policy-name DigiCertTLMOrganizationsRead --policy-document "$(document_policy_organizations_read)" >/dev/null
-run aws iam attach-role-policy --role-name digicert-tlm-sensor --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMOrganizationsRead"
+ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
+aws iam get-policy --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMOrganizationsRead" >/dev/null 2>&1 || run aws iam create-policy --policy-name=DigiCertTLMOrganizationsRead --policy-document="$(document_policy_organizations_read)" >/dev/null
+run aws iam attach-role-policy --role-name=digicert-tlm-sensor --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMOrganizationsRead"
 
 step 'Give the role digicert-tlm-sensor the policy DigiCertTLMCertificateManager'
 # Exactly what the plan grants for the failed calls; nothing else is attached.
-ACCOUNT_ID="$(aws sts get-caller-identity --query Account --output text)"
-aws iam get-policy --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager" >/dev/null 2>&1 || run aws iam create-policy --policy-name DigiCertTLMCertificateManager --policy-document "$(document_policy_certificate_manager)" >/dev/null
-run aws iam attach-role-policy --role-name digicert-tlm-sensor --policy-arn "arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager"
+ACCOUNT_ID="$(aws sts get-caller-identity --query=Account --output=text)"
+aws iam get-policy --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager" >/dev/null 2>&1 || run aws iam create-policy --policy-name=DigiCertTLMCertificateManager --policy-document="$(document_policy_certificate_manager)" >/dev/null
+run aws iam attach-role-policy --role-name=digicert-tlm-sensor --policy-arn="arn:aws:iam::${ACCOUNT_ID}:policy/DigiCertTLMCertificateManager"
 
 step 'No command can fix this from here'
 # These credentials belong to another identity than the plan's sensor role: every other check then
