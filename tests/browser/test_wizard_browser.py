@@ -198,3 +198,44 @@ def test_failed_htmx_requests_and_limits_are_told(
     # Chromium and htmx log the refused statuses themselves (422, 413); nothing else may appear.
     expected = ("status of 413", "status of 422", "Response Status Error Code 413")
     assert [e for e in console_errors if not any(x in e for x in expected)] == []
+
+
+def test_the_preview_follows_a_change_made_while_a_preview_is_on_its_way(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    """The last choice typed is the one previewed, even when it was typed while an earlier preview was in flight.
+
+    The first preview request is held by the browser until the second change is
+    typed, so the race is not left to timing (docs/ux.md#pages, live preview).
+    """
+    start_wizard(page, base_url, check_accessibility=False)
+    page.get_by_label("Organization scope").check()
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name="2. Options")).to_be_visible()
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
+
+    held: list[Any] = []
+    sent: list[str] = []
+
+    def hold_the_first(route: Any) -> None:
+        sent.append(route.request.url)
+        if not held:
+            held.append(route)  # answered below, after the second change
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/options/preview\?"), hold_the_first)
+    role = page.get_by_label("Common IAM role name")
+    role.fill("FirstChoice")
+    for _ in range(100):  # the route handler runs while the page waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1 and "FirstChoice" in held[0].request.url, sent
+    role.fill("SecondChoice")
+    page.wait_for_timeout(600)  # past the 400 ms that typing waits before it asks
+    assert len(sent) == 1, sent  # the second waits for the first's answer
+    held[0].continue_()
+    expect(page.locator("#preview")).to_contain_text("role/SecondChoice")
+    assert len(sent) == 2 and "SecondChoice" in sent[1], sent
+    assert console_errors == []  # nothing was cancelled
