@@ -40,6 +40,7 @@ from app.web import (
     pages,
     pydantic_v1,
     ratelimit,
+    route_index,
     security,
     verify,
 )
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.health,
     ):
         add_routes(app, router)
+    # Each request tried only against the routes its path can match (docs/decisions.md#route-index).
+    route_index.install(app.router)
     errors.install(app)
     security.install(app, settings)
     logs.install(app, access_log=settings.access_log)
