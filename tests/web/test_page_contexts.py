@@ -205,3 +205,17 @@ def test_a_note_outcome_shows_beside_its_own_step_only(client: WizardClient) -> 
     assert "someone else saved this note first" in step and '<pre class="unsaved">mine</pre>' in step
     assert html.count("someone else saved this note first") == 1
     assert html.count('aria-invalid="true"') == 1
+
+
+def test_every_template_sees_the_environments_globals_as_a_plain_dict() -> None:
+    # render._Environment: a template's globals are copied from the environment's
+    # when it loads (a dict, not Jinja's ChainMap, which each render copied key by key).
+    env = render.make_templates()
+    page = env.get_template("checklist.html")
+    assert type(page.globals) is dict
+    assert page.globals == env.globals
+    # A global reaches a rendered block, and a render cannot change the environment's.
+    inline = env.from_string("{{ static_url('app.css') }}{% set local = 1 %}")
+    assert inline.render() == render.static_url("app.css")
+    inline.globals["extra"] = 1
+    assert "extra" not in env.globals
