@@ -219,3 +219,33 @@ def test_every_template_sees_the_environments_globals_as_a_plain_dict() -> None:
     assert inline.render() == render.static_url("app.css")
     inline.globals["extra"] = 1
     assert "extra" not in env.globals
+
+
+def test_the_time_is_read_only_for_a_template_that_can_show_it() -> None:
+    # render() reads the clock for a template that names now_iso or now_text,
+    # itself or through a template it extends, includes or imports.
+    env = render.TemplateEnvironment(
+        loader=jinja2.DictLoader(
+            {
+                "base.html": "<p>{% block body %}{% endblock %}</p>",
+                "stamped.html": "{% extends 'base.html' %}{% block body %}{{ now_text }}{% endblock %}",
+                "child.html": "{% extends 'stamped.html' %}",
+                "plain.html": "{% extends 'base.html' %}{% block body %}{{ x }}{% endblock %}",
+                "named.html": "{% include which %}",
+                "loop.html": "{% include 'loop.html' %}",
+            }
+        )
+    )
+    found = {
+        name: env.reads_time(name)
+        for name in ("stamped.html", "child.html", "plain.html", "named.html", "loop.html")
+    }
+    assert found == {
+        "stamped.html": True,
+        "child.html": True,
+        "plain.html": False,
+        "named.html": True,  # named by an expression: could be any template
+        "loop.html": False,
+    }
+    app_templates = render.make_templates()
+    assert app_templates.reads_time("report.html") and not app_templates.reads_time("checklist.html")
