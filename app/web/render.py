@@ -53,8 +53,9 @@ class TemplateEnvironment(jinja2.Environment):
     into a new context (`Template.new_context`); Jinja keeps a template's
     globals as a `ChainMap` in front of the environment's, which that copy
     walks key by key in Python: ~12 µs of timeit per render, ~25 µs of a tick
-    in process, for the 12 globals here (Jinja's own and ours) (bench/README.md, "the route table and
-    the template globals"). A dict copies in C. What is lost is only that a
+    in process, for the 12 globals here, Jinja's own and ours
+    (docs/decisions.md#route-index, bench/README.md, "the tick, fifth round").
+    A dict copies in C. What is lost is only that a
     global added to the environment after a template is loaded would not reach
     it: `make_templates` sets every global before any template loads.
     """

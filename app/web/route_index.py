@@ -6,7 +6,7 @@ over costs a method call and its path regex, ~1.1 µs against a wizard path
 (the regex scans the share token before it fails), ~2 µs in the server. The
 tick is the 17th route, a plan API route the 32nd, `/healthz` the 42nd: ~20 µs
 of timeit before the tick's own route was found, ~40 µs of a ~660 µs tick in
-process (bench/README.md, "the route table").
+process (bench/README.md, "the tick, fifth round").
 
 What cannot match is known from a route's path alone. A `Route` or `Mount`
 matches with its anchored path regex, compiled by Starlette's `compile_path`;
