@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from app.resources import resource_path
 from app.store import db, load  # lazy modules (app/store/__init__.py): nothing runs yet
+from app.store.checkpoints import ON_LOOP_PAGES, Checkpointer  # the standard library's sqlite3 only
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -106,6 +107,7 @@ class Database:
         self.url = url
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        self.checkpointer: Checkpointer | None = None
 
     def open(self) -> None:
         """Fail unless the database is reachable and at head, migrating it first if it is behind."""
@@ -121,7 +123,13 @@ class Database:
             with self._lock:
                 if self._engine is None:
                     load()  # every store module's code, before any request uses one
-                    self._engine = db.make_engine(self.url)
+                    path = sqlite_file(self.url)
+                    if path is None:
+                        self._engine = db.make_engine(self.url)
+                    else:
+                        # A SQLite file's checkpoints off the event loop (app/store/checkpoints.py).
+                        self._engine = db.make_engine(self.url, checkpoint_pages=ON_LOOP_PAGES)
+                        self.checkpointer = Checkpointer(path).start()
                 engine = self._engine
         return engine
 
@@ -131,7 +139,9 @@ class Database:
         return self._engine is not None
 
     def close(self) -> None:
-        """This thread's held connection, then the pool; nothing if the engine was never created."""
+        """The checkpoints' thread, this thread's held connection, then the pool; nothing if the engine was never created."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         engine = self._engine
         if engine is not None:
             db.release_held_connections(engine)

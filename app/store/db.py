@@ -85,7 +85,12 @@ def _ensure_wal(cursor: Any) -> None:
             time.sleep(0.02)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, checkpoint_pages: int | None = None) -> Engine:
+    """The engine for `url`; on SQLite, `checkpoint_pages` sets its connections' automatic checkpoint.
+
+    None keeps SQLite's (1,000 pages); the server's Database passes a larger
+    bound and checkpoints from a thread instead (app/store/checkpoints.py).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(
@@ -109,6 +114,8 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if checkpoint_pages is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

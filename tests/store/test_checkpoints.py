@@ -1,0 +1,72 @@
+"""WAL checkpoints from a thread of their own (app/store/checkpoints.py, docs/decisions.md, Database).
+
+The server's SQLite connections checkpoint only past a far larger WAL than
+SQLite's default, and a Checkpointer thread copies the WAL back into the
+database file instead; it stops with the Database. Real SQLite files.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from app.store import db
+from app.store.checkpoints import ON_LOOP_PAGES, Checkpointer
+from app.store.database import Database
+
+
+def _wait_for(condition: object, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_the_servers_database_checkpoints_from_its_own_thread(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    database.open()
+    engine = database.engine
+    checkpointer = database.checkpointer
+    assert checkpointer is not None and checkpointer.running
+    with db.reading(engine) as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == ON_LOOP_PAGES
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    with db.writing(engine) as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    for value in range(50):
+        with db.writing(engine) as conn:
+            conn.execute(text("INSERT INTO t (x) VALUES (:x)"), {"x": value})
+    # Far below ON_LOOP_PAGES: only the thread can have copied these pages back.
+    assert _wait_for(lambda: checkpointer.last is not None and checkpointer.last[1] > 0)
+    assert _wait_for(lambda: checkpointer.last is not None and checkpointer.last[1] == checkpointer.last[2])
+    # The file itself holds the rows now: a reader that ignores the WAL sees them.
+    database.close()
+    assert not checkpointer.running
+    reader = sqlite3.connect(tmp_path / "w.sqlite3")
+    try:
+        assert reader.execute("SELECT count(*) FROM t").fetchone() == (50,)
+    finally:
+        reader.close()
+
+
+def test_a_database_that_is_not_a_plain_file_keeps_sqlites_own_checkpoints(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'w.sqlite3'}?timeout=3")
+    database.open()
+    with db.reading(database.engine) as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+    assert database.checkpointer is None
+    database.close()
+
+
+def test_a_checkpointer_stops_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    sqlite3.connect(path).close()
+    checkpointer = Checkpointer(str(path), interval=0.01).start()
+    assert _wait_for(lambda: checkpointer.last is not None)
+    checkpointer.stop()
+    assert not checkpointer.running
