@@ -58,7 +58,13 @@ class Checkpointer:
             self._thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            # Unreachable (the server's own connections fail too, and /readyz says so):
+            # no thread, and the serving connections' own bound holds.
+            log.warning("WAL checkpoints: cannot open the database; SQLite's own checkpoints only")
+            return
         try:
             while not self._stopping.wait(self.interval):
                 try:

@@ -70,3 +70,11 @@ def test_a_checkpointer_stops_when_asked(tmp_path: Path) -> None:
     assert _wait_for(lambda: checkpointer.last is not None)
     checkpointer.stop()
     assert not checkpointer.running
+
+
+def test_a_database_that_cannot_be_opened_ends_the_thread_quietly(tmp_path: Path) -> None:
+    # A folder where the file should be: the server's own connections fail (/readyz 503).
+    checkpointer = Checkpointer(str(tmp_path), interval=0.01).start()
+    assert _wait_for(lambda: not checkpointer.running)
+    assert checkpointer.last is None
+    checkpointer.stop()
