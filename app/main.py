@@ -64,16 +64,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings.database_url)
         database.open()  # refuses to start unless the database is reachable and at head
         app.state.database = database
-        # Demo mode: a local AWS emulator seeded with a simulated organization (issue 4).
-        emulator = await asyncio.to_thread(verify.start_demo, app, settings) if settings.demo else None
-        purge = (
-            asyncio.create_task(_purge_forever(app, settings.purge_interval_minutes * 60))
-            if settings.purge_interval_minutes
-            else None
-        )
-        app.state.purge_task = purge
-        _freeze_startup_objects()
+        emulator = purge = None
+        # From here on a start that fails still closes the database: a server that never
+        # started never reaches its shutdown, and the checkpoints' thread would outlive it.
         try:
+            # Demo mode: a local AWS emulator seeded with a simulated organization (issue 4).
+            emulator = await asyncio.to_thread(verify.start_demo, app, settings) if settings.demo else None
+            purge = (
+                asyncio.create_task(_purge_forever(app, settings.purge_interval_minutes * 60))
+                if settings.purge_interval_minutes
+                else None
+            )
+            app.state.purge_task = purge
+            _freeze_startup_objects()
             yield
         finally:
             if purge is not None:

@@ -114,7 +114,13 @@ class Database:
         path = sqlite_file(self.url)
         if path is not None and sqlite_revisions(path) == (head_revision(),):
             return  # at head: the engine and the store wait for the first request that needs them
-        db.upgrade(self.engine)
+        try:
+            db.upgrade(self.engine)
+        except BaseException:
+            # A server that fails to start never reaches its shutdown: release here what the
+            # engine started (its checkpoints' thread would otherwise outlive the app).
+            self.close()
+            raise
 
     @property
     def engine(self) -> Engine:

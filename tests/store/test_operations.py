@@ -7,6 +7,7 @@ console script); the backup is opened afterwards as an ordinary SQLite file.
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -194,8 +196,31 @@ def test_an_app_whose_migrations_fail_does_not_start(tmp_path: Path) -> None:
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"this is not a SQLite database" * 100)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{broken}", purge_interval_minutes=0)  # type: ignore[call-arg]
+    before = set(threading.enumerate())
     with pytest.raises(DatabaseError), TestClient(create_app(settings)):
         pass
+    # Nothing it started outlives it: a checkpoints' thread left on the broken file logged
+    # its failure five times a second for the rest of the process.
+    assert [t.name for t in set(threading.enumerate()) - before if t.name == "sqlite-checkpoints"] == []
+
+
+def test_a_start_that_fails_after_the_database_opened_closes_it(tmp_path: Path) -> None:
+    # Demo mode seeding an emulator that is not there: the start fails after open() migrated
+    # the new file (engine and checkpoints' thread running); the lifespan still closes it.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'w.sqlite3'}",
+        purge_interval_minutes=0,
+        demo=True,
+        aws_endpoint_url=f"http://127.0.0.1:{closed_port}",
+    )
+    before = set(threading.enumerate())
+    with pytest.raises(EndpointConnectionError), TestClient(create_app(settings)):
+        pass
+    assert [t.name for t in set(threading.enumerate()) - before if t.name == "sqlite-checkpoints"] == []
 
 
 def test_serve_exits_non_zero_before_listening_when_migrations_fail(tmp_path: Path) -> None:
