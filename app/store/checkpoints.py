@@ -65,13 +65,22 @@ class Checkpointer:
             # no thread, and the serving connections' own bound holds.
             log.warning("WAL checkpoints: cannot open the database; SQLite's own checkpoints only")
             return
+        failing = False
         try:
             while not self._stopping.wait(self.interval):
                 try:
                     busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.last = (busy, frames, done)
-                except sqlite3.Error:
+                except sqlite3.Error as error:
                     # Tried again next time; meanwhile the serving connections' own bound holds.
-                    log.exception("WAL checkpoint failed")
+                    # Said once when it starts failing, not five times a second (the server's
+                    # own requests report a broken database, and /readyz says so).
+                    if not failing:
+                        log.warning("WAL checkpoints failing (%s); SQLite's own checkpoints meanwhile", error)
+                    failing = True
+                    continue
+                if failing:
+                    log.info("WAL checkpoints resumed")
+                failing = False
+                self.last = (busy, frames, done)
         finally:
             conn.close()

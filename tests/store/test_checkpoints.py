@@ -7,10 +7,12 @@ database file instead; it stops with the Database. Real SQLite files.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from app.store import db
@@ -78,3 +80,36 @@ def test_a_database_that_cannot_be_opened_ends_the_thread_quietly(tmp_path: Path
     assert _wait_for(lambda: not checkpointer.running)
     assert checkpointer.last is None
     checkpointer.stop()
+
+
+def test_a_failing_checkpoint_is_reported_once_and_its_recovery_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file that stops being a database (here: never was one) fails every checkpoint; the
+    # thread says so once, not five times a second, and says when checkpoints work again.
+    path = tmp_path / "c.sqlite3"
+    path.write_bytes(b"this is not a SQLite database" * 200)
+    with caplog.at_level(logging.INFO, logger="app.store.checkpoints"):
+        checkpointer = Checkpointer(str(path), interval=0.01).start()
+        try:
+            time.sleep(0.3)  # some 30 attempts
+            assert checkpointer.running and checkpointer.last is None
+            failures = [r for r in caplog.records if "failing" in r.getMessage()]
+            assert len(failures) == 1 and failures[0].levelno == logging.WARNING
+            assert "not a database" in failures[0].getMessage()
+            assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+            # The same file (the thread's connection keeps its inode) made a database again.
+            valid = tmp_path / "valid.sqlite3"
+            with sqlite3.connect(valid) as conn:
+                conn.execute("CREATE TABLE t (x INTEGER)")
+            conn.close()
+            with path.open("r+b") as broken:
+                broken.write(valid.read_bytes())
+                broken.truncate()
+            assert _wait_for(lambda: checkpointer.last is not None)
+        finally:
+            checkpointer.stop()
+    assert [r.getMessage() for r in caplog.records if "resumed" in r.getMessage()] == [
+        "WAL checkpoints resumed"
+    ]
+    assert len([r for r in caplog.records if "failing" in r.getMessage()]) == 1
