@@ -208,7 +208,7 @@ def test_a_note_outcome_shows_beside_its_own_step_only(client: WizardClient) -> 
 
 
 def test_every_template_sees_the_environments_globals_as_a_plain_dict() -> None:
-    # render._Environment: a template's globals are copied from the environment's
+    # render.TemplateEnvironment: a template's globals are copied from the environment's
     # when it loads (a dict, not Jinja's ChainMap, which each render copied key by key).
     env = render.make_templates()
     page = env.get_template("checklist.html")
