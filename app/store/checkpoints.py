@@ -31,6 +31,7 @@ INTERVAL_SECONDS = 0.2
 # The serving connections' wal_autocheckpoint (pages, ~4 KiB each): reached
 # only if this thread falls behind; the default is 1,000.
 ON_LOOP_PAGES = 10_000
+THREAD_NAME = "sqlite-checkpoints"
 
 
 class Checkpointer:
@@ -42,7 +43,7 @@ class Checkpointer:
         # (busy, WAL frames, frames checkpointed) of the last checkpoint; None before the first.
         self.last: tuple[int, int, int] | None = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
 
     def start(self) -> Checkpointer:
         self._thread.start()

@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from app.cli import main
 from app.domain.plan import parse_plan
 from app.main import create_app, engine_of
 from app.settings import Settings
-from app.store import db, share_links, steps, wizards
+from app.store import checkpoints, db, share_links, steps, wizards
 from app.store.backup import BackupError, backup_sqlite
 from app.store.database import Database
 
@@ -191,17 +193,24 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings: Any, tmp_path:
         assert client.get("/readyz").status_code == 200
 
 
+@contextmanager
+def _no_checkpoint_thread_left() -> Iterator[None]:
+    """Fails if a checkpoints' thread (app/store/checkpoints.py) started inside the block outlives it."""
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in set(threading.enumerate()) - before if t.name == checkpoints.THREAD_NAME]
+    assert left == []
+
+
 def test_an_app_whose_migrations_fail_does_not_start(tmp_path: Path) -> None:
     # Fail closed: the lifespan raises, so nothing is served from a broken database.
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(b"this is not a SQLite database" * 100)
     settings = Settings(_env_file=None, database_url=f"sqlite:///{broken}", purge_interval_minutes=0)  # type: ignore[call-arg]
-    before = set(threading.enumerate())
-    with pytest.raises(DatabaseError), TestClient(create_app(settings)):
-        pass
     # Nothing it started outlives it: a checkpoints' thread left on the broken file logged
     # its failure five times a second for the rest of the process.
-    assert [t.name for t in set(threading.enumerate()) - before if t.name == "sqlite-checkpoints"] == []
+    with _no_checkpoint_thread_left(), pytest.raises(DatabaseError), TestClient(create_app(settings)):
+        pass
 
 
 def test_a_start_that_fails_after_the_database_opened_closes_it(tmp_path: Path) -> None:
@@ -217,10 +226,12 @@ def test_a_start_that_fails_after_the_database_opened_closes_it(tmp_path: Path) 
         demo=True,
         aws_endpoint_url=f"http://127.0.0.1:{closed_port}",
     )
-    before = set(threading.enumerate())
-    with pytest.raises(EndpointConnectionError), TestClient(create_app(settings)):
+    with (
+        _no_checkpoint_thread_left(),
+        pytest.raises(EndpointConnectionError),
+        TestClient(create_app(settings)),
+    ):
         pass
-    assert [t.name for t in set(threading.enumerate()) - before if t.name == "sqlite-checkpoints"] == []
 
 
 def test_serve_exits_non_zero_before_listening_when_migrations_fail(tmp_path: Path) -> None:
